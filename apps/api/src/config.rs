@@ -1,0 +1,81 @@
+//! Configuration by flags and environment variables (SPEC section 14).
+
+use clap::{Parser, Subcommand};
+
+/// Default SQLite database, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "./data/mentor-scheduler.db";
+
+/// Mentor Scheduler: decides which peer mentors to nudge, and records why.
+#[derive(Debug, Parser)]
+#[command(name = "mentor-scheduler", version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Database: a SQLite path (`./data/x.db`, `sqlite://...`, `file:...`) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: String,
+
+    /// Largest accepted JSON body in bytes (413 past it).
+    #[arg(long, env = "MENTOR_SCHEDULER_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
+    pub max_body_bytes: usize,
+
+    /// IANA time zone in which calendar days are counted.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_EVALUATION_TIMEZONE",
+        default_value = "UTC",
+        global = true
+    )]
+    pub evaluation_timezone: String,
+
+    /// Cooldown between two notifications of one scenario to one mentor, in days (0-365).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_COOLDOWN_DAYS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub cooldown_days: i64,
+
+    /// Database connections in the pool.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_DB_POOL_SIZE",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_pool_size: u32,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "MENTOR_SCHEDULER_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Log format: `text` or `json`.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: String,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}

@@ -1,0 +1,144 @@
+//! Wire types, shaped by `contracts/`, and their conversions into domain
+//! types. Enums arrive as strings and numbers as wide integers, so that a
+//! well-typed but invalid value is a 422 rather than a 400 (SPEC section 15).
+
+pub mod evaluation;
+pub mod mentor;
+
+use chrono::{DateTime, Utc};
+use scenario_engine::{PageRequest, Paged, format_instant, truncate_to_seconds};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// Pagination of a list response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    /// Page number, from 1.
+    pub page: u32,
+    /// Rows per page.
+    pub limit: u32,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// `{"data": [...], "pagination": {...}}`.
+#[derive(Debug, Serialize)]
+pub struct ListBody<T> {
+    /// The rows.
+    pub data: Vec<T>,
+    /// Where this page is.
+    pub pagination: Pagination,
+}
+
+impl<T> ListBody<T> {
+    /// A list body from a page of domain rows.
+    pub fn of<D>(paged: Paged<D>, page: PageRequest, f: impl Fn(D) -> T) -> Self {
+        Self {
+            data: paged.rows.into_iter().map(f).collect(),
+            pagination: Pagination {
+                page: page.page,
+                limit: page.limit,
+                total: paged.total,
+            },
+        }
+    }
+}
+
+/// `page` and `limit` as they arrive.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Page number, from 1 (default 1).
+    pub page: Option<i64>,
+    /// Rows per page, 1-100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// Default rows per page.
+pub const DEFAULT_LIMIT: u32 = 20;
+
+/// Validates `page` (>= 1) and `limit` (1-100); never clamps.
+///
+/// # Errors
+/// [`ApiError::OutOfRange`].
+pub fn page_request(page: Option<i64>, limit: Option<i64>) -> Result<PageRequest, ApiError> {
+    let page = match page {
+        None => 1,
+        Some(p) if (1..=i64::from(u32::MAX)).contains(&p) => u32::try_from(p).unwrap_or(u32::MAX),
+        Some(p) => {
+            return Err(scenario_engine::OutOfRange {
+                field: "page",
+                value: p,
+                min: 1,
+                max: i64::from(u32::MAX),
+            }
+            .into());
+        }
+    };
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(l) if (1..=100).contains(&l) => u32::try_from(l).unwrap_or(100),
+        Some(l) => {
+            return Err(scenario_engine::OutOfRange {
+                field: "limit",
+                value: l,
+                min: 1,
+                max: 100,
+            }
+            .into());
+        }
+    };
+    Ok(PageRequest { page, limit })
+}
+
+/// Reads an RFC 3339 instant with any offset; stored in UTC, truncated to seconds.
+///
+/// # Errors
+/// [`ApiError::Invalid`] naming the field.
+pub fn parse_instant(field: &'static str, s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| truncate_to_seconds(t.with_timezone(&Utc)))
+        .map_err(|e| ApiError::Invalid {
+            field: Some(field),
+            message: format!(
+                "{field} must be an RFC 3339 timestamp such as 2026-03-25T08:00:00Z ({e})"
+            ),
+        })
+}
+
+/// An optional instant field.
+///
+/// # Errors
+/// [`ApiError::Invalid`] naming the field.
+pub fn parse_opt_instant(
+    field: &'static str,
+    s: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    s.map(|s| parse_instant(field, s)).transpose()
+}
+
+/// An instant on the wire.
+pub fn instant(t: DateTime<Utc>) -> String {
+    format_instant(t)
+}
+
+/// An optional instant on the wire.
+pub fn opt_instant(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(format_instant)
+}
+
+/// Parses a boolean query value (`true` / `false`).
+///
+/// # Errors
+/// [`ApiError::MalformedQuery`].
+pub fn parse_bool(field: &'static str, s: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match s {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(ApiError::MalformedQuery(format!(
+            "{field} must be `true` or `false`, got `{other}`"
+        ))),
+    }
+}

@@ -1,0 +1,246 @@
+//! The one error type of the HTTP layer and its mapping to SPEC section 7's
+//! statuses and error body. Every domain error variant is matched here, with
+//! no wildcard arm, so a new variant does not compile until its status is chosen.
+
+use std::fmt;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use scenario_engine::{
+    EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The body of every error response: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine code, for example `invalid_body` or `not_found`.
+    pub code: &'static str,
+    /// A sentence for humans.
+    pub message: String,
+    /// Structured details (the field, the valid values, ...), or null.
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON at all.
+    #[error("request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    /// The body is JSON but a field has the wrong type or is missing.
+    #[error("invalid request body: {0}")]
+    InvalidBody(String),
+    /// A query string or path parameter could not be read.
+    #[error("malformed query: {0}")]
+    MalformedQuery(String),
+    /// The body is larger than the limit.
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A well-typed value that is not valid.
+    #[error("{message}")]
+    Invalid {
+        /// The field, when one is to blame.
+        field: Option<&'static str>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field required in this combination is missing; `valid` lists its values.
+    #[error("{field} is required here; one of: {}", .valid.join(", "))]
+    MissingChoice {
+        /// The field.
+        field: &'static str,
+        /// Its accepted values.
+        valid: Vec<&'static str>,
+    },
+    /// An unknown field in a body (`deny_unknown_fields`).
+    #[error("{0}")]
+    UnknownField(String),
+    /// An enum value outside its set.
+    #[error(transparent)]
+    UnknownName(#[from] UnknownName),
+    /// A number outside its bounds.
+    #[error(transparent)]
+    OutOfRange(#[from] OutOfRange),
+    /// A malformed platform id.
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
+    /// Unknown path.
+    #[error("no route for {0}")]
+    RouteNotFound(String),
+    /// Known path, other method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Mentor operations.
+    #[error(transparent)]
+    Mentor(#[from] MentorError),
+    /// Evaluation operations.
+    #[error(transparent)]
+    Evaluation(#[from] EvaluationError),
+    /// A blocking task was cancelled or panicked.
+    #[error("internal error")]
+    Blocking(#[from] actix_web::error::BlockingError),
+}
+
+/// Formats an error with its whole source chain, for logs.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+fn store_parts(e: &StoreError) -> (StatusCode, &'static str) {
+    match e {
+        StoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        StoreError::Backend(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        use EvaluationError as E;
+        use MentorError as M;
+        match self {
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::MalformedQuery(_) => (StatusCode::BAD_REQUEST, "malformed_query"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
+            Self::UnknownField(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_field"),
+            Self::MissingChoice { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "missing_field"),
+            Self::UnknownName(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_value"),
+            Self::OutOfRange(_) => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+            Self::InvalidId(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id"),
+            Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::Mentor(M::NotFound(_) | M::CertificationNotFound { .. }) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            Self::Mentor(M::InvalidId(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id"),
+            Self::Mentor(M::MissingField(_)) => (StatusCode::UNPROCESSABLE_ENTITY, "missing_field"),
+            Self::Mentor(M::InvalidValue { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
+            }
+            Self::Mentor(M::MentorPaused { .. }) => (StatusCode::CONFLICT, "mentor_paused"),
+            Self::Mentor(M::PauseHeldByExpiry(_)) => (StatusCode::CONFLICT, "pause_held_by_expiry"),
+            Self::Mentor(M::ActivityConflict(_)) => (StatusCode::CONFLICT, "event_conflict"),
+            Self::Mentor(M::Store(e)) | Self::Evaluation(E::Store(e)) => store_parts(e),
+            Self::Evaluation(E::UnknownUser(_) | E::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn details(&self) -> Value {
+        use EvaluationError as E;
+        use MentorError as M;
+        match self {
+            Self::UnknownName(u) => json!({"field": u.field, "value": u.value, "valid": u.valid}),
+            Self::OutOfRange(r) => {
+                json!({"field": r.field, "value": r.value, "min": r.min, "max": r.max})
+            }
+            Self::InvalidId(i) | Self::Mentor(M::InvalidId(i)) => json!({"field": i.field}),
+            Self::Invalid { field: Some(f), .. }
+            | Self::Mentor(M::InvalidValue { field: f, .. }) => {
+                json!({"field": f})
+            }
+            Self::Mentor(M::MissingField(f)) => json!({"field": f}),
+            Self::MissingChoice { field, valid } => json!({"field": field, "valid": valid}),
+            Self::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
+            Self::Mentor(M::NotFound(id)) | Self::Evaluation(E::UnknownUser(id)) => {
+                json!({"resource": "mentor", "user_id": id})
+            }
+            Self::Mentor(M::CertificationNotFound {
+                user_id,
+                certification_id,
+            }) => {
+                json!({"resource": "certification", "user_id": user_id, "certification_id": certification_id})
+            }
+            Self::Mentor(M::MentorPaused { user_id, reason }) => {
+                json!({"user_id": user_id, "pause_reason": reason.as_str()})
+            }
+            Self::Mentor(M::PauseHeldByExpiry(id)) => {
+                json!({"user_id": id, "pause_reason": "certification_expired"})
+            }
+            Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
+            Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
+            _ => Value::Null,
+        }
+    }
+
+    /// The message a client sees: server errors hide their causes.
+    fn public_message(&self) -> String {
+        if self.parts().0.is_server_error() {
+            "internal server error".to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+
+    /// Maps a JSON extractor failure (SPEC section 15, "400 or 422").
+    pub fn from_json(err: JsonPayloadError, limit: usize) -> Self {
+        match err {
+            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                Self::PayloadTooLarge { limit }
+            }
+            JsonPayloadError::Deserialize(e) if e.to_string().starts_with("unknown field") => {
+                Self::UnknownField(e.to_string())
+            }
+            JsonPayloadError::Deserialize(e) if e.is_data() => Self::InvalidBody(e.to_string()),
+            other => Self::MalformedJson(other.to_string()),
+        }
+    }
+
+    /// Maps a query-string extractor failure.
+    pub fn from_query(err: QueryPayloadError) -> Self {
+        Self::MalformedQuery(err.to_string())
+    }
+
+    /// Maps a path extractor failure.
+    pub fn from_path(err: PathError) -> Self {
+        Self::MalformedQuery(err.to_string())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.parts();
+        if status.is_server_error() {
+            // The client gets a generic message; the chain goes to the log.
+            tracing::error!(error = %ErrorChain(self), "request failed");
+        }
+        HttpResponse::build(status).json(ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.public_message(),
+                details: self.details(),
+            },
+        })
+    }
+}

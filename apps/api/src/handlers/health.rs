@@ -1,0 +1,39 @@
+//! Liveness, readiness and the OpenAPI document.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+use utoipa::OpenApi;
+
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "`{\"status\": \"ok\"}`")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The database answers and every migration is applied.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let store = state.store.clone();
+    let backend = store.backend().as_str();
+    Ok(match web::block(move || store.ready()).await? {
+        Ok(true) => HttpResponse::Ok().json(json!({"status": "ready", "database": backend})),
+        Ok(false) => HttpResponse::ServiceUnavailable()
+            .json(json!({"error": {"code": "not_ready", "message": "migrations pending", "details": null}})),
+        Err(e) => {
+            tracing::warn!(error = %crate::error::ErrorChain(&e), "readiness check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"error": {"code": "not_ready", "message": "database unreachable", "details": null}}))
+        }
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

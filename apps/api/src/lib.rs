@@ -1,0 +1,54 @@
+//! The actix-web shell of Mentor Scheduler: routing, JSON (de)serialisation,
+//! configuration and the app factory shared by `main` and the tests.
+
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod handlers;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, web};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Builds the application: state, extractor error handlers (so every bad
+/// input gets the error body of SPEC section 7), routes and the JSON 404.
+pub fn build_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.max_body_bytes;
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(
+            web::JsonConfig::default()
+                .limit(limit)
+                // curl -d sends form content types; the body is JSON either way.
+                .content_type_required(false)
+                .error_handler(move |err, _req| ApiError::from_json(err, limit).into()),
+        )
+        .app_data(
+            web::QueryConfig::default().error_handler(|err, _req| ApiError::from_query(err).into()),
+        )
+        .app_data(
+            web::PathConfig::default().error_handler(|err, _req| ApiError::from_path(err).into()),
+        )
+        .wrap(
+            actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+                .log_target("mentor_scheduler::http"),
+        )
+        .configure(routes::configure)
+        .default_service(web::to(routes::not_found))
+}

@@ -1,0 +1,183 @@
+//! The one routing table. Every path is listed once, with the contract whose
+//! doubled form it also answers to (SPEC section 7: a client generated
+//! verbatim from the contracts calls `/api/v1/x/api/v1/x/...`).
+
+use actix_web::http::Method;
+use actix_web::{Route, web};
+
+use crate::error::ApiError;
+use crate::handlers::{evaluations, health, mentors};
+
+const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
+
+/// One mounted route: its method, canonical path, and the contract base
+/// path it is doubled under (if it comes from a contract).
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: Method,
+    /// Canonical path, as in the OpenAPI document.
+    pub path: &'static str,
+    /// The contract's base path, for the doubled alias.
+    pub contract_base: Option<&'static str>,
+    /// The handler.
+    pub route: fn() -> Route,
+}
+
+macro_rules! spec {
+    ($method:ident, $path:expr, $base:expr, $handler:path) => {
+        RouteSpec {
+            method: Method::$method,
+            path: $path,
+            contract_base: $base,
+            route: || web::route().method(Method::$method).to($handler),
+        }
+    };
+}
+
+/// Every route of the service.
+pub fn table() -> Vec<RouteSpec> {
+    let ev = Some(EVALUATIONS);
+    vec![
+        spec!(GET, "/healthz", None, health::healthz),
+        spec!(GET, "/readyz", None, health::readyz),
+        spec!(GET, "/api/v1/openapi.json", None, health::openapi),
+        // Mentor data (SPEC section 8).
+        spec!(GET, "/api/v1/mentors", None, mentors::list),
+        spec!(GET, "/api/v1/mentors/{user_id}", None, mentors::get),
+        spec!(PUT, "/api/v1/mentors/{user_id}", None, mentors::upsert),
+        spec!(DELETE, "/api/v1/mentors/{user_id}", None, mentors::delete),
+        spec!(
+            POST,
+            "/api/v1/mentors/{user_id}/activity",
+            None,
+            mentors::activity
+        ),
+        spec!(
+            PUT,
+            "/api/v1/mentors/{user_id}/certifications/{certification_id}",
+            None,
+            mentors::put_certification
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/mentors/{user_id}/certifications/{certification_id}",
+            None,
+            mentors::delete_certification
+        ),
+        spec!(
+            PUT,
+            "/api/v1/mentors/{user_id}/preferences",
+            None,
+            mentors::set_preferences
+        ),
+        spec!(
+            POST,
+            "/api/v1/mentors/{user_id}/pause",
+            None,
+            mentors::pause
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/mentors/{user_id}/pause",
+            None,
+            mentors::lift_pause
+        ),
+        // scenario-trigger-evaluations.txt
+        spec!(
+            GET,
+            "/api/v1/scenario-trigger-evaluations",
+            ev,
+            evaluations::list
+        ),
+        spec!(
+            POST,
+            "/api/v1/scenario-trigger-evaluations",
+            ev,
+            evaluations::create
+        ),
+        spec!(
+            POST,
+            "/api/v1/scenario-trigger-evaluations/evaluate/inactivity",
+            ev,
+            evaluations::evaluate_inactivity
+        ),
+        spec!(
+            POST,
+            "/api/v1/scenario-trigger-evaluations/evaluate/milestone",
+            ev,
+            evaluations::evaluate_milestone
+        ),
+        spec!(
+            POST,
+            "/api/v1/scenario-trigger-evaluations/evaluate/certification-expiry",
+            ev,
+            evaluations::evaluate_certification_expiry
+        ),
+        spec!(
+            GET,
+            "/api/v1/scenario-trigger-evaluations/users/{user_id}/should-notify",
+            ev,
+            evaluations::should_notify
+        ),
+        spec!(
+            GET,
+            "/api/v1/scenario-trigger-evaluations/{id}",
+            ev,
+            evaluations::get
+        ),
+        spec!(
+            PUT,
+            "/api/v1/scenario-trigger-evaluations/{id}",
+            ev,
+            evaluations::override_evaluation
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/scenario-trigger-evaluations/{id}",
+            ev,
+            evaluations::delete
+        ),
+    ]
+}
+
+/// The doubled contract form of a canonical path, if it has one.
+pub fn doubled(spec: &RouteSpec) -> Option<String> {
+    spec.contract_base
+        .map(|base| format!("{base}{}", spec.path))
+}
+
+async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+/// Mounts every route at its canonical path and its doubled alias. Routes of
+/// one path share one resource, so another method on a known path is a 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let table = table();
+    let mut paths: Vec<String> = Vec::new();
+    for spec in &table {
+        for path in std::iter::once(spec.path.to_owned()).chain(doubled(spec)) {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    for path in paths {
+        let mut resource = web::resource(path.as_str());
+        for spec in &table {
+            if spec.path == path || doubled(spec).as_deref() == Some(path.as_str()) {
+                resource = resource.route((spec.route)());
+            }
+        }
+        cfg.service(resource.default_service(web::to(method_not_allowed)));
+    }
+}
+
+/// The JSON 404 for unknown paths.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::RouteNotFound(format!(
+        "{} {}",
+        req.method(),
+        req.path()
+    )))
+}

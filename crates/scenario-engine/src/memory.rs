@@ -1,0 +1,449 @@
+//! `InMemoryStore`: both ports in memory, for tests and for embedders that
+//! want the services without a database.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
+use crate::repo::{
+    ActivityEvent, ActivityOutcome, EvaluationFilter, EvaluationOverride, EvaluationRecord,
+    EvaluationRepository, MaybeMentor, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
+    NewNotification, NotificationStatus, PageRequest, Paged, PreferencesPatch, SESSION_COMPLETED,
+    StoreError, Subject,
+};
+use crate::scenario::{MilestoneType, ScenarioType};
+use crate::snapshot::OwnedHistory;
+
+/// An outbox row as the in-memory store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredNotification {
+    /// The row as enqueued.
+    pub notification: NewNotification,
+    /// Its status.
+    pub status: NotificationStatus,
+}
+
+#[derive(Default)]
+struct State {
+    mentors: BTreeMap<String, MentorRecord>,
+    milestones: HashMap<(String, MilestoneType), DateTime<Utc>>,
+    events: HashMap<(String, String), (String, DateTime<Utc>)>,
+    evaluations: BTreeMap<String, EvaluationRecord>,
+    notifications: Vec<StoredNotification>,
+}
+
+/// Mentors, evaluations and notifications in memory.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chrono::{TimeZone, Utc};
+/// use scenario_engine::{
+///     EvaluateRequest, EvaluationService, FixedClock, InMemoryStore, MentorService, MentorUpsert, Rules,
+///     Scenario, UlidIds,
+/// };
+/// let store = Arc::new(InMemoryStore::default());
+/// let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap()));
+/// let mentors = MentorService::new(store.clone(), clock.clone());
+/// let upsert = MentorUpsert {
+///     org_id: Some("org_oslo_01".into()),
+///     last_active_at: Some(Utc.with_ymd_and_hms(2026, 3, 16, 14, 22, 0).unwrap()),
+///     ..MentorUpsert::default()
+/// };
+/// mentors.upsert("usr_mentor_7821", upsert).unwrap();
+/// let evaluations = EvaluationService::new(store.clone(), clock, Arc::new(UlidIds::new()), Rules::default());
+/// let request = EvaluateRequest {
+///     user_id: "usr_mentor_7821".into(),
+///     scenario: Scenario::inactivity(Some(7)).unwrap(),
+///     dry_run: false,
+///     run_id: None,
+/// };
+/// let first = evaluations.evaluate(request.clone()).unwrap();
+/// assert!(first.should_notify);
+/// assert_eq!(first.evaluation_metadata["days_inactive"], 9);
+/// // Inside the cooldown, the same evaluation does not fire again.
+/// let second = evaluations.evaluate(request).unwrap();
+/// assert_eq!(second.reason_code, "cooldown_active");
+/// assert_eq!(store.notifications().len(), 1);
+/// ```
+#[derive(Default)]
+pub struct InMemoryStore {
+    state: Mutex<State>,
+}
+
+impl InMemoryStore {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every notification enqueued so far, oldest first.
+    pub fn notifications(&self) -> Vec<StoredNotification> {
+        self.lock().notifications.clone()
+    }
+}
+
+fn page_of<T: Clone>(rows: &[T], page: PageRequest) -> Paged<T> {
+    let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let rows_out = rows
+        .iter()
+        .skip(offset)
+        .take(page.limit as usize)
+        .cloned()
+        .collect();
+    Paged {
+        rows: rows_out,
+        total: rows.len() as u64,
+    }
+}
+
+impl MentorRepository for InMemoryStore {
+    fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord> {
+        Ok(self.lock().mentors.get(user_id).cloned())
+    }
+
+    fn list_mentors(
+        &self,
+        filter: &MentorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<MentorRecord>, StoreError> {
+        let state = self.lock();
+        let rows: Vec<MentorRecord> = state
+            .mentors
+            .values()
+            .filter(|r| filter.org_id.as_ref().is_none_or(|o| *o == r.mentor.org_id))
+            .filter(|r| filter.status.is_none_or(|s| s == r.mentor.status))
+            .cloned()
+            .collect();
+        Ok(page_of(&rows, page))
+    }
+
+    fn upsert_mentor(
+        &self,
+        user_id: &str,
+        upsert: &MentorUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<(MentorRecord, bool), StoreError> {
+        let mut state = self.lock();
+        if let Some(record) = state.mentors.get_mut(user_id) {
+            let m = &mut record.mentor;
+            if let Some(org) = &upsert.org_id {
+                m.org_id.clone_from(org);
+            }
+            if let Some(status) = upsert.status {
+                m.status = status;
+            }
+            if upsert.last_active_at.is_some() {
+                m.last_active_at = upsert.last_active_at;
+            }
+            if let Some(count) = upsert.sessions_count {
+                m.sessions_count = count;
+            }
+            if upsert.first_session_at.is_some() {
+                m.first_session_at = upsert.first_session_at;
+            }
+            m.updated_at = now;
+            return Ok((record.clone(), false));
+        }
+        let org_id = upsert
+            .org_id
+            .clone()
+            .ok_or_else(|| StoreError::Backend("a new mentor needs an org_id".into()))?;
+        let record = MentorRecord {
+            mentor: Mentor {
+                user_id: user_id.to_owned(),
+                org_id,
+                status: upsert.status.unwrap_or(MentorStatus::Active),
+                pause: None,
+                last_active_at: upsert.last_active_at,
+                sessions_count: upsert.sessions_count.unwrap_or(0),
+                first_session_at: upsert.first_session_at,
+                created_at: upsert.created_at.unwrap_or(now),
+                updated_at: now,
+            },
+            certifications: Vec::new(),
+            preferences: Preferences::default(),
+        };
+        state.mentors.insert(user_id.to_owned(), record.clone());
+        Ok((record, true))
+    }
+
+    fn delete_mentor(&self, user_id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let existed = state.mentors.remove(user_id).is_some();
+        state.milestones.retain(|(u, _), _| u != user_id);
+        state.events.retain(|(u, _), _| u != user_id);
+        state.evaluations.retain(|_, e| e.user_id != user_id);
+        state
+            .notifications
+            .retain(|n| n.notification.user_id != user_id);
+        Ok(existed)
+    }
+
+    fn record_activity(
+        &self,
+        user_id: &str,
+        event: &ActivityEvent,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<ActivityOutcome> {
+        let mut state = self.lock();
+        if !state.mentors.contains_key(user_id) {
+            return Ok(None);
+        }
+        if let Some(event_id) = &event.event_id {
+            let key = (user_id.to_owned(), event_id.clone());
+            if let Some((kind, at)) = state.events.get(&key) {
+                let record = state.mentors.get(user_id).cloned();
+                return Ok(Some(match record {
+                    Some(r) if *kind == event.kind && *at == event.occurred_at => {
+                        ActivityOutcome::Replayed(r)
+                    }
+                    _ => ActivityOutcome::Conflict,
+                }));
+            }
+            state
+                .events
+                .insert(key, (event.kind.clone(), event.occurred_at));
+        }
+        let Some(record) = state.mentors.get_mut(user_id) else {
+            return Ok(None);
+        };
+        let m = &mut record.mentor;
+        if m.last_active_at.is_none_or(|t| t < event.occurred_at) {
+            m.last_active_at = Some(event.occurred_at);
+        }
+        let mut reached = None;
+        if event.kind == SESSION_COMPLETED {
+            m.sessions_count = m.sessions_count.saturating_add(1);
+            if m.first_session_at.is_none_or(|t| t > event.occurred_at) {
+                m.first_session_at = Some(event.occurred_at);
+            }
+            reached = MilestoneType::ALL
+                .into_iter()
+                .find(|t| t.sessions_needed() == Some(m.sessions_count));
+        }
+        m.updated_at = now;
+        let record = record.clone();
+        if let Some(t) = reached {
+            state
+                .milestones
+                .entry((user_id.to_owned(), t))
+                .or_insert(event.occurred_at);
+        }
+        Ok(Some(ActivityOutcome::Recorded(record)))
+    }
+
+    fn put_certification(
+        &self,
+        user_id: &str,
+        cert: &Certification,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<bool> {
+        let mut state = self.lock();
+        let Some(record) = state.mentors.get_mut(user_id) else {
+            return Ok(None);
+        };
+        record.mentor.updated_at = now;
+        let certs = &mut record.certifications;
+        if let Some(existing) = certs
+            .iter_mut()
+            .find(|c| c.certification_id == cert.certification_id)
+        {
+            *existing = cert.clone();
+            return Ok(Some(false));
+        }
+        certs.push(cert.clone());
+        certs.sort_by(|a, b| a.certification_id.cmp(&b.certification_id));
+        Ok(Some(true))
+    }
+
+    fn delete_certification(&self, user_id: &str, certification_id: &str) -> MaybeMentor<bool> {
+        let mut state = self.lock();
+        let Some(record) = state.mentors.get_mut(user_id) else {
+            return Ok(None);
+        };
+        let before = record.certifications.len();
+        record
+            .certifications
+            .retain(|c| c.certification_id != certification_id);
+        Ok(Some(record.certifications.len() != before))
+    }
+
+    fn set_preferences(
+        &self,
+        user_id: &str,
+        patch: &PreferencesPatch,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<Preferences> {
+        let mut state = self.lock();
+        let Some(record) = state.mentors.get_mut(user_id) else {
+            return Ok(None);
+        };
+        record.preferences = patch.apply(record.preferences);
+        record.mentor.updated_at = now;
+        Ok(Some(record.preferences))
+    }
+
+    fn set_status(
+        &self,
+        user_id: &str,
+        status: MentorStatus,
+        pause: Option<&Pause>,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<MentorRecord> {
+        let mut state = self.lock();
+        let Some(record) = state.mentors.get_mut(user_id) else {
+            return Ok(None);
+        };
+        record.mentor.status = status;
+        record.mentor.pause = pause.cloned();
+        record.mentor.updated_at = now;
+        Ok(Some(record.clone()))
+    }
+}
+
+impl EvaluationRepository for InMemoryStore {
+    fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
+        let state = self.lock();
+        let Some(record) = state.mentors.get(user_id).cloned() else {
+            return Ok(None);
+        };
+        let mut milestones_achieved_at = [None; 4];
+        for t in MilestoneType::ALL {
+            milestones_achieved_at[t.index()] =
+                state.milestones.get(&(user_id.to_owned(), t)).copied();
+        }
+        let mut history = OwnedHistory::new(user_id);
+        for n in state
+            .notifications
+            .iter()
+            .filter(|n| n.notification.user_id == user_id)
+        {
+            history.taken_keys.push(n.notification.dedupe_key.clone());
+            if matches!(
+                n.status,
+                NotificationStatus::Pending | NotificationStatus::Delivered
+            ) {
+                let slot = &mut history.last_notified_at[n.notification.scenario_type.index()];
+                if slot.is_none_or(|t| t < n.notification.created_at) {
+                    *slot = Some(n.notification.created_at);
+                }
+            }
+        }
+        Ok(Some(Subject {
+            record,
+            milestones_achieved_at,
+            history,
+        }))
+    }
+
+    fn record_evaluation(
+        &self,
+        evaluation: &EvaluationRecord,
+        notification: Option<&NewNotification>,
+        milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if let Some(n) = notification {
+            if state
+                .notifications
+                .iter()
+                .any(|s| s.notification.dedupe_key == n.dedupe_key)
+            {
+                return Err(StoreError::Conflict("notifications.dedupe_key"));
+            }
+            state.notifications.push(StoredNotification {
+                notification: n.clone(),
+                status: NotificationStatus::Pending,
+            });
+        }
+        if let Some((t, at)) = milestone_seen {
+            state
+                .milestones
+                .entry((evaluation.user_id.clone(), t))
+                .or_insert(at);
+        }
+        state
+            .evaluations
+            .insert(evaluation.id.clone(), evaluation.clone());
+        Ok(())
+    }
+
+    fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError> {
+        Ok(self.lock().evaluations.get(id).cloned())
+    }
+
+    fn list_evaluations(
+        &self,
+        filter: &EvaluationFilter,
+        page: PageRequest,
+    ) -> Result<Paged<EvaluationRecord>, StoreError> {
+        let state = self.lock();
+        let mut rows: Vec<EvaluationRecord> = state
+            .evaluations
+            .values()
+            .filter(|e| matches_filter(e, filter))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| {
+            b.evaluated_at
+                .cmp(&a.evaluated_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(page_of(&rows, page))
+    }
+
+    fn override_evaluation(
+        &self,
+        id: &str,
+        change: &EvaluationOverride,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<EvaluationRecord>, StoreError> {
+        let mut state = self.lock();
+        let Some(e) = state.evaluations.get_mut(id) else {
+            return Ok(None);
+        };
+        if let Some(should) = change.should_notify {
+            e.should_notify = should;
+        }
+        if let Some(meta) = &change.evaluation_metadata {
+            e.evaluation_metadata = serde_json::Value::Object(meta.clone());
+        }
+        let updated = e.clone();
+        if change.should_notify == Some(false) {
+            for n in &mut state.notifications {
+                if n.notification.evaluation_id.as_deref() == Some(id)
+                    && n.status == NotificationStatus::Pending
+                {
+                    n.status = NotificationStatus::Cancelled;
+                }
+            }
+        }
+        Ok(Some(updated))
+    }
+
+    fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        let existed = state.evaluations.remove(id).is_some();
+        for n in &mut state.notifications {
+            if n.notification.evaluation_id.as_deref() == Some(id) {
+                n.notification.evaluation_id = None;
+            }
+        }
+        Ok(existed)
+    }
+}
+
+fn matches_filter(e: &EvaluationRecord, f: &EvaluationFilter) -> bool {
+    f.user_id.as_ref().is_none_or(|u| *u == e.user_id)
+        && f.scenario_type
+            .is_none_or(|s: ScenarioType| s == e.scenario_type)
+        && f.should_notify.is_none_or(|s| s == e.should_notify)
+        && f.run_id
+            .as_ref()
+            .is_none_or(|r| e.run_id.as_ref() == Some(r))
+        && f.reason_code.as_ref().is_none_or(|r| *r == e.reason_code)
+        && f.dry_run.is_none_or(|d| d == e.dry_run)
+        && f.from.is_none_or(|t| e.evaluated_at >= t)
+        && f.to.is_none_or(|t| e.evaluated_at <= t)
+}

@@ -1,0 +1,435 @@
+//! The ports: what the evaluation and mentor services need from storage.
+//!
+//! `InMemoryStore` (in this crate) and `storage_diesel::Store` implement
+//! them; every "Must" below is part of the contract both honour.
+
+use chrono::{DateTime, Utc};
+
+use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
+use crate::scenario::{MilestoneType, ScenarioType};
+use crate::snapshot::OwnedHistory;
+
+/// A storage failure, as the domain sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was hit; the name says which (for example `notifications.dedupe_key`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The backend failed.
+    #[error("storage failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A page request: `page` from 1, `limit` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Page number, from 1.
+    pub page: u32,
+    /// Rows per page.
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// Rows to skip.
+    pub const fn offset(&self) -> u64 {
+        (self.page as u64).saturating_sub(1) * self.limit as u64
+    }
+}
+
+/// One page of results and the total number of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Paged<T> {
+    /// The rows of the page.
+    pub rows: Vec<T>,
+    /// Matches over all pages.
+    pub total: u64,
+}
+
+/// A mentor with the records the API shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentorRecord {
+    /// The mentor.
+    pub mentor: Mentor,
+    /// Certifications, ordered by `certification_id`.
+    pub certifications: Vec<Certification>,
+    /// Notification switches.
+    pub preferences: Preferences,
+}
+
+/// Filters of the mentor list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MentorFilter {
+    /// Only this organisation.
+    pub org_id: Option<String>,
+    /// Only this status.
+    pub status: Option<MentorStatus>,
+}
+
+/// A validated create-or-update of a mentor; `None` keeps the current value
+/// (or takes the default on create).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MentorUpsert {
+    /// Organisation; required on create.
+    pub org_id: Option<String>,
+    /// `Active` or `Inactive` (pauses go through their own calls).
+    pub status: Option<MentorStatus>,
+    /// Last activity.
+    pub last_active_at: Option<DateTime<Utc>>,
+    /// Completed sessions.
+    pub sessions_count: Option<u32>,
+    /// First completed session.
+    pub first_session_at: Option<DateTime<Utc>>,
+    /// When the mentor was first seen (create only; default now).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A validated change of notification switches; `None` keeps the value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PreferencesPatch {
+    /// Master switch.
+    pub all: Option<bool>,
+    /// Inactivity reminders.
+    pub inactivity: Option<bool>,
+    /// Milestone congratulations.
+    pub milestone: Option<bool>,
+    /// Certification expiry reminders.
+    pub certification_expiry: Option<bool>,
+}
+
+impl PreferencesPatch {
+    /// `current` with this patch applied.
+    pub fn apply(&self, current: Preferences) -> Preferences {
+        Preferences {
+            all: self.all.unwrap_or(current.all),
+            inactivity: self.inactivity.unwrap_or(current.inactivity),
+            milestone: self.milestone.unwrap_or(current.milestone),
+            certification_expiry: self
+                .certification_expiry
+                .unwrap_or(current.certification_expiry),
+        }
+    }
+}
+
+/// An activity event of a mentor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityEvent {
+    /// Idempotency key given by the platform.
+    pub event_id: Option<String>,
+    /// Any kind; `session_completed` also counts a session.
+    pub kind: String,
+    /// When it happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// The kind that counts a session.
+pub const SESSION_COMPLETED: &str = "session_completed";
+
+/// What became of an activity event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActivityOutcome {
+    /// First delivery: applied.
+    Recorded(MentorRecord),
+    /// The same `event_id` with the same body was applied before: nothing changed.
+    Replayed(MentorRecord),
+    /// The same `event_id` came before with a different body: nothing changed.
+    Conflict,
+}
+
+/// Result of a write against a mentor that might not exist.
+pub type MaybeMentor<T> = Result<Option<T>, StoreError>;
+
+/// Where mentors and their certifications, preferences and pauses live.
+pub trait MentorRepository: Send + Sync {
+    /// One mentor with certifications and preferences.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord>;
+
+    /// A page of mentors ordered by `user_id`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn list_mentors(
+        &self,
+        filter: &MentorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<MentorRecord>, StoreError>;
+
+    /// Creates the mentor (defaults: status active, no pause, 0 sessions,
+    /// `created_at` now) or updates the given fields. Returns the record and
+    /// whether it was created. Must never delete and re-insert the row.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails, including a create without `org_id`.
+    fn upsert_mentor(
+        &self,
+        user_id: &str,
+        upsert: &MentorUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<(MentorRecord, bool), StoreError>;
+
+    /// Erases the mentor and every record about them (certifications,
+    /// events, milestones, evaluations, notifications, dedupe keys, batch rows).
+    /// Returns whether the mentor existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn delete_mentor(&self, user_id: &str) -> Result<bool, StoreError>;
+
+    /// Applies an activity event atomically: `last_active_at` moves forward
+    /// only; `session_completed` adds one session, sets `first_session_at`
+    /// when unset (or later than the event), and records the count milestone
+    /// (1, 10, 50) the event reached with the event's `occurred_at`. An
+    /// `event_id` seen before Must give `Replayed` (same kind and
+    /// `occurred_at`) or `Conflict` (different), changing nothing.
+    /// `None` when the mentor does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn record_activity(
+        &self,
+        user_id: &str,
+        event: &ActivityEvent,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<ActivityOutcome>;
+
+    /// Creates or replaces a certification; returns whether it was created.
+    /// Never changes a pause. `None` when the mentor does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn put_certification(
+        &self,
+        user_id: &str,
+        cert: &Certification,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<bool>;
+
+    /// Deletes a certification; `Some(false)` when the mentor exists but the
+    /// certification does not, `None` when the mentor does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn delete_certification(&self, user_id: &str, certification_id: &str) -> MaybeMentor<bool>;
+
+    /// Applies a preference patch; returns the new preferences, `None` when
+    /// the mentor does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn set_preferences(
+        &self,
+        user_id: &str,
+        patch: &PreferencesPatch,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<Preferences>;
+
+    /// Sets the mentor's status and pause together (`Paused` with a pause,
+    /// or another status with none). `None` when the mentor does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn set_status(
+        &self,
+        user_id: &str,
+        status: MentorStatus,
+        pause: Option<&Pause>,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<MentorRecord>;
+}
+
+/// Everything one evaluation reads: the mentor, recorded milestones, and
+/// their notification history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// The mentor with certifications and preferences.
+    pub record: MentorRecord,
+    /// Recorded milestone times, by [`MilestoneType::index`].
+    pub milestones_achieved_at: [Option<DateTime<Utc>>; 4],
+    /// Notifications already enqueued.
+    pub history: OwnedHistory,
+}
+
+/// One recorded decision (`trg_` id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationRecord {
+    /// `trg_` + ULID.
+    pub id: String,
+    /// The mentor.
+    pub user_id: String,
+    /// The scenario.
+    pub scenario_type: ScenarioType,
+    /// The decision, possibly overridden.
+    pub should_notify: bool,
+    /// When it was decided (whole seconds).
+    pub evaluated_at: DateTime<Utc>,
+    /// The numbers behind it, possibly replaced by an override.
+    pub evaluation_metadata: serde_json::Value,
+    /// The sentence.
+    pub reason: String,
+    /// The machine code (a [`ReasonCode`](crate::ReasonCode) wire name).
+    pub reason_code: String,
+    /// The run it belongs to, if any.
+    pub run_id: Option<String>,
+    /// Whether it was a dry run (never notifies, never counts).
+    pub dry_run: bool,
+}
+
+/// Status of an outbox notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationStatus {
+    /// Waiting for delivery; counts for cooldown.
+    Pending,
+    /// Delivered; counts for cooldown.
+    Delivered,
+    /// Gave up after the last attempt.
+    Failed,
+    /// Cancelled (for example by an override).
+    Cancelled,
+}
+
+impl NotificationStatus {
+    /// Every status.
+    pub const ALL: [NotificationStatus; 4] = [
+        Self::Pending,
+        Self::Delivered,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses a wire name.
+    ///
+    /// # Errors
+    /// [`UnknownName`](crate::UnknownName) listing the statuses.
+    pub fn parse(s: &str) -> Result<Self, crate::UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                crate::UnknownName::new("status", s, Self::ALL.iter().map(|t| t.as_str()))
+            })
+    }
+}
+
+/// An outbox row to enqueue with its evaluation (`ntf_` id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNotification {
+    /// `ntf_` + ULID.
+    pub id: String,
+    /// The mentor.
+    pub user_id: String,
+    /// The mentor's organisation.
+    pub org_id: String,
+    /// The scenario.
+    pub scenario_type: ScenarioType,
+    /// Once-only key (see [`DedupeKey::render`](crate::DedupeKey::render)).
+    pub dedupe_key: String,
+    /// What the sink delivers.
+    pub payload: serde_json::Value,
+    /// When it was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// The run, if any.
+    pub run_id: Option<String>,
+    /// The evaluation that fired it.
+    pub evaluation_id: Option<String>,
+}
+
+/// Filters of the evaluation list; every one is backed by an index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationFilter {
+    /// Only this mentor.
+    pub user_id: Option<String>,
+    /// Only this scenario.
+    pub scenario_type: Option<ScenarioType>,
+    /// Only this outcome.
+    pub should_notify: Option<bool>,
+    /// Only this run.
+    pub run_id: Option<String>,
+    /// Only this reason code.
+    pub reason_code: Option<String>,
+    /// Only dry runs, or only real ones.
+    pub dry_run: Option<bool>,
+    /// `evaluated_at >= from`.
+    pub from: Option<DateTime<Utc>>,
+    /// `evaluated_at <= to`.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A validated override of a recorded evaluation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EvaluationOverride {
+    /// New outcome; `false` cancels the evaluation's still-pending notification.
+    pub should_notify: Option<bool>,
+    /// Replacement metadata (a JSON object).
+    pub evaluation_metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Where evaluations and their outbox notifications live.
+pub trait EvaluationRepository: Send + Sync {
+    /// Loads what evaluating `user_id` needs; `None` for an unknown mentor.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject>;
+
+    /// Records an evaluation, its notification (if it fired and is not a dry
+    /// run) and a newly seen milestone time, in one transaction.
+    ///
+    /// # Errors
+    /// Must return [`StoreError::Conflict`]`("notifications.dedupe_key")`,
+    /// writing nothing, when the notification's dedupe key was taken in the
+    /// meantime; the service then records the decision as `already_notified`.
+    fn record_evaluation(
+        &self,
+        evaluation: &EvaluationRecord,
+        notification: Option<&NewNotification>,
+        milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+    ) -> Result<(), StoreError>;
+
+    /// One evaluation.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError>;
+
+    /// A page of evaluations, newest first (`evaluated_at`, then id, descending).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn list_evaluations(
+        &self,
+        filter: &EvaluationFilter,
+        page: PageRequest,
+    ) -> Result<Paged<EvaluationRecord>, StoreError>;
+
+    /// Applies an override in one transaction; `should_notify: Some(false)`
+    /// Must move the evaluation's `pending` notification to `cancelled`.
+    /// `None` for an unknown id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn override_evaluation(
+        &self,
+        id: &str,
+        change: &EvaluationOverride,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EvaluationRecord>, StoreError>;
+
+    /// Deletes an evaluation; its notification stays with `evaluation_id`
+    /// set to null. Returns whether it existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError>;
+}

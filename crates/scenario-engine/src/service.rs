@@ -1,0 +1,622 @@
+//! The services the API (and embedders with their own storage) call: they
+//! validate, decide with [`evaluate`](crate::evaluate), and persist through
+//! the ports of [`repo`](crate::repo).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, truncate_to_seconds};
+use crate::decision::{Decision, Metadata, ReasonCode};
+use crate::evaluate::evaluate;
+use crate::ids::{IdSource, InvalidId, validate_platform_id};
+use crate::mentor::{Certification, MentorStatus, Pause, PauseReason, Preferences};
+use crate::repo::{
+    ActivityEvent, ActivityOutcome, EvaluationFilter, EvaluationOverride, EvaluationRecord,
+    EvaluationRepository, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
+    NewNotification, PageRequest, Paged, PreferencesPatch, StoreError, Subject,
+};
+use crate::rules::Rules;
+use crate::scenario::{Scenario, ScenarioType};
+use crate::snapshot::MentorSnapshot;
+
+/// Why a mentor operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MentorError {
+    /// No mentor with this id.
+    #[error("mentor `{0}` not found")]
+    NotFound(String),
+    /// No such certification on an existing mentor.
+    #[error("certification `{certification_id}` of mentor `{user_id}` not found")]
+    CertificationNotFound {
+        /// The mentor.
+        user_id: String,
+        /// The certification.
+        certification_id: String,
+    },
+    /// A platform id is malformed.
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
+    /// A field required here is missing (for example `org_id` on create).
+    #[error("{0} is required")]
+    MissingField(&'static str),
+    /// A well-typed value that is not allowed here.
+    #[error("{field}: {message}")]
+    InvalidValue {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The mentor is paused; status changes go through the pause calls.
+    #[error("mentor `{user_id}` is paused ({})", reason.as_str())]
+    MentorPaused {
+        /// The mentor.
+        user_id: String,
+        /// The pause's reason.
+        reason: PauseReason,
+    },
+    /// A `certification_expired` pause is lifted only by the auto-lift job.
+    #[error(
+        "mentor `{0}` is paused because a required certification expired; renew it and the auto-lift job lifts the pause"
+    )]
+    PauseHeldByExpiry(String),
+    /// The `event_id` was used before with a different body.
+    #[error("event `{0}` was already recorded with a different body")]
+    ActivityConflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Whether an activity event was new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityResult {
+    /// The mentor after the event.
+    pub record: MentorRecord,
+    /// `false` for a replay of an event seen before.
+    pub created: bool,
+}
+
+/// Mentor data: upserts, activity, certifications, preferences and pauses.
+#[derive(Clone)]
+pub struct MentorService {
+    repo: Arc<dyn MentorRepository>,
+    clock: Arc<dyn Clock>,
+}
+
+impl MentorService {
+    /// A service over `repo`, reading time from `clock`.
+    pub fn new(repo: Arc<dyn MentorRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self { repo, clock }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        truncate_to_seconds(self.clock.now())
+    }
+
+    /// Creates or updates a mentor; returns the record and whether it was created.
+    ///
+    /// # Errors
+    /// [`MentorError::MissingField`] for a create without `org_id`,
+    /// [`MentorError::InvalidValue`] for a `paused` status,
+    /// [`MentorError::MentorPaused`] for a status change of a paused mentor,
+    /// [`MentorError::InvalidId`] for malformed ids.
+    pub fn upsert(
+        &self,
+        user_id: &str,
+        upsert: MentorUpsert,
+    ) -> Result<(MentorRecord, bool), MentorError> {
+        validate_platform_id("user_id", user_id)?;
+        if let Some(org) = &upsert.org_id {
+            validate_platform_id("org_id", org)?;
+        }
+        if upsert.status == Some(MentorStatus::Paused) {
+            return Err(MentorError::InvalidValue {
+                field: "status",
+                message: "must be `active` or `inactive`; pause a mentor with POST /api/v1/mentors/{user_id}/pause"
+                    .into(),
+            });
+        }
+        match self.repo.get_mentor(user_id)? {
+            None if upsert.org_id.is_none() => return Err(MentorError::MissingField("org_id")),
+            Some(existing) => {
+                if let (Some(pause), Some(status)) = (&existing.mentor.pause, upsert.status)
+                    && existing.mentor.status != status
+                {
+                    return Err(MentorError::MentorPaused {
+                        user_id: user_id.to_owned(),
+                        reason: pause.reason,
+                    });
+                }
+            }
+            None => {}
+        }
+        let upsert = MentorUpsert {
+            last_active_at: upsert.last_active_at.map(truncate_to_seconds),
+            first_session_at: upsert.first_session_at.map(truncate_to_seconds),
+            created_at: upsert.created_at.map(truncate_to_seconds),
+            ..upsert
+        };
+        Ok(self.repo.upsert_mentor(user_id, &upsert, self.now())?)
+    }
+
+    /// One mentor.
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`].
+    pub fn get(&self, user_id: &str) -> Result<MentorRecord, MentorError> {
+        self.repo
+            .get_mentor(user_id)?
+            .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))
+    }
+
+    /// A page of mentors ordered by `user_id`.
+    ///
+    /// # Errors
+    /// [`MentorError::Store`] when storage fails.
+    pub fn list(
+        &self,
+        filter: &MentorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<MentorRecord>, MentorError> {
+        Ok(self.repo.list_mentors(filter, page)?)
+    }
+
+    /// Erases a mentor and every record about them.
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`].
+    pub fn delete(&self, user_id: &str) -> Result<(), MentorError> {
+        if self.repo.delete_mentor(user_id)? {
+            Ok(())
+        } else {
+            Err(MentorError::NotFound(user_id.to_owned()))
+        }
+    }
+
+    /// Applies an activity event (idempotent by `event_id`).
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`], [`MentorError::ActivityConflict`] for a
+    /// reused `event_id`, [`MentorError::InvalidValue`] for a `kind` outside
+    /// 1-64 characters.
+    pub fn record_activity(
+        &self,
+        user_id: &str,
+        event: ActivityEvent,
+    ) -> Result<ActivityResult, MentorError> {
+        let kind_len = event.kind.chars().count();
+        if kind_len == 0 || kind_len > 64 || event.kind.chars().any(char::is_control) {
+            return Err(MentorError::InvalidValue {
+                field: "kind",
+                message: "must be 1-64 characters without control characters".into(),
+            });
+        }
+        if let Some(id) = &event.event_id {
+            validate_platform_id("event_id", id)?;
+        }
+        let event = ActivityEvent {
+            occurred_at: truncate_to_seconds(event.occurred_at),
+            ..event
+        };
+        match self.repo.record_activity(user_id, &event, self.now())? {
+            None => Err(MentorError::NotFound(user_id.to_owned())),
+            Some(ActivityOutcome::Recorded(record)) => Ok(ActivityResult {
+                record,
+                created: true,
+            }),
+            Some(ActivityOutcome::Replayed(record)) => Ok(ActivityResult {
+                record,
+                created: false,
+            }),
+            Some(ActivityOutcome::Conflict) => Err(MentorError::ActivityConflict(
+                event.event_id.unwrap_or_default(),
+            )),
+        }
+    }
+
+    /// Creates or replaces a certification; returns the mentor and whether
+    /// the certification was created.
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`], [`MentorError::InvalidId`],
+    /// [`MentorError::InvalidValue`] for an empty name.
+    pub fn put_certification(
+        &self,
+        user_id: &str,
+        cert: Certification,
+    ) -> Result<(MentorRecord, bool), MentorError> {
+        validate_platform_id("certification_id", &cert.certification_id)?;
+        let name_len = cert.name.chars().count();
+        if name_len == 0 || name_len > 256 {
+            return Err(MentorError::InvalidValue {
+                field: "name",
+                message: "must be 1-256 characters".into(),
+            });
+        }
+        let cert = Certification {
+            issued_at: cert.issued_at.map(truncate_to_seconds),
+            expires_at: truncate_to_seconds(cert.expires_at),
+            ..cert
+        };
+        let created = self
+            .repo
+            .put_certification(user_id, &cert, self.now())?
+            .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))?;
+        Ok((self.get(user_id)?, created))
+    }
+
+    /// Deletes a certification.
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`] or [`MentorError::CertificationNotFound`].
+    pub fn delete_certification(
+        &self,
+        user_id: &str,
+        certification_id: &str,
+    ) -> Result<(), MentorError> {
+        match self.repo.delete_certification(user_id, certification_id)? {
+            None => Err(MentorError::NotFound(user_id.to_owned())),
+            Some(false) => Err(MentorError::CertificationNotFound {
+                user_id: user_id.to_owned(),
+                certification_id: certification_id.to_owned(),
+            }),
+            Some(true) => Ok(()),
+        }
+    }
+
+    /// Changes notification switches.
+    ///
+    /// # Errors
+    /// [`MentorError::NotFound`].
+    pub fn set_preferences(
+        &self,
+        user_id: &str,
+        patch: PreferencesPatch,
+    ) -> Result<Preferences, MentorError> {
+        self.repo
+            .set_preferences(user_id, &patch, self.now())?
+            .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))
+    }
+
+    /// Pauses a mentor at their own request or a coordinator's.
+    ///
+    /// # Errors
+    /// [`MentorError::InvalidValue`] for `certification_expired` (made only
+    /// by the expiry job) or an `until` not in the future;
+    /// [`MentorError::PauseHeldByExpiry`] when a `certification_expired`
+    /// pause is in place; [`MentorError::NotFound`].
+    pub fn pause(
+        &self,
+        user_id: &str,
+        reason: PauseReason,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<MentorRecord, MentorError> {
+        let now = self.now();
+        if reason == PauseReason::CertificationExpired {
+            return Err(MentorError::InvalidValue {
+                field: "reason",
+                message: "must be `requested` or `admin`; `certification_expired` pauses are made by the expiry job"
+                    .into(),
+            });
+        }
+        let until = until.map(truncate_to_seconds);
+        if until.is_some_and(|u| u <= now) {
+            return Err(MentorError::InvalidValue {
+                field: "until",
+                message: "must be in the future".into(),
+            });
+        }
+        let existing = self.get(user_id)?;
+        if existing
+            .mentor
+            .pause
+            .as_ref()
+            .is_some_and(|p| p.reason == PauseReason::CertificationExpired)
+        {
+            return Err(MentorError::PauseHeldByExpiry(user_id.to_owned()));
+        }
+        let since = existing.mentor.pause.as_ref().map_or(now, |p| p.since);
+        let pause = Pause {
+            reason,
+            since,
+            until,
+        };
+        self.repo
+            .set_status(user_id, MentorStatus::Paused, Some(&pause), now)?
+            .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))
+    }
+
+    /// Lifts a `requested` or `admin` pause; a mentor who is not paused is
+    /// returned unchanged.
+    ///
+    /// # Errors
+    /// [`MentorError::PauseHeldByExpiry`] for a `certification_expired`
+    /// pause; [`MentorError::NotFound`].
+    pub fn lift_pause(&self, user_id: &str) -> Result<MentorRecord, MentorError> {
+        let existing = self.get(user_id)?;
+        match &existing.mentor.pause {
+            None => Ok(existing),
+            Some(p) if p.reason == PauseReason::CertificationExpired => {
+                Err(MentorError::PauseHeldByExpiry(user_id.to_owned()))
+            }
+            Some(_) => self
+                .repo
+                .set_status(user_id, MentorStatus::Active, None, self.now())?
+                .ok_or_else(|| MentorError::NotFound(user_id.to_owned())),
+        }
+    }
+}
+
+/// Why an evaluation operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluationError {
+    /// The mentor to evaluate does not exist.
+    #[error("mentor `{0}` not found")]
+    UnknownUser(String),
+    /// No evaluation with this id.
+    #[error("evaluation `{0}` not found")]
+    NotFound(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One evaluation to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluateRequest {
+    /// The mentor.
+    pub user_id: String,
+    /// The scenario and its parameters.
+    pub scenario: Scenario,
+    /// Record with `dry_run: true` and enqueue nothing.
+    pub dry_run: bool,
+    /// The run this evaluation belongs to.
+    pub run_id: Option<String>,
+}
+
+/// The read-only answer of "should this mentor be notified now?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShouldNotify {
+    /// The mentor.
+    pub user_id: String,
+    /// The scenario.
+    pub scenario_type: ScenarioType,
+    /// The decision.
+    pub should_notify: bool,
+    /// Whether the cooldown is satisfied.
+    pub cooldown_satisfied: bool,
+    /// Whether preferences allow it.
+    pub preference_enabled: bool,
+    /// When it was decided.
+    pub evaluated_at: DateTime<Utc>,
+    /// The sentence.
+    pub reason: String,
+    /// The machine code.
+    pub reason_code: ReasonCode,
+}
+
+/// Evaluations: decide, record, enqueue, and manage the records.
+#[derive(Clone)]
+pub struct EvaluationService {
+    repo: Arc<dyn EvaluationRepository>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    rules: Rules,
+}
+
+fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
+    let m = &subject.record.mentor;
+    MentorSnapshot {
+        user_id: &m.user_id,
+        status: m.status,
+        created_at: m.created_at,
+        last_active_at: m.last_active_at,
+        sessions_count: m.sessions_count,
+        first_session_at: m.first_session_at,
+        milestones_achieved_at: subject.milestones_achieved_at,
+        certifications: &subject.record.certifications,
+        preferences: subject.record.preferences,
+        history: &subject.history,
+    }
+}
+
+/// The payload a sink delivers for a notification (SPEC section 15,
+/// "Webhook wire format").
+fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> serde_json::Value {
+    serde_json::json!({
+        "version": 1,
+        "notification_id": id,
+        "user_id": record.user_id,
+        "org_id": org_id,
+        "scenario_type": record.scenario_type.as_str(),
+        "reason_code": record.reason_code,
+        "reason": record.reason,
+        "metadata": record.evaluation_metadata,
+        "created_at": crate::format_instant(record.evaluated_at),
+    })
+}
+
+impl EvaluationService {
+    /// A service over `repo` with the given rules.
+    pub fn new(
+        repo: Arc<dyn EvaluationRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        rules: Rules,
+    ) -> Self {
+        Self {
+            repo,
+            clock,
+            ids,
+            rules,
+        }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    fn load(&self, user_id: &str) -> Result<Subject, EvaluationError> {
+        self.repo
+            .load_subject(user_id)?
+            .ok_or_else(|| EvaluationError::UnknownUser(user_id.to_owned()))
+    }
+
+    /// Decides, records the evaluation, and (when it fires and is not a dry
+    /// run) enqueues its notification in the same transaction.
+    ///
+    /// # Errors
+    /// [`EvaluationError::UnknownUser`]; [`EvaluationError::Store`].
+    pub fn evaluate(&self, request: EvaluateRequest) -> Result<EvaluationRecord, EvaluationError> {
+        let subject = self.load(&request.user_id)?;
+        let now = truncate_to_seconds(self.clock.now());
+        let snap = snapshot(&subject);
+        let decision = evaluate(&snap, &request.scenario, &self.rules, now);
+        let record = self.record_of(&request, &decision, now);
+        let milestone_seen = match decision.metadata {
+            Metadata::Milestone {
+                milestone_type,
+                achieved_at: Some(at),
+                newly_achieved: true,
+                ..
+            } if !request.dry_run => Some((milestone_type, at)),
+            _ => None,
+        };
+        let notification = match (
+            decision.should_notify && !request.dry_run,
+            decision.dedupe_key,
+        ) {
+            (true, Some(key)) => {
+                let id = self.ids.next_id("ntf");
+                let payload = notification_payload(&id, &subject.record.mentor.org_id, &record);
+                Some(NewNotification {
+                    id,
+                    user_id: record.user_id.clone(),
+                    org_id: subject.record.mentor.org_id.clone(),
+                    scenario_type: record.scenario_type,
+                    dedupe_key: key.render(&record.user_id),
+                    payload,
+                    created_at: now,
+                    run_id: record.run_id.clone(),
+                    evaluation_id: Some(record.id.clone()),
+                })
+            }
+            _ => None,
+        };
+        match self
+            .repo
+            .record_evaluation(&record, notification.as_ref(), milestone_seen)
+        {
+            Ok(()) => Ok(record),
+            // Another request enqueued the same once-only notification between
+            // our read and our write: this decision is now a duplicate.
+            Err(StoreError::Conflict(_)) if notification.is_some() => {
+                let lost = Decision {
+                    should_notify: false,
+                    reason_code: ReasonCode::AlreadyNotified,
+                    ..decision
+                };
+                let record = self.record_of(&request, &lost, now);
+                self.repo.record_evaluation(&record, None, milestone_seen)?;
+                Ok(record)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn record_of(
+        &self,
+        request: &EvaluateRequest,
+        decision: &Decision<'_>,
+        now: DateTime<Utc>,
+    ) -> EvaluationRecord {
+        EvaluationRecord {
+            id: self.ids.next_id("trg"),
+            user_id: request.user_id.clone(),
+            scenario_type: decision.scenario_type,
+            should_notify: decision.should_notify,
+            evaluated_at: now,
+            evaluation_metadata: decision.metadata_json(),
+            reason: decision.reason_sentence(),
+            reason_code: decision.reason_code.as_str().to_owned(),
+            run_id: request.run_id.clone(),
+            dry_run: request.dry_run,
+        }
+    }
+
+    /// Decides without recording or enqueuing anything.
+    ///
+    /// # Errors
+    /// [`EvaluationError::UnknownUser`]; [`EvaluationError::Store`].
+    pub fn should_notify(
+        &self,
+        user_id: &str,
+        scenario: Scenario,
+    ) -> Result<ShouldNotify, EvaluationError> {
+        let subject = self.load(user_id)?;
+        let now = truncate_to_seconds(self.clock.now());
+        let decision = evaluate(&snapshot(&subject), &scenario, &self.rules, now);
+        Ok(ShouldNotify {
+            user_id: user_id.to_owned(),
+            scenario_type: decision.scenario_type,
+            should_notify: decision.should_notify,
+            cooldown_satisfied: decision.cooldown_satisfied,
+            preference_enabled: decision.preference_enabled,
+            evaluated_at: now,
+            reason: decision.reason_sentence(),
+            reason_code: decision.reason_code,
+        })
+    }
+
+    /// One evaluation.
+    ///
+    /// # Errors
+    /// [`EvaluationError::NotFound`].
+    pub fn get(&self, id: &str) -> Result<EvaluationRecord, EvaluationError> {
+        self.repo
+            .get_evaluation(id)?
+            .ok_or_else(|| EvaluationError::NotFound(id.to_owned()))
+    }
+
+    /// A page of evaluations, newest first.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`].
+    pub fn list(
+        &self,
+        filter: &EvaluationFilter,
+        page: PageRequest,
+    ) -> Result<Paged<EvaluationRecord>, EvaluationError> {
+        Ok(self.repo.list_evaluations(filter, page)?)
+    }
+
+    /// Overrides `should_notify` and/or replaces the metadata.
+    ///
+    /// # Errors
+    /// [`EvaluationError::NotFound`].
+    pub fn override_evaluation(
+        &self,
+        id: &str,
+        change: &EvaluationOverride,
+    ) -> Result<EvaluationRecord, EvaluationError> {
+        let now = truncate_to_seconds(self.clock.now());
+        self.repo
+            .override_evaluation(id, change, now)?
+            .ok_or_else(|| EvaluationError::NotFound(id.to_owned()))
+    }
+
+    /// Deletes an evaluation; its notification stays.
+    ///
+    /// # Errors
+    /// [`EvaluationError::NotFound`].
+    pub fn delete(&self, id: &str) -> Result<(), EvaluationError> {
+        if self.repo.delete_evaluation(id)? {
+            Ok(())
+        } else {
+            Err(EvaluationError::NotFound(id.to_owned()))
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Connections: the backend chosen from the URL, the pool, per-connection
+//! settings, migrations, and write transactions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::StorageError;
+
+const PG: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// One connection to either backend; ordinary diesel code runs on it, and
+/// [`per_backend!`] reaches what `MultiBackend` cannot express.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    /// PostgreSQL.
+    Postgres(PgConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+/// Runs the same diesel code on the concrete connection, for what
+/// `MultiBackend` cannot express (`ON CONFLICT`, multi-row inserts).
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::conn::AnyConnection::Postgres($c) => $body,
+            $crate::conn::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
+/// The backend of a database URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// `postgres` or `sqlite`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgres",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A parsed database URL (SPEC section 15, "Database URL").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// `postgres://` or `postgresql://`.
+    Postgres(String),
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl DatabaseTarget {
+    /// Reads a URL: `postgres://` and `postgresql://` mean PostgreSQL;
+    /// `sqlite:///abs`, `sqlite://rel`, `sqlite:PATH`, `file:PATH` or a plain
+    /// path mean SQLite; any other `scheme://` is refused, so that a typo
+    /// never quietly creates a SQLite file.
+    ///
+    /// # Errors
+    /// [`StorageError::UnsupportedUrl`].
+    ///
+    /// ```
+    /// use storage_diesel::DatabaseTarget;
+    /// assert!(matches!(DatabaseTarget::parse("postgres://u@h/db"), Ok(DatabaseTarget::Postgres(_))));
+    /// assert_eq!(DatabaseTarget::parse("sqlite:///tmp/x.db").unwrap(), DatabaseTarget::Sqlite("/tmp/x.db".into()));
+    /// assert_eq!(DatabaseTarget::parse("sqlite://data/x.db").unwrap(), DatabaseTarget::Sqlite("data/x.db".into()));
+    /// assert!(DatabaseTarget::parse("postgress://u@h/db").is_err());
+    /// ```
+    pub fn parse(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        for prefix in ["sqlite://", "sqlite:", "file:"] {
+            if let Some(path) = url.strip_prefix(prefix) {
+                if path.is_empty() {
+                    return Err(StorageError::UnsupportedUrl(url.to_owned()));
+                }
+                return Ok(Self::Sqlite(PathBuf::from(path)));
+            }
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(StorageError::UnsupportedUrl(scheme.to_owned()));
+        }
+        if url.is_empty() {
+            return Err(StorageError::UnsupportedUrl(String::new()));
+        }
+        Ok(Self::Sqlite(PathBuf::from(url)))
+    }
+
+    /// The backend.
+    pub const fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match self {
+            Self::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgres),
+            Self::Sqlite(path) => {
+                let mut c = SqliteConnection::establish(&path.to_string_lossy())?;
+                // Per connection, so they cannot be set once at start.
+                c.batch_execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;")
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(c))
+            }
+        }
+    }
+}
+
+/// The r2d2 manager: connects to the backend the URL named, never guessing.
+#[derive(Debug)]
+pub struct Manager(DatabaseTarget);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        self.0
+            .connect()
+            .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// The connection pool.
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Opens the database: creates the SQLite file and its directory (WAL mode),
+/// runs pending migrations, and builds the pool.
+///
+/// # Errors
+/// [`StorageError`] when the URL is unsupported, the database unreachable,
+/// or a migration fails.
+pub fn open_pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, StorageError> {
+    if let DatabaseTarget::Sqlite(path) = target
+        && let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::CreateDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let mut first = target.connect().map_err(StorageError::Connect)?;
+    if let AnyConnection::Sqlite(c) = &mut first {
+        // Persistent in the file: set once, before the pool opens.
+        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+    }
+    migrate(&mut first)?;
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager(target.clone()))
+        .map_err(StorageError::Pool)
+}
+
+/// Runs pending migrations of the connection's backend.
+///
+/// # Errors
+/// [`StorageError::Migration`].
+pub fn migrate(conn: &mut AnyConnection) -> Result<(), StorageError> {
+    match conn {
+        AnyConnection::Postgres(c) => c.run_pending_migrations(PG).map(drop),
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(drop),
+    }
+    .map_err(StorageError::Migration)
+}
+
+/// Whether every embedded migration has been applied.
+///
+/// # Errors
+/// [`StorageError::Migration`] when the migration table cannot be read.
+pub fn migrations_applied(conn: &mut AnyConnection) -> Result<bool, StorageError> {
+    match conn {
+        AnyConnection::Postgres(c) => c.has_pending_migration(PG),
+        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE),
+    }
+    .map(|pending| !pending)
+    .map_err(StorageError::Migration)
+}
+
+/// Runs `f` in one write transaction. On SQLite it starts with
+/// `BEGIN IMMEDIATE`, so that two writers queue on the lock (busy timeout)
+/// instead of failing when a reading transaction tries to become a writer.
+pub(crate) fn write_tx<T, E>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        AnyConnection::Postgres(_) => conn.transaction(f),
+        AnyConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(e) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(e.into())
+                    }
+                },
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! The one place where instants and JSON cross into column types.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::StorageError;
+
+/// An instant as stored: milliseconds since the epoch, UTC.
+pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// A stored instant back; out-of-range values are corrupt rows.
+pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::from_timestamp_millis(ms).ok_or(StorageError::Corrupt("instant out of range"))
+}
+
+pub(crate) fn opt_from_millis(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, StorageError> {
+    ms.map(from_millis).transpose()
+}
+
+pub(crate) fn to_json_text(v: &serde_json::Value) -> String {
+    v.to_string()
+}
+
+pub(crate) fn from_json_text(s: &str) -> Result<serde_json::Value, StorageError> {
+    serde_json::from_str(s).map_err(|_| StorageError::Corrupt("stored JSON does not parse"))
+}

@@ -1,0 +1,77 @@
+//! Storage errors, and their translation into the domain's `StoreError`.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use scenario_engine::StoreError;
+
+/// What can go wrong below the repository traits.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The database URL names no backend we know.
+    #[error(
+        "unsupported database URL scheme `{0}`: use postgres://, postgresql://, sqlite:// or a file path"
+    )]
+    UnsupportedUrl(String),
+    /// Could not create the SQLite file's directory.
+    #[error("cannot create the database directory {path}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Could not connect.
+    #[error("cannot connect to the database")]
+    Connect(#[source] diesel::ConnectionError),
+    /// The pool could not hand out a connection.
+    #[error("no database connection available")]
+    Pool(#[source] r2d2::Error),
+    /// A query failed.
+    #[error("database query failed")]
+    Query(#[source] DieselError),
+    /// Migrations failed.
+    #[error("database migration failed")]
+    Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A row holds a value the domain cannot represent.
+    #[error("corrupt row: {0}")]
+    Corrupt(&'static str),
+}
+
+impl From<DieselError> for StorageError {
+    fn from(e: DieselError) -> Self {
+        Self::Query(e)
+    }
+}
+
+impl From<r2d2::Error> for StorageError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::Pool(e)
+    }
+}
+
+/// Which uniqueness rule a violation hit. PostgreSQL names the constraint;
+/// SQLite only says `UNIQUE constraint failed: table.column`, so both are read.
+fn conflict_name(info: &dyn diesel::result::DatabaseErrorInformation) -> &'static str {
+    let constraint = info.constraint_name().unwrap_or_default();
+    let message = info.message();
+    let mentions = |needle: &str| constraint.contains(needle) || message.contains(needle);
+    if mentions("dedupe_key") || mentions("notification_keys") {
+        "notifications.dedupe_key"
+    } else if mentions("activity_events") {
+        "activity_events.event_id"
+    } else {
+        "unique"
+    }
+}
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                info,
+            )) => StoreError::Conflict(conflict_name(info.as_ref())),
+            other => StoreError::Backend(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! `EvaluationRepository` on diesel: evaluations, the outbox and dedupe keys.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use scenario_engine::{
+    EvaluationFilter, EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor,
+    MilestoneType, NewNotification, NotificationStatus, OwnedHistory, PageRequest, Paged,
+    ScenarioType, StoreError, Subject,
+};
+
+use crate::Store;
+use crate::conn::{AnyConnection, MultiBackend, write_tx};
+use crate::convert::{from_json_text, from_millis, to_json_text, to_millis};
+use crate::error::StorageError;
+use crate::mentors::{load_record, record_milestone};
+use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = evaluations)]
+pub(crate) struct EvaluationRow {
+    pub id: String,
+    pub user_id: String,
+    pub scenario_type: String,
+    pub should_notify: bool,
+    pub evaluated_at: i64,
+    pub evaluation_metadata: String,
+    pub reason: String,
+    pub reason_code: String,
+    pub run_id: Option<String>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = notifications)]
+pub(crate) struct NotificationRow {
+    pub id: String,
+    pub user_id: String,
+    pub org_id: String,
+    pub scenario_type: String,
+    pub dedupe_key: String,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub next_attempt_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub run_id: Option<String>,
+    pub evaluation_id: Option<String>,
+}
+
+impl EvaluationRow {
+    pub(crate) fn of(e: &EvaluationRecord) -> Self {
+        Self {
+            id: e.id.clone(),
+            user_id: e.user_id.clone(),
+            scenario_type: e.scenario_type.as_str().to_owned(),
+            should_notify: e.should_notify,
+            evaluated_at: to_millis(e.evaluated_at),
+            evaluation_metadata: to_json_text(&e.evaluation_metadata),
+            reason: e.reason.clone(),
+            reason_code: e.reason_code.clone(),
+            run_id: e.run_id.clone(),
+            dry_run: e.dry_run,
+        }
+    }
+
+    pub(crate) fn into_record(self) -> Result<EvaluationRecord, StorageError> {
+        Ok(EvaluationRecord {
+            scenario_type: ScenarioType::parse(&self.scenario_type)
+                .map_err(|_| StorageError::Corrupt("evaluations.scenario_type"))?,
+            evaluated_at: from_millis(self.evaluated_at)?,
+            evaluation_metadata: from_json_text(&self.evaluation_metadata)?,
+            id: self.id,
+            user_id: self.user_id,
+            should_notify: self.should_notify,
+            reason: self.reason,
+            reason_code: self.reason_code,
+            run_id: self.run_id,
+            dry_run: self.dry_run,
+        })
+    }
+}
+
+impl NotificationRow {
+    pub(crate) fn of(n: &NewNotification) -> Self {
+        Self {
+            id: n.id.clone(),
+            user_id: n.user_id.clone(),
+            org_id: n.org_id.clone(),
+            scenario_type: n.scenario_type.as_str().to_owned(),
+            dedupe_key: n.dedupe_key.clone(),
+            payload: to_json_text(&n.payload),
+            status: NotificationStatus::Pending.as_str().to_owned(),
+            attempts: 0,
+            last_error: None,
+            created_at: to_millis(n.created_at),
+            updated_at: to_millis(n.created_at),
+            next_attempt_at: Some(to_millis(n.created_at)),
+            delivered_at: None,
+            run_id: n.run_id.clone(),
+            evaluation_id: n.evaluation_id.clone(),
+        }
+    }
+}
+
+const COUNTING: [&str; 2] = ["pending", "delivered"];
+
+/// The notification history of one mentor: the newest counting notification
+/// per scenario and every dedupe key ever taken.
+fn load_history(conn: &mut AnyConnection, user_id: &str) -> Result<OwnedHistory, StorageError> {
+    let mut history = OwnedHistory::new(user_id);
+    for scenario in ScenarioType::ALL {
+        let last: Option<i64> = notifications::table
+            .filter(notifications::user_id.eq(user_id))
+            .filter(notifications::scenario_type.eq(scenario.as_str()))
+            .filter(notifications::status.eq_any(COUNTING))
+            .order(notifications::created_at.desc())
+            .select(notifications::created_at)
+            .first(conn)
+            .optional()?;
+        history.last_notified_at[scenario.index()] = last.map(from_millis).transpose()?;
+    }
+    history.taken_keys = notification_keys::table
+        .filter(notification_keys::user_id.eq(user_id))
+        .select(notification_keys::dedupe_key)
+        .load(conn)?;
+    Ok(history)
+}
+
+/// Writes the outbox row and its dedupe key; a taken key is a unique
+/// violation that the caller's transaction turns into a rollback.
+pub(crate) fn enqueue(conn: &mut AnyConnection, n: &NewNotification) -> QueryResult<()> {
+    diesel::insert_into(notification_keys::table)
+        .values((
+            notification_keys::dedupe_key.eq(n.dedupe_key.as_str()),
+            notification_keys::user_id.eq(n.user_id.as_str()),
+            notification_keys::created_at.eq(to_millis(n.created_at)),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(notifications::table)
+        .values(&NotificationRow::of(n))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBackend> {
+    let mut q = evaluations::table.into_boxed();
+    if let Some(u) = &f.user_id {
+        q = q.filter(evaluations::user_id.eq(u));
+    }
+    if let Some(s) = f.scenario_type {
+        q = q.filter(evaluations::scenario_type.eq(s.as_str()));
+    }
+    if let Some(s) = f.should_notify {
+        q = q.filter(evaluations::should_notify.eq(s));
+    }
+    if let Some(r) = &f.run_id {
+        q = q.filter(evaluations::run_id.eq(r));
+    }
+    if let Some(r) = &f.reason_code {
+        q = q.filter(evaluations::reason_code.eq(r));
+    }
+    if let Some(d) = f.dry_run {
+        q = q.filter(evaluations::dry_run.eq(d));
+    }
+    if let Some(t) = f.from {
+        q = q.filter(evaluations::evaluated_at.ge(to_millis(t)));
+    }
+    if let Some(t) = f.to {
+        q = q.filter(evaluations::evaluated_at.le(to_millis(t)));
+    }
+    q
+}
+
+impl EvaluationRepository for Store {
+    fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
+        let mut conn = self.conn()?;
+        let Some(record) = load_record(&mut conn, user_id)? else {
+            return Ok(None);
+        };
+        let mut milestones_achieved_at = [None; 4];
+        let rows: Vec<(String, i64)> = mentor_milestones::table
+            .filter(mentor_milestones::user_id.eq(user_id))
+            .select((
+                mentor_milestones::milestone_type,
+                mentor_milestones::achieved_at,
+            ))
+            .load(&mut *conn)
+            .map_err(StorageError::from)?;
+        for (name, at) in rows {
+            if let Ok(t) = MilestoneType::parse(&name) {
+                milestones_achieved_at[t.index()] = Some(from_millis(at)?);
+            }
+        }
+        let history = load_history(&mut conn, user_id)?;
+        Ok(Some(Subject {
+            record,
+            milestones_achieved_at,
+            history,
+        }))
+    }
+
+    fn record_evaluation(
+        &self,
+        evaluation: &EvaluationRecord,
+        notification: Option<&NewNotification>,
+        milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            diesel::insert_into(evaluations::table)
+                .values(&EvaluationRow::of(evaluation))
+                .execute(c)?;
+            if let Some(n) = notification {
+                enqueue(c, n)?;
+            }
+            if let Some((t, at)) = milestone_seen {
+                record_milestone(c, &evaluation.user_id, t, at)?;
+            }
+            Ok(())
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let row = evaluations::table
+            .find(id)
+            .select(EvaluationRow::as_select())
+            .first::<EvaluationRow>(&mut *conn)
+            .optional()
+            .map_err(StorageError::from)?;
+        Ok(row.map(EvaluationRow::into_record).transpose()?)
+    }
+
+    fn list_evaluations(
+        &self,
+        filter: &EvaluationFilter,
+        page: PageRequest,
+    ) -> Result<Paged<EvaluationRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let total: i64 = filtered(filter)
+            .count()
+            .get_result(&mut *conn)
+            .map_err(StorageError::from)?;
+        let rows: Vec<EvaluationRow> = filtered(filter)
+            .order((evaluations::evaluated_at.desc(), evaluations::id.desc()))
+            .limit(i64::from(page.limit))
+            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .select(EvaluationRow::as_select())
+            .load(&mut *conn)
+            .map_err(StorageError::from)?;
+        let rows = rows
+            .into_iter()
+            .map(EvaluationRow::into_record)
+            .collect::<Result<_, _>>()?;
+        Ok(Paged {
+            rows,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    fn override_evaluation(
+        &self,
+        id: &str,
+        change: &EvaluationOverride,
+        now: DateTime<Utc>,
+    ) -> Result<Option<EvaluationRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            if let Some(should) = change.should_notify {
+                diesel::update(evaluations::table.find(id))
+                    .set(evaluations::should_notify.eq(should))
+                    .execute(c)?;
+            }
+            if let Some(meta) = &change.evaluation_metadata {
+                let text = serde_json::Value::Object(meta.clone()).to_string();
+                diesel::update(evaluations::table.find(id))
+                    .set(evaluations::evaluation_metadata.eq(text))
+                    .execute(c)?;
+            }
+            let Some(row) = evaluations::table
+                .find(id)
+                .select(EvaluationRow::as_select())
+                .first::<EvaluationRow>(c)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            if change.should_notify == Some(false) {
+                diesel::update(
+                    notifications::table
+                        .filter(notifications::evaluation_id.eq(id))
+                        .filter(notifications::status.eq(NotificationStatus::Pending.as_str())),
+                )
+                .set((
+                    notifications::status.eq(NotificationStatus::Cancelled.as_str()),
+                    notifications::updated_at.eq(to_millis(now)),
+                    notifications::next_attempt_at.eq(None::<i64>),
+                ))
+                .execute(c)?;
+            }
+            row.into_record().map(Some)
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        // notifications.evaluation_id is ON DELETE SET NULL: the outbox row stays.
+        let n = diesel::delete(evaluations::table.find(id))
+            .execute(&mut *conn)
+            .map_err(StorageError::from)?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,74 @@
+//! Storage for Mentor Scheduler: the diesel implementations of the
+//! repository traits of the pure crates, on SQLite (the embedded default)
+//! and PostgreSQL, from one code base.
+//!
+//! The backend is chosen from the database URL ([`DatabaseTarget::parse`]),
+//! migrations are embedded and applied by [`Store::open`], and every SQL
+//! statement of the service lives in this crate.
+
+mod conn;
+mod convert;
+mod error;
+mod evaluations;
+mod mentors;
+mod schema;
+#[cfg(feature = "test-support")]
+pub mod testdb;
+
+pub use conn::{
+    AnyConnection, Backend, DatabaseTarget, Pool, migrate, migrations_applied, open_pool,
+};
+pub use error::StorageError;
+
+use scenario_engine::StoreError;
+
+/// The diesel store: one pool, either backend.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: Backend,
+}
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<conn::Manager>;
+
+impl Store {
+    /// Opens the database at `url` (creating a SQLite file and its directory
+    /// when needed) and applies pending migrations.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the URL is unsupported, the database is
+    /// unreachable or a migration fails.
+    pub fn open(url: &str, pool_size: u32) -> Result<Self, StorageError> {
+        let target = DatabaseTarget::parse(url)?;
+        let pool = open_pool(&target, pool_size)?;
+        Ok(Self {
+            pool,
+            backend: target.backend(),
+        })
+    }
+
+    /// Which backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when no connection is available in time.
+    pub fn conn(&self) -> Result<PooledConnection, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::from(StorageError::Pool(e)))
+    }
+
+    /// Whether the database answers and every migration is applied (`/readyz`).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database does not answer.
+    pub fn ready(&self) -> Result<bool, StorageError> {
+        let mut conn = self.pool.get()?;
+        migrations_applied(&mut conn)
+    }
+}

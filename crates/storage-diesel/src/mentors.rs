@@ -1,0 +1,482 @@
+//! `MentorRepository` on diesel.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use scenario_engine::{
+    ActivityEvent, ActivityOutcome, Certification, MaybeMentor, Mentor, MentorFilter, MentorRecord,
+    MentorRepository, MentorStatus, MentorUpsert, MilestoneType, PageRequest, Paged, Pause,
+    PauseReason, Preferences, PreferencesPatch, SESSION_COMPLETED, StoreError,
+};
+
+use crate::Store;
+use crate::conn::{AnyConnection, per_backend, write_tx};
+use crate::convert::{from_millis, opt_from_millis, to_millis};
+use crate::error::StorageError;
+use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = mentors)]
+pub(crate) struct MentorRow {
+    pub user_id: String,
+    pub org_id: String,
+    pub status: String,
+    pub pause_reason: Option<String>,
+    pub pause_since: Option<i64>,
+    pub pause_until: Option<i64>,
+    pub last_active_at: Option<i64>,
+    pub sessions_count: i64,
+    pub first_session_at: Option<i64>,
+    pub pref_all: bool,
+    pub pref_inactivity: bool,
+    pub pref_milestone: bool,
+    pub pref_certification_expiry: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = certifications)]
+pub(crate) struct CertificationRow {
+    pub user_id: String,
+    pub certification_id: String,
+    pub name: String,
+    pub issued_at: Option<i64>,
+    pub expires_at: i64,
+    pub required: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = mentors)]
+struct MentorChanges {
+    org_id: Option<String>,
+    status: Option<String>,
+    last_active_at: Option<i64>,
+    sessions_count: Option<i64>,
+    first_session_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl MentorRow {
+    pub(crate) fn preferences(&self) -> Preferences {
+        Preferences {
+            all: self.pref_all,
+            inactivity: self.pref_inactivity,
+            milestone: self.pref_milestone,
+            certification_expiry: self.pref_certification_expiry,
+        }
+    }
+
+    pub(crate) fn into_mentor(self) -> Result<Mentor, StorageError> {
+        let pause = match (&self.pause_reason, self.pause_since) {
+            (Some(reason), Some(since)) => Some(Pause {
+                reason: PauseReason::parse(reason)
+                    .map_err(|_| StorageError::Corrupt("mentors.pause_reason"))?,
+                since: from_millis(since)?,
+                until: opt_from_millis(self.pause_until)?,
+            }),
+            _ => None,
+        };
+        Ok(Mentor {
+            status: MentorStatus::parse(&self.status)
+                .map_err(|_| StorageError::Corrupt("mentors.status"))?,
+            pause,
+            last_active_at: opt_from_millis(self.last_active_at)?,
+            sessions_count: u32::try_from(self.sessions_count)
+                .map_err(|_| StorageError::Corrupt("sessions_count"))?,
+            first_session_at: opt_from_millis(self.first_session_at)?,
+            created_at: from_millis(self.created_at)?,
+            updated_at: from_millis(self.updated_at)?,
+            user_id: self.user_id,
+            org_id: self.org_id,
+        })
+    }
+}
+
+impl CertificationRow {
+    pub(crate) fn into_certification(self) -> Result<Certification, StorageError> {
+        Ok(Certification {
+            certification_id: self.certification_id,
+            name: self.name,
+            issued_at: opt_from_millis(self.issued_at)?,
+            expires_at: from_millis(self.expires_at)?,
+            required: self.required,
+        })
+    }
+}
+
+pub(crate) fn load_record(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<MentorRecord>, StorageError> {
+    let Some(row) = mentors::table
+        .find(user_id)
+        .select(MentorRow::as_select())
+        .first::<MentorRow>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let certs = certifications::table
+        .filter(certifications::user_id.eq(user_id))
+        .order(certifications::certification_id.asc())
+        .select(CertificationRow::as_select())
+        .load::<CertificationRow>(conn)?;
+    Ok(Some(record_of(row, certs)?))
+}
+
+fn record_of(row: MentorRow, certs: Vec<CertificationRow>) -> Result<MentorRecord, StorageError> {
+    let preferences = row.preferences();
+    Ok(MentorRecord {
+        mentor: row.into_mentor()?,
+        certifications: certs
+            .into_iter()
+            .map(CertificationRow::into_certification)
+            .collect::<Result<_, _>>()?,
+        preferences,
+    })
+}
+
+/// Takes the mentor's row lock (PostgreSQL) before a read-modify-write, so
+/// that concurrent writers of one mentor queue instead of losing updates;
+/// SQLite's `BEGIN IMMEDIATE` already serialises writers. Returns whether
+/// the mentor exists.
+fn touch_mentor(conn: &mut AnyConnection, user_id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+    let n = diesel::update(mentors::table.find(user_id))
+        .set(mentors::updated_at.eq(to_millis(now)))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Records when a milestone was reached, unless it already was.
+pub(crate) fn record_milestone(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    milestone: MilestoneType,
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    let values = (
+        mentor_milestones::user_id.eq(user_id),
+        mentor_milestones::milestone_type.eq(milestone.as_str()),
+        mentor_milestones::achieved_at.eq(to_millis(at)),
+    );
+    per_backend!(conn, |c| diesel::insert_into(mentor_milestones::table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .execute(c))
+}
+
+impl MentorRepository for Store {
+    fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord> {
+        let mut conn = self.conn()?;
+        Ok(load_record(&mut conn, user_id)?)
+    }
+
+    fn list_mentors(
+        &self,
+        filter: &MentorFilter,
+        page: PageRequest,
+    ) -> Result<Paged<MentorRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let filtered = || {
+            let mut q = mentors::table.into_boxed();
+            if let Some(org) = &filter.org_id {
+                q = q.filter(mentors::org_id.eq(org.clone()));
+            }
+            if let Some(status) = filter.status {
+                q = q.filter(mentors::status.eq(status.as_str()));
+            }
+            q
+        };
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut *conn)
+            .map_err(StorageError::from)?;
+        let rows: Vec<MentorRow> = filtered()
+            .order(mentors::user_id.asc())
+            .limit(i64::from(page.limit))
+            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .select(MentorRow::as_select())
+            .load(&mut *conn)
+            .map_err(StorageError::from)?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+        let mut certs: Vec<CertificationRow> = certifications::table
+            .filter(certifications::user_id.eq_any(&ids))
+            .order((
+                certifications::user_id.asc(),
+                certifications::certification_id.asc(),
+            ))
+            .select(CertificationRow::as_select())
+            .load(&mut *conn)
+            .map_err(StorageError::from)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                certs.into_iter().partition(|c| c.user_id == row.user_id);
+            certs = rest;
+            out.push(record_of(row, mine)?);
+        }
+        Ok(Paged {
+            rows: out,
+            total: u64::try_from(total).unwrap_or(0),
+        })
+    }
+
+    fn upsert_mentor(
+        &self,
+        user_id: &str,
+        upsert: &MentorUpsert,
+        now: DateTime<Utc>,
+    ) -> Result<(MentorRecord, bool), StoreError> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            let created = if touch_mentor(c, user_id, now)? {
+                let changes = MentorChanges {
+                    org_id: upsert.org_id.clone(),
+                    status: upsert.status.map(|s| s.as_str().to_owned()),
+                    last_active_at: upsert.last_active_at.map(to_millis),
+                    sessions_count: upsert.sessions_count.map(i64::from),
+                    first_session_at: upsert.first_session_at.map(to_millis),
+                    updated_at: to_millis(now),
+                };
+                diesel::update(mentors::table.find(user_id))
+                    .set(&changes)
+                    .execute(c)?;
+                false
+            } else {
+                let org_id = upsert
+                    .org_id
+                    .clone()
+                    .ok_or(StorageError::Corrupt("a new mentor needs an org_id"))?;
+                let defaults = Preferences::default();
+                let row = MentorRow {
+                    user_id: user_id.to_owned(),
+                    org_id,
+                    status: upsert
+                        .status
+                        .unwrap_or(MentorStatus::Active)
+                        .as_str()
+                        .to_owned(),
+                    pause_reason: None,
+                    pause_since: None,
+                    pause_until: None,
+                    last_active_at: upsert.last_active_at.map(to_millis),
+                    sessions_count: i64::from(upsert.sessions_count.unwrap_or(0)),
+                    first_session_at: upsert.first_session_at.map(to_millis),
+                    pref_all: defaults.all,
+                    pref_inactivity: defaults.inactivity,
+                    pref_milestone: defaults.milestone,
+                    pref_certification_expiry: defaults.certification_expiry,
+                    created_at: to_millis(upsert.created_at.unwrap_or(now)),
+                    updated_at: to_millis(now),
+                };
+                diesel::insert_into(mentors::table)
+                    .values(&row)
+                    .execute(c)?;
+                true
+            };
+            let record = load_record(c, user_id)?
+                .ok_or(StorageError::Corrupt("mentor vanished in its transaction"))?;
+            Ok((record, created))
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn delete_mentor(&self, user_id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn()?;
+        // Every table about a mentor references `mentors` with ON DELETE
+        // CASCADE, so one delete erases them all in one statement.
+        let n = diesel::delete(mentors::table.find(user_id))
+            .execute(&mut *conn)
+            .map_err(StorageError::from)?;
+        Ok(n > 0)
+    }
+
+    fn record_activity(
+        &self,
+        user_id: &str,
+        event: &ActivityEvent,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<ActivityOutcome> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            if !touch_mentor(c, user_id, now)? {
+                return Ok(None);
+            }
+            if let Some(event_id) = &event.event_id {
+                let seen: Option<(String, i64)> = activity_events::table
+                    .find((user_id, event_id.as_str()))
+                    .select((activity_events::kind, activity_events::occurred_at))
+                    .first(c)
+                    .optional()?;
+                if let Some((kind, at)) = seen {
+                    if kind == event.kind && at == to_millis(event.occurred_at) {
+                        let record = load_record(c, user_id)?
+                            .ok_or(StorageError::Corrupt("mentor vanished"))?;
+                        return Ok(Some(ActivityOutcome::Replayed(record)));
+                    }
+                    return Ok(Some(ActivityOutcome::Conflict));
+                }
+                diesel::insert_into(activity_events::table)
+                    .values((
+                        activity_events::user_id.eq(user_id),
+                        activity_events::event_id.eq(event_id.as_str()),
+                        activity_events::kind.eq(event.kind.as_str()),
+                        activity_events::occurred_at.eq(to_millis(event.occurred_at)),
+                        activity_events::recorded_at.eq(to_millis(now)),
+                    ))
+                    .execute(c)?;
+            }
+            let at = to_millis(event.occurred_at);
+            diesel::update(mentors::table.find(user_id))
+                .filter(
+                    mentors::last_active_at
+                        .is_null()
+                        .or(mentors::last_active_at.lt(at)),
+                )
+                .set(mentors::last_active_at.eq(at))
+                .execute(c)?;
+            if event.kind == SESSION_COMPLETED {
+                diesel::update(mentors::table.find(user_id))
+                    .set(mentors::sessions_count.eq(mentors::sessions_count + 1))
+                    .execute(c)?;
+                diesel::update(mentors::table.find(user_id))
+                    .filter(
+                        mentors::first_session_at
+                            .is_null()
+                            .or(mentors::first_session_at.gt(at)),
+                    )
+                    .set(mentors::first_session_at.eq(at))
+                    .execute(c)?;
+            }
+            let record =
+                load_record(c, user_id)?.ok_or(StorageError::Corrupt("mentor vanished"))?;
+            if event.kind == SESSION_COMPLETED {
+                let count = record.mentor.sessions_count;
+                if let Some(t) = MilestoneType::ALL
+                    .into_iter()
+                    .find(|t| t.sessions_needed() == Some(count))
+                {
+                    record_milestone(c, user_id, t, event.occurred_at)?;
+                }
+            }
+            Ok(Some(ActivityOutcome::Recorded(record)))
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn put_certification(
+        &self,
+        user_id: &str,
+        cert: &Certification,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<bool> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            if !touch_mentor(c, user_id, now)? {
+                return Ok(None);
+            }
+            let key = (user_id, cert.certification_id.as_str());
+            let updated = diesel::update(certifications::table.find(key))
+                .set((
+                    certifications::name.eq(cert.name.as_str()),
+                    certifications::issued_at.eq(cert.issued_at.map(to_millis)),
+                    certifications::expires_at.eq(to_millis(cert.expires_at)),
+                    certifications::required.eq(cert.required),
+                    certifications::updated_at.eq(to_millis(now)),
+                ))
+                .execute(c)?;
+            if updated > 0 {
+                return Ok(Some(false));
+            }
+            let row = CertificationRow {
+                user_id: user_id.to_owned(),
+                certification_id: cert.certification_id.clone(),
+                name: cert.name.clone(),
+                issued_at: cert.issued_at.map(to_millis),
+                expires_at: to_millis(cert.expires_at),
+                required: cert.required,
+                created_at: to_millis(now),
+                updated_at: to_millis(now),
+            };
+            diesel::insert_into(certifications::table)
+                .values(&row)
+                .execute(c)?;
+            Ok(Some(true))
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn delete_certification(&self, user_id: &str, certification_id: &str) -> MaybeMentor<bool> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            let exists: i64 = mentors::table
+                .filter(mentors::user_id.eq(user_id))
+                .count()
+                .get_result(c)?;
+            if exists == 0 {
+                return Ok(None);
+            }
+            let n = diesel::delete(certifications::table.find((user_id, certification_id)))
+                .execute(c)?;
+            Ok(Some(n > 0))
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn set_preferences(
+        &self,
+        user_id: &str,
+        patch: &PreferencesPatch,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<Preferences> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            if !touch_mentor(c, user_id, now)? {
+                return Ok(None);
+            }
+            let row: MentorRow = mentors::table
+                .find(user_id)
+                .select(MentorRow::as_select())
+                .first(c)?;
+            let prefs = patch.apply(row.preferences());
+            diesel::update(mentors::table.find(user_id))
+                .set((
+                    mentors::pref_all.eq(prefs.all),
+                    mentors::pref_inactivity.eq(prefs.inactivity),
+                    mentors::pref_milestone.eq(prefs.milestone),
+                    mentors::pref_certification_expiry.eq(prefs.certification_expiry),
+                ))
+                .execute(c)?;
+            Ok(Some(prefs))
+        })
+        .map_err(StoreError::from)
+    }
+
+    fn set_status(
+        &self,
+        user_id: &str,
+        status: MentorStatus,
+        pause: Option<&Pause>,
+        now: DateTime<Utc>,
+    ) -> MaybeMentor<MentorRecord> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            let n = diesel::update(mentors::table.find(user_id))
+                .set((
+                    mentors::status.eq(status.as_str()),
+                    mentors::pause_reason.eq(pause.map(|p| p.reason.as_str())),
+                    mentors::pause_since.eq(pause.map(|p| to_millis(p.since))),
+                    mentors::pause_until.eq(pause.and_then(|p| p.until.map(to_millis))),
+                    mentors::updated_at.eq(to_millis(now)),
+                ))
+                .execute(c)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            load_record(c, user_id)
+        })
+        .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,106 @@
+//! The one schema for both backends, kept by hand in step with
+//! `migrations/{sqlite,postgres}/` (every repository test runs on both).
+
+diesel::table! {
+    mentors (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        status -> Text,
+        pause_reason -> Nullable<Text>,
+        pause_since -> Nullable<BigInt>,
+        pause_until -> Nullable<BigInt>,
+        last_active_at -> Nullable<BigInt>,
+        sessions_count -> BigInt,
+        first_session_at -> Nullable<BigInt>,
+        pref_all -> Bool,
+        pref_inactivity -> Bool,
+        pref_milestone -> Bool,
+        pref_certification_expiry -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    certifications (user_id, certification_id) {
+        user_id -> Text,
+        certification_id -> Text,
+        name -> Text,
+        issued_at -> Nullable<BigInt>,
+        expires_at -> BigInt,
+        required -> Bool,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_events (user_id, event_id) {
+        user_id -> Text,
+        event_id -> Text,
+        kind -> Text,
+        occurred_at -> BigInt,
+        recorded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mentor_milestones (user_id, milestone_type) {
+        user_id -> Text,
+        milestone_type -> Text,
+        achieved_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    evaluations (id) {
+        id -> Text,
+        user_id -> Text,
+        scenario_type -> Text,
+        should_notify -> Bool,
+        evaluated_at -> BigInt,
+        evaluation_metadata -> Text,
+        reason -> Text,
+        reason_code -> Text,
+        run_id -> Nullable<Text>,
+        dry_run -> Bool,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Text,
+        user_id -> Text,
+        org_id -> Text,
+        scenario_type -> Text,
+        dedupe_key -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        next_attempt_at -> Nullable<BigInt>,
+        delivered_at -> Nullable<BigInt>,
+        run_id -> Nullable<Text>,
+        evaluation_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    notification_keys (dedupe_key) {
+        dedupe_key -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    mentors,
+    certifications,
+    activity_events,
+    mentor_milestones,
+    evaluations,
+    notifications,
+    notification_keys,
+);

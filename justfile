@@ -1,0 +1,39 @@
+# Contributor recipes. `cargo install just` to use them; the README's
+# commands and .ci/run use plain cargo.
+
+# Build everything.
+build:
+    cargo build --workspace --all-targets
+
+# The whole test suite (PostgreSQL tests skip with a notice when it is unreachable).
+test:
+    cargo test --workspace
+
+# The whole test suite, failing if PostgreSQL is unreachable (as CI does).
+pg-test:
+    CI=true cargo test --workspace
+
+# What CI runs.
+ci:
+    bash .ci/run
+
+# Lints and formatting.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Benchmarks (figures go to docs/benchmarks.md).
+bench:
+    cargo bench -p scenario-engine
+
+# Run the service on the default SQLite file ./data/mentor-scheduler.db.
+serve:
+    cargo run --release -p mentor-scheduler-api --bin mentor-scheduler -- serve
+
+# Run the service on a local PostgreSQL database.
+serve-pg url="postgres://postgres@127.0.0.1:5432/mentor_scheduler":
+    DATABASE_URL={{url}} cargo run --release -p mentor-scheduler-api --bin mentor-scheduler -- serve
+
+# Rustdoc of the workspace.
+doc:
+    cargo doc --workspace --no-deps --open
