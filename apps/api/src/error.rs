@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use scenario_engine::{
@@ -39,8 +39,13 @@ pub enum ApiError {
     #[error("request body is not valid JSON: {0}")]
     MalformedJson(String),
     /// The body is JSON but a field has the wrong type or is missing.
-    #[error("invalid request body: {0}")]
-    InvalidBody(String),
+    #[error("invalid request body: {message}")]
+    InvalidBody {
+        /// The path of the field, where serde knows it (`threshold_days`, `user_ids[2]`).
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// A query string or path parameter could not be read.
     #[error("malformed query: {0}")]
     MalformedQuery(String),
@@ -123,7 +128,7 @@ impl ApiError {
         use MentorError as M;
         match self {
             Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            Self::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::InvalidBody { .. } => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::MalformedQuery(_) => (StatusCode::BAD_REQUEST, "malformed_query"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
@@ -168,6 +173,7 @@ impl ApiError {
             }
             Self::Mentor(M::MissingField(f)) => json!({"field": f}),
             Self::MissingChoice { field, valid } => json!({"field": field, "valid": valid}),
+            Self::InvalidBody { field: Some(f), .. } => json!({"field": f}),
             Self::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
             Self::Mentor(M::NotFound(id)) | Self::Evaluation(E::UnknownUser(id)) => {
                 json!({"resource": "mentor", "user_id": id})
@@ -196,20 +202,6 @@ impl ApiError {
             "internal server error".to_owned()
         } else {
             self.to_string()
-        }
-    }
-
-    /// Maps a JSON extractor failure (SPEC section 15, "400 or 422").
-    pub fn from_json(err: JsonPayloadError, limit: usize) -> Self {
-        match err {
-            JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-                Self::PayloadTooLarge { limit }
-            }
-            JsonPayloadError::Deserialize(e) if e.to_string().starts_with("unknown field") => {
-                Self::UnknownField(e.to_string())
-            }
-            JsonPayloadError::Deserialize(e) if e.is_data() => Self::InvalidBody(e.to_string()),
-            other => Self::MalformedJson(other.to_string()),
         }
     }
 

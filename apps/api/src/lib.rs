@@ -4,6 +4,7 @@
 pub mod config;
 pub mod dto;
 pub mod error;
+pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
@@ -32,13 +33,9 @@ pub fn build_app(
     let limit = state.max_body_bytes;
     App::new()
         .app_data(web::Data::new(state))
-        .app_data(
-            web::JsonConfig::default()
-                .limit(limit)
-                // curl -d sends form content types; the body is JSON either way.
-                .content_type_required(false)
-                .error_handler(move |err, _req| ApiError::from_json(err, limit).into()),
-        )
+        // Bodies are read by `extract::Json`, which ignores the content type
+        // (curl -d sends a form type; the body is JSON either way).
+        .app_data(web::PayloadConfig::new(limit))
         .app_data(
             web::QueryConfig::default().error_handler(|err, _req| ApiError::from_query(err).into()),
         )

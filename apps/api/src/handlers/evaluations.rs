@@ -10,6 +10,7 @@ use crate::dto::evaluation::{
 };
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -69,7 +70,7 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<
     ))]
 pub async fn create(
     state: web::Data<AppState>,
-    body: web::Json<CreateEvaluationBody>,
+    body: Json<CreateEvaluationBody>,
 ) -> Result<HttpResponse> {
     let scenario = body.scenario()?;
     let body = body.into_inner();
@@ -84,7 +85,7 @@ pub async fn create(
 pub async fn override_evaluation(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<OverrideBody>,
+    body: Json<OverrideBody>,
 ) -> Result<HttpResponse> {
     let change = EvaluationOverride::try_from(body.into_inner())?;
     let evaluations = state.evaluations.clone();
@@ -113,7 +114,7 @@ pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Resu
     responses((status = 201, body = EvaluationDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn evaluate_inactivity(
     state: web::Data<AppState>,
-    body: web::Json<InactivityBody>,
+    body: Json<InactivityBody>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     let scenario = Scenario::inactivity(body.threshold_days)?;
@@ -126,7 +127,7 @@ pub async fn evaluate_inactivity(
     responses((status = 201, body = EvaluationDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn evaluate_milestone(
     state: web::Data<AppState>,
-    body: web::Json<MilestoneBody>,
+    body: Json<MilestoneBody>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     let milestone_type = scenario_engine::MilestoneType::parse(&body.milestone_type)?;
@@ -145,7 +146,7 @@ pub async fn evaluate_milestone(
     responses((status = 201, body = EvaluationDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn evaluate_certification_expiry(
     state: web::Data<AppState>,
-    body: web::Json<CertificationExpiryBody>,
+    body: Json<CertificationExpiryBody>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     let scenario = Scenario::certification_expiry(body.lead_time_days)?;

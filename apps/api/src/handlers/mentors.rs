@@ -10,6 +10,7 @@ use crate::dto::mentor::{
 };
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Json;
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -27,7 +28,7 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub async fn upsert(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<MentorBody>,
+    body: Json<MentorBody>,
 ) -> Result<HttpResponse> {
     let upsert = MentorUpsert::try_from(body.into_inner())?;
     let mentors = state.mentors.clone();
@@ -92,7 +93,7 @@ pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Resu
 pub async fn activity(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<ActivityBody>,
+    body: Json<ActivityBody>,
 ) -> Result<HttpResponse> {
     let event = body.into_inner().try_into()?;
     let mentors = state.mentors.clone();
@@ -117,7 +118,7 @@ pub async fn activity(
 pub async fn put_certification(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
-    body: web::Json<CertificationBody>,
+    body: Json<CertificationBody>,
 ) -> Result<HttpResponse> {
     let (user_id, certification_id) = path.into_inner();
     let cert = body.into_inner().into_certification(certification_id)?;
@@ -163,7 +164,7 @@ pub async fn delete_certification(
 pub async fn set_preferences(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<PreferencesBody>,
+    body: Json<PreferencesBody>,
 ) -> Result<HttpResponse> {
     let patch = body.into_inner().into();
     let mentors = state.mentors.clone();
@@ -183,7 +184,7 @@ pub async fn set_preferences(
 pub async fn pause(
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<PauseBody>,
+    body: Json<PauseBody>,
 ) -> Result<HttpResponse> {
     let (reason, until) = body.parse()?;
     let mentors = state.mentors.clone();
