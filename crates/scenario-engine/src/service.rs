@@ -78,6 +78,13 @@ pub struct ActivityResult {
     pub created: bool,
 }
 
+/// An id that fails [`validate_platform_id`] cannot exist, so a lookup by it
+/// is "not found" without asking storage (which may refuse such bytes:
+/// PostgreSQL text cannot hold NUL).
+fn lookup_id(value: &str) -> bool {
+    validate_platform_id("id", value).is_ok()
+}
+
 /// Mentor data: upserts, activity, certifications, preferences and pauses.
 #[derive(Clone)]
 pub struct MentorService {
@@ -93,6 +100,14 @@ impl MentorService {
 
     fn now(&self) -> DateTime<Utc> {
         truncate_to_seconds(self.clock.now())
+    }
+
+    fn known(&self, user_id: &str) -> Result<(), MentorError> {
+        if lookup_id(user_id) {
+            Ok(())
+        } else {
+            Err(MentorError::NotFound(user_id.to_owned()))
+        }
     }
 
     /// Creates or updates a mentor; returns the record and whether it was created.
@@ -146,6 +161,7 @@ impl MentorService {
     /// # Errors
     /// [`MentorError::NotFound`].
     pub fn get(&self, user_id: &str) -> Result<MentorRecord, MentorError> {
+        self.known(user_id)?;
         self.repo
             .get_mentor(user_id)?
             .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))
@@ -168,6 +184,7 @@ impl MentorService {
     /// # Errors
     /// [`MentorError::NotFound`].
     pub fn delete(&self, user_id: &str) -> Result<(), MentorError> {
+        self.known(user_id)?;
         if self.repo.delete_mentor(user_id)? {
             Ok(())
         } else {
@@ -186,6 +203,7 @@ impl MentorService {
         user_id: &str,
         event: ActivityEvent,
     ) -> Result<ActivityResult, MentorError> {
+        self.known(user_id)?;
         let kind_len = event.kind.chars().count();
         if kind_len == 0 || kind_len > 64 || event.kind.chars().any(char::is_control) {
             return Err(MentorError::InvalidValue {
@@ -227,12 +245,13 @@ impl MentorService {
         user_id: &str,
         cert: Certification,
     ) -> Result<(MentorRecord, bool), MentorError> {
+        self.known(user_id)?;
         validate_platform_id("certification_id", &cert.certification_id)?;
         let name_len = cert.name.chars().count();
-        if name_len == 0 || name_len > 256 {
+        if name_len == 0 || name_len > 256 || cert.name.chars().any(char::is_control) {
             return Err(MentorError::InvalidValue {
                 field: "name",
-                message: "must be 1-256 characters".into(),
+                message: "must be 1-256 characters without control characters".into(),
             });
         }
         let cert = Certification {
@@ -256,6 +275,13 @@ impl MentorService {
         user_id: &str,
         certification_id: &str,
     ) -> Result<(), MentorError> {
+        self.known(user_id)?;
+        if !lookup_id(certification_id) {
+            return Err(MentorError::CertificationNotFound {
+                user_id: user_id.to_owned(),
+                certification_id: certification_id.to_owned(),
+            });
+        }
         match self.repo.delete_certification(user_id, certification_id)? {
             None => Err(MentorError::NotFound(user_id.to_owned())),
             Some(false) => Err(MentorError::CertificationNotFound {
@@ -275,6 +301,7 @@ impl MentorService {
         user_id: &str,
         patch: PreferencesPatch,
     ) -> Result<Preferences, MentorError> {
+        self.known(user_id)?;
         self.repo
             .set_preferences(user_id, &patch, self.now())?
             .ok_or_else(|| MentorError::NotFound(user_id.to_owned()))
@@ -293,6 +320,7 @@ impl MentorService {
         reason: PauseReason,
         until: Option<DateTime<Utc>>,
     ) -> Result<MentorRecord, MentorError> {
+        self.known(user_id)?;
         let now = self.now();
         if reason == PauseReason::CertificationExpired {
             return Err(MentorError::InvalidValue {
@@ -335,6 +363,7 @@ impl MentorService {
     /// [`MentorError::PauseHeldByExpiry`] for a `certification_expired`
     /// pause; [`MentorError::NotFound`].
     pub fn lift_pause(&self, user_id: &str) -> Result<MentorRecord, MentorError> {
+        self.known(user_id)?;
         let existing = self.get(user_id)?;
         match &existing.mentor.pause {
             None => Ok(existing),
@@ -460,6 +489,9 @@ impl EvaluationService {
     }
 
     fn load(&self, user_id: &str) -> Result<Subject, EvaluationError> {
+        if !lookup_id(user_id) {
+            return Err(EvaluationError::UnknownUser(user_id.to_owned()));
+        }
         self.repo
             .load_subject(user_id)?
             .ok_or_else(|| EvaluationError::UnknownUser(user_id.to_owned()))
@@ -576,6 +608,9 @@ impl EvaluationService {
     /// # Errors
     /// [`EvaluationError::NotFound`].
     pub fn get(&self, id: &str) -> Result<EvaluationRecord, EvaluationError> {
+        if !lookup_id(id) {
+            return Err(EvaluationError::NotFound(id.to_owned()));
+        }
         self.repo
             .get_evaluation(id)?
             .ok_or_else(|| EvaluationError::NotFound(id.to_owned()))
@@ -602,6 +637,9 @@ impl EvaluationService {
         id: &str,
         change: &EvaluationOverride,
     ) -> Result<EvaluationRecord, EvaluationError> {
+        if !lookup_id(id) {
+            return Err(EvaluationError::NotFound(id.to_owned()));
+        }
         let now = truncate_to_seconds(self.clock.now());
         self.repo
             .override_evaluation(id, change, now)?
@@ -613,6 +651,9 @@ impl EvaluationService {
     /// # Errors
     /// [`EvaluationError::NotFound`].
     pub fn delete(&self, id: &str) -> Result<(), EvaluationError> {
+        if !lookup_id(id) {
+            return Err(EvaluationError::NotFound(id.to_owned()));
+        }
         if self.repo.delete_evaluation(id)? {
             Ok(())
         } else {

@@ -219,6 +219,11 @@ impl EvaluationListQuery {
     /// # Errors
     /// 400 for malformed booleans; 422 for unknown names and bad timestamps.
     pub fn filter(&self) -> Result<EvaluationFilter, ApiError> {
+        for (field, value) in [("user_id", &self.user_id), ("run_id", &self.run_id)] {
+            if let Some(v) = value {
+                scenario_engine::validate_platform_id(field, v)?;
+            }
+        }
         Ok(EvaluationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self

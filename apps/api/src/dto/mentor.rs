@@ -195,6 +195,9 @@ impl MentorListQuery {
     /// # Errors
     /// [`ApiError::UnknownName`] for an unknown status.
     pub fn filter(&self) -> Result<MentorFilter, ApiError> {
+        if let Some(org) = &self.org_id {
+            scenario_engine::validate_platform_id("org_id", org)?;
+        }
         Ok(MentorFilter {
             org_id: self.org_id.clone(),
             status: self
