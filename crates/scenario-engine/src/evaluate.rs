@@ -34,7 +34,10 @@ use crate::snapshot::{DedupeKey, History, MentorSnapshot};
 ///    Exactly the cooldown elapsed is satisfied; a cooldown of 0 is always
 ///    satisfied unless that notification lies in the future.
 /// 5. **Once only**: [`ReasonCode::AlreadyNotified`] when the decision's
-///    [`DedupeKey`] is already taken ([`History::is_taken`]). Every scenario
+///    [`DedupeKey`] is already taken ([`History::is_taken`]). For milestones
+///    and expiry stages, whose keys never free up, this check comes before
+///    the cooldown (SPEC section 15: a repeat answers `already_notified`);
+///    for inactivity it comes after. Every scenario
 ///    has a key: one per local day for inactivity (which matters when the
 ///    cooldown is 0), one per milestone, one per certification expiry date
 ///    and reminder stage. The history is asked only when this check decides.
@@ -123,6 +126,12 @@ pub fn evaluate<'a>(
         MentorStatus::Active => match rule.dedupe_key {
             None => rule.code,
             Some(_) if !preference_enabled => ReasonCode::PreferenceDisabled,
+            // SPEC section 15: a repeated milestone or expiry-stage evaluation
+            // answers already_notified even inside the cooldown; once-only is
+            // the lasting reason. Inactivity keeps cooldown first.
+            Some(key) if key.is_once_ever() && m.history.is_taken(&key) => {
+                ReasonCode::AlreadyNotified
+            }
             Some(_) if !cooldown_satisfied => ReasonCode::CooldownActive,
             Some(key) if m.history.is_taken(&key) => ReasonCode::AlreadyNotified,
             Some(_) => rule.code,
@@ -1397,7 +1406,7 @@ mod tests {
     }
 
     #[test]
-    fn preference_comes_before_cooldown_and_cooldown_before_once_only() {
+    fn preference_comes_first_then_once_only_before_cooldown_for_milestones() {
         let now = utc(2026, 3, 25, 8, 0, 0);
         let mut history = OwnedHistory::new("usr_1");
         history.record(
@@ -1424,13 +1433,44 @@ mod tests {
             preferences: Preferences::default(),
             ..m
         };
+        // SPEC section 15: a repeat inside the cooldown answers already_notified,
+        // and still reports the cooldown.
+        let repeat = evaluate(&m, &scenario, &rules(), now);
+        assert_eq!(repeat.reason_code, ReasonCode::AlreadyNotified);
+        assert!(!repeat.cooldown_satisfied);
+        let later = now + TimeDelta::days(3);
+        assert_eq!(
+            evaluate(&m, &scenario, &rules(), later).reason_code,
+            ReasonCode::AlreadyNotified
+        );
+    }
+
+    #[test]
+    fn inactivity_reports_the_cooldown_before_the_days_key() {
+        let now = utc(2026, 3, 25, 8, 0, 0);
+        let mut history = OwnedHistory::new("usr_1");
+        history.record(
+            &DedupeKey::Inactivity {
+                date: now.date_naive(),
+            },
+            now,
+        );
+        let m = MentorSnapshot {
+            last_active_at: Some(now - TimeDelta::days(30)),
+            history: &history,
+            ..mentor()
+        };
+        let scenario = Scenario::Inactivity { threshold_days: 7 };
         assert_eq!(
             evaluate(&m, &scenario, &rules(), now).reason_code,
             ReasonCode::CooldownActive
         );
-        let later = now + TimeDelta::days(3);
+        let zero = Rules {
+            cooldown_days: 0,
+            ..rules()
+        };
         assert_eq!(
-            evaluate(&m, &scenario, &rules(), later).reason_code,
+            evaluate(&m, &scenario, &zero, now).reason_code,
             ReasonCode::AlreadyNotified
         );
     }

@@ -75,6 +75,12 @@ impl DedupeKey<'_> {
         }
     }
 
+    /// Whether the key stands for good (a milestone, an expiry stage), as
+    /// opposed to one local day of inactivity.
+    pub const fn is_once_ever(&self) -> bool {
+        !matches!(self, Self::Inactivity { .. })
+    }
+
     /// The stored form, for example `inactivity:usr_1:2026-03-25`,
     /// `milestone:usr_1:sessions_10` or
     /// `certification_expiry:usr_1:cert_a:2026-04-25T00:00:00Z:30`.

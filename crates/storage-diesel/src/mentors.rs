@@ -140,13 +140,25 @@ fn record_of(row: MentorRow, certs: Vec<CertificationRow>) -> Result<MentorRecor
 
 /// Takes the mentor's row lock (PostgreSQL) before a read-modify-write, so
 /// that concurrent writers of one mentor queue instead of losing updates;
-/// SQLite's `BEGIN IMMEDIATE` already serialises writers. Returns whether
-/// the mentor exists.
-fn touch_mentor(conn: &mut AnyConnection, user_id: &str, now: DateTime<Utc>) -> QueryResult<bool> {
+/// SQLite's `BEGIN IMMEDIATE` already serialises writers. The update writes
+/// `updated_at` back unchanged: an outcome that changes nothing (a replayed
+/// event) must not move it. Returns whether the mentor exists.
+fn lock_mentor(conn: &mut AnyConnection, user_id: &str) -> QueryResult<bool> {
     let n = diesel::update(mentors::table.find(user_id))
-        .set(mentors::updated_at.eq(to_millis(now)))
+        .set(mentors::updated_at.eq(mentors::updated_at))
         .execute(conn)?;
     Ok(n > 0)
+}
+
+/// Marks the mentor changed.
+fn bump_updated_at(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(mentors::table.find(user_id))
+        .set(mentors::updated_at.eq(to_millis(now)))
+        .execute(conn)
 }
 
 /// Records when a milestone was reached, unless it already was.
@@ -231,15 +243,15 @@ impl MentorRepository for Store {
     ) -> Result<(MentorRecord, bool), StoreError> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            let created = if touch_mentor(c, user_id, now)? {
-                let changes = MentorChanges {
-                    org_id: upsert.org_id.clone(),
-                    status: upsert.status.map(|s| s.as_str().to_owned()),
-                    last_active_at: upsert.last_active_at.map(to_millis),
-                    sessions_count: upsert.sessions_count.map(i64::from),
-                    first_session_at: upsert.first_session_at.map(to_millis),
-                    updated_at: to_millis(now),
-                };
+            let changes = MentorChanges {
+                org_id: upsert.org_id.clone(),
+                status: upsert.status.map(|s| s.as_str().to_owned()),
+                last_active_at: upsert.last_active_at.map(to_millis),
+                sessions_count: upsert.sessions_count.map(i64::from),
+                first_session_at: upsert.first_session_at.map(to_millis),
+                updated_at: to_millis(now),
+            };
+            let created = if lock_mentor(c, user_id)? {
                 diesel::update(mentors::table.find(user_id))
                     .set(&changes)
                     .execute(c)?;
@@ -271,10 +283,19 @@ impl MentorRepository for Store {
                     created_at: to_millis(upsert.created_at.unwrap_or(now)),
                     updated_at: to_millis(now),
                 };
-                diesel::insert_into(mentors::table)
+                // A concurrent creator may commit between our lock attempt (which
+                // had no row to lock) and this insert; then ours is an update.
+                let inserted = per_backend!(c, |c| diesel::insert_into(mentors::table)
                     .values(&row)
-                    .execute(c)?;
-                true
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                if inserted == 0 {
+                    lock_mentor(c, user_id)?;
+                    diesel::update(mentors::table.find(user_id))
+                        .set(&changes)
+                        .execute(c)?;
+                }
+                inserted > 0
             };
             let record = load_record(c, user_id)?
                 .ok_or(StorageError::Corrupt("mentor vanished in its transaction"))?;
@@ -301,7 +322,7 @@ impl MentorRepository for Store {
     ) -> MaybeMentor<ActivityOutcome> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            if !touch_mentor(c, user_id, now)? {
+            if !lock_mentor(c, user_id)? {
                 return Ok(None);
             }
             if let Some(event_id) = &event.event_id {
@@ -328,6 +349,7 @@ impl MentorRepository for Store {
                     ))
                     .execute(c)?;
             }
+            bump_updated_at(c, user_id, now)?;
             let at = to_millis(event.occurred_at);
             diesel::update(mentors::table.find(user_id))
                 .filter(
@@ -374,9 +396,10 @@ impl MentorRepository for Store {
     ) -> MaybeMentor<bool> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            if !touch_mentor(c, user_id, now)? {
+            if !lock_mentor(c, user_id)? {
                 return Ok(None);
             }
+            bump_updated_at(c, user_id, now)?;
             let key = (user_id, cert.certification_id.as_str());
             let updated = diesel::update(certifications::table.find(key))
                 .set((
@@ -433,9 +456,10 @@ impl MentorRepository for Store {
     ) -> MaybeMentor<Preferences> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            if !touch_mentor(c, user_id, now)? {
+            if !lock_mentor(c, user_id)? {
                 return Ok(None);
             }
+            bump_updated_at(c, user_id, now)?;
             let row: MentorRow = mentors::table
                 .find(user_id)
                 .select(MentorRow::as_select())

@@ -1,10 +1,11 @@
 //! Throwaway databases for tests (feature `test-support`).
 //!
 //! SQLite: a file in a temporary directory. PostgreSQL: a template database
-//! is migrated once per test process, then every test gets
-//! `CREATE DATABASE ms_test_<ulid> TEMPLATE ms_template_<ulid>`, dropped
-//! `WITH (FORCE)` when the [`TestDb`] is dropped. Databases of crashed runs
-//! (older than an hour, by the time in their ULID) are swept on first use.
+//! named after a hash of the migrations (`ms_tpl_<hash>`) is migrated once
+//! and shared by every run with the same migrations; every test gets
+//! `CREATE DATABASE ms_test_<ulid> TEMPLATE ms_tpl_<hash>`, dropped
+//! `WITH (FORCE)` when the [`TestDb`] is dropped. Leftovers of crashed runs
+//! are swept on first use.
 //!
 //! The admin URL comes from `TEST_DATABASE_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). When PostgreSQL is
@@ -57,7 +58,11 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// The template of this process, or `None` when PostgreSQL is unreachable.
+/// The migrated template for the current PostgreSQL migrations, or `None`
+/// when PostgreSQL is unreachable. It is named after a hash of the
+/// migrations and shared by every test run with the same migrations; it is
+/// built under a temporary name and renamed when fully migrated, so no run
+/// clones a half-migrated template.
 fn template() -> Option<&'static str> {
     static TEMPLATE: OnceLock<Option<String>> = OnceLock::new();
     TEMPLATE
@@ -71,42 +76,67 @@ fn template() -> Option<&'static str> {
                     return None;
                 }
             };
-            sweep_leftovers(&mut conn);
-            let name = format!("ms_template_{}", ulid::Ulid::new().to_string().to_lowercase());
-            conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create the template database");
-            let mut tconn = AnyConnection::Postgres(
-                PgConnection::establish(&url_for(&admin, &name)).expect("connect to the template database"),
-            );
-            migrate(&mut tconn).expect("migrate the template database");
-            drop(tconn);
+            let name = format!("ms_tpl_{}", env!("MS_PG_MIGRATIONS_HASH"));
+            sweep_leftovers(&mut conn, &name);
+            if !database_exists(&mut conn, &name) {
+                let building = format!("ms_build_{}", ulid::Ulid::new().to_string().to_lowercase());
+                conn.batch_execute(&format!("CREATE DATABASE {building}")).expect("create the template database");
+                let mut tconn = AnyConnection::Postgres(
+                    PgConnection::establish(&url_for(&admin, &building)).expect("connect to the template database"),
+                );
+                migrate(&mut tconn).expect("migrate the template database");
+                drop(tconn);
+                // Another run may have finished the same template first: then ours goes.
+                if conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).is_err() {
+                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
+                }
+            }
             Some(name)
         })
         .as_deref()
 }
 
-/// Drops `ms_test_*` and `ms_template_*` databases older than an hour: the
-/// leftovers of crashed runs. Younger ones may belong to a run in progress.
-fn sweep_leftovers(conn: &mut PgConnection) {
+fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT COUNT(*) AS n FROM pg_database WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(name)
+        .get_result::<Found>(conn)
+        .is_ok_and(|f| f.n > 0)
+}
+
+/// Drops the leftovers of crashed runs, older than an hour by the time in
+/// their ULID (younger ones may belong to a run in progress): `ms_test_*`
+/// clones and `ms_build_*` half-built templates; plus `ms_tpl_*` templates
+/// of other migrations than `current`.
+fn sweep_leftovers(conn: &mut PgConnection, current: &str) {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
     let Ok(names) = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_test\\_%' OR datname LIKE 'ms\\_template\\_%'",
+        "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_test\\_%' OR datname LIKE 'ms\\_build\\_%' OR datname LIKE 'ms\\_tpl\\_%' OR datname LIKE 'ms\\_template\\_%'",
     )
     .load::<Name>(conn) else {
         return;
     };
     let cutoff = SystemTime::now() - Duration::from_secs(3600);
     for Name { datname } in names {
-        let ulid_part = datname
-            .rsplit('_')
-            .next()
-            .unwrap_or_default()
-            .to_uppercase();
-        let old = ulid::Ulid::from_string(&ulid_part).is_ok_and(|u| u.datetime() < cutoff);
-        if old {
+        let stale = if datname.starts_with("ms_tpl_") {
+            datname != current
+        } else {
+            let ulid_part = datname
+                .rsplit('_')
+                .next()
+                .unwrap_or_default()
+                .to_uppercase();
+            ulid::Ulid::from_string(&ulid_part).is_ok_and(|u| u.datetime() < cutoff)
+        };
+        if stale {
             let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"));
         }
     }

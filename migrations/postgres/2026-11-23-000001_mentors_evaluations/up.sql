@@ -1,8 +1,10 @@
 -- Mentors, their certifications, activity events and milestones; evaluations
 -- and the notification outbox with its never-pruned dedupe keys.
 -- Instants are BIGINT milliseconds since the Unix epoch, UTC.
+-- user_id columns use the "C" collation: rows are paged and batched in user_id order,
+-- which must be bytewise and the same as on SQLite whatever the cluster's locale.
 CREATE TABLE mentors (
-    user_id TEXT PRIMARY KEY NOT NULL,
+    user_id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     org_id TEXT NOT NULL,
     status TEXT NOT NULL,
     pause_reason TEXT,
@@ -22,7 +24,7 @@ CREATE INDEX mentors_org_user ON mentors (org_id, user_id);
 CREATE INDEX mentors_status_user ON mentors (status, user_id);
 
 CREATE TABLE certifications (
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     certification_id TEXT NOT NULL,
     name TEXT NOT NULL,
     issued_at BIGINT,
@@ -35,7 +37,7 @@ CREATE TABLE certifications (
 CREATE INDEX certifications_expires_at ON certifications (expires_at);
 
 CREATE TABLE activity_events (
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     event_id TEXT NOT NULL,
     kind TEXT NOT NULL,
     occurred_at BIGINT NOT NULL,
@@ -44,7 +46,7 @@ CREATE TABLE activity_events (
 );
 
 CREATE TABLE mentor_milestones (
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     milestone_type TEXT NOT NULL,
     achieved_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, milestone_type)
@@ -52,7 +54,7 @@ CREATE TABLE mentor_milestones (
 
 CREATE TABLE evaluations (
     id TEXT PRIMARY KEY NOT NULL,
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     scenario_type TEXT NOT NULL,
     should_notify BOOLEAN NOT NULL,
     evaluated_at BIGINT NOT NULL,
@@ -72,7 +74,7 @@ CREATE INDEX evaluations_dry_run ON evaluations (dry_run, evaluated_at, id);
 
 CREATE TABLE notifications (
     id TEXT PRIMARY KEY NOT NULL,
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     org_id TEXT NOT NULL,
     scenario_type TEXT NOT NULL,
     dedupe_key TEXT NOT NULL UNIQUE,
@@ -95,7 +97,7 @@ CREATE INDEX notifications_run ON notifications (run_id);
 -- Once-only keys: retention never prunes this table.
 CREATE TABLE notification_keys (
     dedupe_key TEXT PRIMARY KEY NOT NULL,
-    user_id TEXT NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
+    user_id TEXT COLLATE "C" NOT NULL REFERENCES mentors (user_id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX notification_keys_user ON notification_keys (user_id);
