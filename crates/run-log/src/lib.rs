@@ -1,5 +1,31 @@
-//! Run records (pure): the run status state machine, batch results, result
-//! summaries, leases and retention.
+//! Run records of Mentor Scheduler (pure): what ran, when, how it ended.
 //!
-//! **Not built yet.** This crate is filled by the job-scheduler issue; until
-//! then it exports nothing, and no endpoint or job claims to use it.
+//! A [`Run`] is one execution of a job's handler, scheduled or ad hoc. Its
+//! [`RunStatus`] moves only along the state machine of SPEC section 6
+//! (`running` to `success`, `failed` or `cancelled`; `skipped` and `missed`
+//! are recorded finished; nothing goes back), which [`RunStatus::transition`]
+//! and [`Run::finish`] enforce. Scenario-evaluation runs carry
+//! [`BatchResult`]s; [`retention_cutoff`] says what the retention job prunes.
+//!
+//! The crate refuses to know about storage, HTTP, async or the clock: every
+//! function takes "now" as an argument.
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use run_log::{Run, RunStatus, Trigger};
+//!
+//! let started = Utc.with_ymd_and_hms(2026, 3, 26, 2, 0, 0).unwrap();
+//! let mut run = Run::start("run_01".into(), "certification_expiry_check", Trigger::Schedule, started);
+//! run.scheduled_for = Some(started);
+//! run.result_summary = Some(serde_json::json!({"mentors_checked": 124, "errors": 0}));
+//! run.finish(RunStatus::Success, started + TimeDelta::seconds(72), None).unwrap();
+//! assert_eq!(run.status, RunStatus::Success);
+//! assert_eq!(run.duration_ms, Some(72_000));
+//! ```
+#![warn(missing_docs)]
+
+mod run;
+mod status;
+
+pub use run::{BatchResult, DEFAULT_RETENTION_DAYS, Run, Trigger, retention_cutoff};
+pub use status::{IllegalTransition, RunStatus, Transition, UnknownStatus};

@@ -1,0 +1,252 @@
+//! Run records and batch results (SPEC section 3).
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::status::{IllegalTransition, RunStatus, Transition};
+
+/// How a run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// The scheduler fired it at a scheduled instant.
+    Schedule,
+    /// Someone asked for it (trigger, execute, invocation POST).
+    Manual,
+}
+
+impl Trigger {
+    /// The wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Manual => "manual",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "schedule" => Some(Self::Schedule),
+            "manual" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+}
+
+/// One execution of a handler, scheduled or ad hoc (`run_` id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    /// `run_` + ULID.
+    pub id: String,
+    /// The job, if the run belongs to one (no foreign key: a run outlives its job).
+    pub job_id: Option<String>,
+    /// A copy of the job's name at the time.
+    pub job_name: Option<String>,
+    /// The handler's canonical name.
+    pub kind: String,
+    /// How it started.
+    pub trigger: Trigger,
+    /// Who asked, for manual runs.
+    pub triggered_by: Option<String>,
+    /// Why, for manual runs.
+    pub reason: Option<String>,
+    /// The scheduled instant, for scheduled runs.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Compute and record, change nothing.
+    pub dry_run: bool,
+    /// Fed by an outside orchestrator rather than processed here.
+    pub external: bool,
+    /// Where it is.
+    pub status: RunStatus,
+    /// When it started.
+    pub invoked_at: DateTime<Utc>,
+    /// When it finished.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Milliseconds from start to finish.
+    pub duration_ms: Option<i64>,
+    /// Distinct existing mentors evaluated (scenario runs).
+    pub users_evaluated: i64,
+    /// Notifications enqueued (scenario runs).
+    pub notifications_dispatched: i64,
+    /// The handler's result (counts, report, `count`/`first`/`last` of missed instants).
+    pub result_summary: Option<serde_json::Value>,
+    /// Why it failed.
+    pub error_message: Option<String>,
+    /// Which process holds the run, while it runs.
+    pub lease_owner: Option<String>,
+    /// When that hold lapses unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Run {
+    /// A new `running` run started at `now`.
+    pub fn start(id: String, kind: &str, trigger: Trigger, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            job_id: None,
+            job_name: None,
+            kind: kind.to_owned(),
+            trigger,
+            triggered_by: None,
+            reason: None,
+            scheduled_for: None,
+            dry_run: false,
+            external: false,
+            status: RunStatus::Running,
+            invoked_at: now,
+            completed_at: None,
+            duration_ms: None,
+            users_evaluated: 0,
+            notifications_dispatched: 0,
+            result_summary: None,
+            error_message: None,
+            lease_owner: None,
+            lease_expires_at: None,
+        }
+    }
+
+    /// Moves the run to `status` at `now` along the state machine: a
+    /// finishing run gets `completed_at`, `duration_ms`, and loses its lease.
+    /// Returns whether anything changed.
+    ///
+    /// # Errors
+    /// [`IllegalTransition`]; the run is left as it was.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use run_log::{Run, RunStatus, Trigger};
+    /// let t0 = Utc.with_ymd_and_hms(2026, 3, 26, 8, 0, 0).unwrap();
+    /// let mut run = Run::start("run_1".into(), "scenario_evaluation", Trigger::Manual, t0);
+    /// run.finish(RunStatus::Success, t0 + TimeDelta::milliseconds(4210), None).unwrap();
+    /// assert_eq!(run.duration_ms, Some(4210));
+    /// assert!(run.finish(RunStatus::Failed, t0, None).is_err());
+    /// ```
+    pub fn finish(
+        &mut self,
+        status: RunStatus,
+        now: DateTime<Utc>,
+        error_message: Option<String>,
+    ) -> Result<Transition, IllegalTransition> {
+        let transition = self.status.transition(status)?;
+        if transition == Transition::Changed {
+            self.status = status;
+            self.completed_at = Some(now);
+            self.duration_ms = Some((now - self.invoked_at).num_milliseconds().max(0));
+            self.lease_owner = None;
+            self.lease_expires_at = None;
+            if error_message.is_some() {
+                self.error_message = error_message;
+            }
+        }
+        Ok(transition)
+    }
+
+    /// Whether a running run's lease lapsed at `now` (its process died).
+    pub fn lease_expired(&self, now: DateTime<Utc>) -> bool {
+        self.status == RunStatus::Running && self.lease_expires_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// The outcome of one batch of a scenario-evaluation run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchResult {
+    /// From 0, in the run's batch plan order.
+    pub batch_index: i64,
+    /// Mentors in the batch.
+    pub user_count: i64,
+    /// Notifications enqueued (committed with the batch).
+    pub notifications_sent: i64,
+    /// Milliseconds the batch took.
+    pub duration_ms: i64,
+}
+
+/// Default retention of runs, batch results and evaluations, in days.
+pub const DEFAULT_RETENTION_DAYS: i64 = 180;
+
+/// The instant before which finished runs, batch results and evaluations
+/// are pruned. Dedupe keys are never pruned.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use run_log::retention_cutoff;
+/// let now = Utc.with_ymd_and_hms(2026, 9, 1, 3, 0, 0).unwrap();
+/// assert_eq!(retention_cutoff(now, 180), Utc.with_ymd_and_hms(2026, 3, 5, 3, 0, 0).unwrap());
+/// ```
+pub fn retention_cutoff(now: DateTime<Utc>, days: i64) -> DateTime<Utc> {
+    now - TimeDelta::days(days.max(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 26, 8, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn finishing_a_run_records_completion_duration_and_drops_the_lease() {
+        let mut run = Run::start(
+            "run_1".into(),
+            "certification_expiry_check",
+            Trigger::Schedule,
+            t0(),
+        );
+        run.lease_owner = Some("host-a".into());
+        run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+        let end = t0() + TimeDelta::seconds(72);
+        assert_eq!(
+            run.finish(RunStatus::Failed, end, Some("boom".into())),
+            Ok(Transition::Changed)
+        );
+        assert_eq!(run.completed_at, Some(end));
+        assert_eq!(run.duration_ms, Some(72_000));
+        assert_eq!(run.error_message.as_deref(), Some("boom"));
+        assert!(run.lease_owner.is_none() && run.lease_expires_at.is_none());
+    }
+
+    #[test]
+    fn repeating_a_finished_status_changes_nothing() {
+        let mut run = Run::start("run_1".into(), "scenario_evaluation", Trigger::Manual, t0());
+        run.finish(RunStatus::Success, t0() + TimeDelta::seconds(1), None)
+            .unwrap();
+        let before = run.clone();
+        assert_eq!(
+            run.finish(RunStatus::Success, t0() + TimeDelta::days(1), None),
+            Ok(Transition::Unchanged)
+        );
+        assert_eq!(run, before);
+    }
+
+    #[test]
+    fn an_illegal_transition_leaves_the_run_untouched() {
+        let mut run = Run::start("run_1".into(), "scenario_evaluation", Trigger::Manual, t0());
+        run.finish(RunStatus::Cancelled, t0(), None).unwrap();
+        let before = run.clone();
+        assert!(run.finish(RunStatus::Success, t0(), None).is_err());
+        assert_eq!(run, before);
+    }
+
+    #[test]
+    fn a_lease_expires_only_for_running_runs_past_their_deadline() {
+        let mut run = Run::start("run_1".into(), "scenario_evaluation", Trigger::Manual, t0());
+        assert!(
+            !run.lease_expired(t0() + TimeDelta::days(1)),
+            "no lease, nothing to expire"
+        );
+        run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+        assert!(!run.lease_expired(t0() + TimeDelta::seconds(29)));
+        assert!(run.lease_expired(t0() + TimeDelta::seconds(30)));
+        run.finish(RunStatus::Success, t0(), None).unwrap();
+        assert!(!run.lease_expired(t0() + TimeDelta::days(1)));
+    }
+
+    #[test]
+    fn trigger_names_round_trip() {
+        for t in [Trigger::Schedule, Trigger::Manual] {
+            assert_eq!(Trigger::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(Trigger::parse("cron"), None);
+    }
+}
