@@ -24,8 +24,12 @@
 //! ```
 #![warn(missing_docs)]
 
+mod memory;
+mod repo;
 mod run;
 mod status;
 
+pub use memory::InMemoryRuns;
+pub use repo::{RunFilter, RunRepository, StoreError};
 pub use run::{BatchResult, DEFAULT_RETENTION_DAYS, Run, Trigger, retention_cutoff};
 pub use status::{IllegalTransition, RunStatus, Transition, UnknownStatus};

@@ -59,19 +59,43 @@ fn conflict_name(info: &dyn diesel::result::DatabaseErrorInformation) -> &'stati
         "notifications.dedupe_key"
     } else if mentions("activity_events") {
         "activity_events.event_id"
+    } else if mentions("runs_one_running") || mentions("runs.lock_key") {
+        "runs.lock"
+    } else if mentions("runs_job_instant") || mentions("runs.job_id") {
+        "runs.job_instant"
+    } else if mentions("jobs_name_key") || mentions("jobs.name") {
+        "jobs.name"
     } else {
         "unique"
     }
 }
 
+impl StorageError {
+    /// The uniqueness rule this error hit, if it is a unique violation.
+    pub(crate) fn conflict(&self) -> Option<&'static str> {
+        match self {
+            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                Some(conflict_name(info.as_ref()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl From<StorageError> for StoreError {
     fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::Query(DieselError::DatabaseError(
-                DatabaseErrorKind::UniqueViolation,
-                info,
-            )) => StoreError::Conflict(conflict_name(info.as_ref())),
-            other => StoreError::Backend(Box::new(other)),
+        match e.conflict() {
+            Some(name) => StoreError::Conflict(name),
+            None => StoreError::Backend(Box::new(e)),
+        }
+    }
+}
+
+impl From<StorageError> for run_log::StoreError {
+    fn from(e: StorageError) -> Self {
+        match e.conflict() {
+            Some(name) => run_log::StoreError::Conflict(name),
+            None => run_log::StoreError::Backend(Box::new(e)),
         }
     }
 }

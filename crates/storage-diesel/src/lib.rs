@@ -11,6 +11,7 @@ mod convert;
 mod error;
 mod evaluations;
 mod mentors;
+mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod testdb;

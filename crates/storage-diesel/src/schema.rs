@@ -95,6 +95,68 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        name -> Text,
+        cron_expression -> Text,
+        timezone -> Text,
+        handler -> Text,
+        enabled -> Bool,
+        params -> Text,
+        misfire_deadline_ms -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        next_run_at -> Nullable<BigInt>,
+        last_run_at -> Nullable<BigInt>,
+        last_run_status -> Nullable<Text>,
+        last_run_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> Text,
+        job_id -> Nullable<Text>,
+        job_name -> Nullable<Text>,
+        kind -> Text,
+        run_trigger -> Text,
+        triggered_by -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        scheduled_for -> Nullable<BigInt>,
+        dry_run -> Bool,
+        external -> Bool,
+        status -> Text,
+        invoked_at -> BigInt,
+        completed_at -> Nullable<BigInt>,
+        duration_ms -> Nullable<BigInt>,
+        users_evaluated -> BigInt,
+        notifications_dispatched -> BigInt,
+        result_summary -> Nullable<Text>,
+        error_message -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        lock_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    batch_results (run_id, batch_index) {
+        run_id -> Text,
+        batch_index -> BigInt,
+        user_count -> BigInt,
+        notifications_sent -> BigInt,
+        duration_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    markers (name) {
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     mentors,
     certifications,
@@ -103,4 +165,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     evaluations,
     notifications,
     notification_keys,
+    jobs,
+    runs,
+    batch_results,
+    markers,
 );

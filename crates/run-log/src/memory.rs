@@ -1,0 +1,164 @@
+//! `InMemoryRuns`: the run repository in memory, for tests and embedders.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+
+use crate::repo::{RunFilter, RunRepository, StoreError};
+use crate::run::{BatchResult, Run};
+use crate::status::RunStatus;
+
+#[derive(Default)]
+struct State {
+    runs: BTreeMap<String, (Run, Option<String>)>,
+    batches: BTreeMap<(String, i64), BatchResult>,
+}
+
+/// Runs in memory, with the same lock and instant rules as storage.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use run_log::{InMemoryRuns, Run, RunRepository, StoreError, Trigger};
+/// let runs = InMemoryRuns::default();
+/// let now = Utc.with_ymd_and_hms(2026, 3, 26, 10, 0, 0).unwrap();
+/// runs.insert_run(&Run::start("run_1".into(), "certification_expiry_check", Trigger::Manual, now), Some("job_1")).unwrap();
+/// let second = Run::start("run_2".into(), "certification_expiry_check", Trigger::Manual, now);
+/// assert!(matches!(runs.insert_run(&second, Some("job_1")), Err(StoreError::Conflict("runs.lock"))));
+/// ```
+#[derive(Default)]
+pub struct InMemoryRuns {
+    state: Mutex<State>,
+}
+
+impl InMemoryRuns {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a batch result, as a batched run's handler would.
+    pub fn add_batch(&self, run_id: &str, batch: BatchResult) {
+        self.lock()
+            .batches
+            .insert((run_id.to_owned(), batch.batch_index), batch);
+    }
+}
+
+fn matches(run: &Run, f: &RunFilter) -> bool {
+    f.job_id
+        .as_ref()
+        .is_none_or(|j| run.job_id.as_ref() == Some(j))
+        && f.kind.as_ref().is_none_or(|k| *k == run.kind)
+        && f.status.is_none_or(|s| s == run.status)
+        && f.trigger.is_none_or(|t| t == run.trigger)
+}
+
+impl RunRepository for InMemoryRuns {
+    fn insert_run(&self, run: &Run, lock_key: Option<&str>) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if run.status == RunStatus::Running
+            && let Some(key) = lock_key
+            && state
+                .runs
+                .values()
+                .any(|(r, k)| r.status == RunStatus::Running && k.as_deref() == Some(key))
+        {
+            return Err(StoreError::Conflict("runs.lock"));
+        }
+        if let (Some(job), Some(at)) = (&run.job_id, run.scheduled_for)
+            && state
+                .runs
+                .values()
+                .any(|(r, _)| r.job_id.as_ref() == Some(job) && r.scheduled_for == Some(at))
+        {
+            return Err(StoreError::Conflict("runs.job_instant"));
+        }
+        state
+            .runs
+            .insert(run.id.clone(), (run.clone(), lock_key.map(str::to_owned)));
+        Ok(())
+    }
+
+    fn get_run(&self, id: &str) -> Result<Option<Run>, StoreError> {
+        Ok(self.lock().runs.get(id).map(|(r, _)| r.clone()))
+    }
+
+    fn running_with_lock(&self, lock_key: &str) -> Result<Option<Run>, StoreError> {
+        Ok(self
+            .lock()
+            .runs
+            .values()
+            .find(|(r, k)| r.status == RunStatus::Running && k.as_deref() == Some(lock_key))
+            .map(|(r, _)| r.clone()))
+    }
+
+    fn list_runs(
+        &self,
+        filter: &RunFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Run>, u64), StoreError> {
+        let state = self.lock();
+        let mut rows: Vec<Run> = state
+            .runs
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| matches(r, filter))
+            .cloned()
+            .collect();
+        rows.sort_by(|a, b| {
+            b.invoked_at
+                .cmp(&a.invoked_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        let total = rows.len() as u64;
+        let page = rows
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .collect();
+        Ok((page, total))
+    }
+
+    fn update_run(&self, run: &Run) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        match state.runs.get_mut(&run.id) {
+            Some((stored, _)) => {
+                *stored = run.clone();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        state.batches.retain(|(r, _), _| r != id);
+        Ok(state.runs.remove(id).is_some())
+    }
+
+    fn batch_results(&self, run_id: &str) -> Result<Vec<BatchResult>, StoreError> {
+        Ok(self
+            .lock()
+            .batches
+            .iter()
+            .filter(|((r, _), _)| r == run_id)
+            .map(|(_, b)| *b)
+            .collect())
+    }
+
+    fn prune_runs_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let doomed: Vec<String> = state
+            .runs
+            .values()
+            .filter(|(r, _)| r.status.is_finished() && r.invoked_at < cutoff)
+            .map(|(r, _)| r.id.clone())
+            .collect();
+        state.batches.retain(|(r, _), _| !doomed.contains(r));
+        for id in &doomed {
+            state.runs.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+}

@@ -1,0 +1,256 @@
+//! `RunRepository` on diesel: the run log and batch results.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use run_log::{BatchResult, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
+
+use crate::Store;
+use crate::conn::{MultiBackend, write_tx};
+use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text, to_millis};
+use crate::error::StorageError;
+use crate::schema::{batch_results, runs};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = runs, treat_none_as_null = true)]
+pub(crate) struct RunRow {
+    pub id: String,
+    pub job_id: Option<String>,
+    pub job_name: Option<String>,
+    pub kind: String,
+    pub run_trigger: String,
+    pub triggered_by: Option<String>,
+    pub reason: Option<String>,
+    pub scheduled_for: Option<i64>,
+    pub dry_run: bool,
+    pub external: bool,
+    pub status: String,
+    pub invoked_at: i64,
+    pub completed_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub users_evaluated: i64,
+    pub notifications_dispatched: i64,
+    pub result_summary: Option<String>,
+    pub error_message: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<i64>,
+    pub lock_key: Option<String>,
+}
+
+impl RunRow {
+    fn of(r: &Run, lock_key: Option<&str>) -> Self {
+        Self {
+            id: r.id.clone(),
+            job_id: r.job_id.clone(),
+            job_name: r.job_name.clone(),
+            kind: r.kind.clone(),
+            run_trigger: r.trigger.as_str().to_owned(),
+            triggered_by: r.triggered_by.clone(),
+            reason: r.reason.clone(),
+            scheduled_for: r.scheduled_for.map(to_millis),
+            dry_run: r.dry_run,
+            external: r.external,
+            status: r.status.as_str().to_owned(),
+            invoked_at: to_millis(r.invoked_at),
+            completed_at: r.completed_at.map(to_millis),
+            duration_ms: r.duration_ms,
+            users_evaluated: r.users_evaluated,
+            notifications_dispatched: r.notifications_dispatched,
+            result_summary: r.result_summary.as_ref().map(to_json_text),
+            error_message: r.error_message.clone(),
+            lease_owner: r.lease_owner.clone(),
+            lease_expires_at: r.lease_expires_at.map(to_millis),
+            lock_key: lock_key.map(str::to_owned),
+        }
+    }
+
+    fn into_run(self) -> Result<Run, StorageError> {
+        Ok(Run {
+            trigger: Trigger::parse(&self.run_trigger)
+                .ok_or(StorageError::Corrupt("runs.run_trigger"))?,
+            status: RunStatus::parse(&self.status)
+                .map_err(|_| StorageError::Corrupt("runs.status"))?,
+            scheduled_for: opt_from_millis(self.scheduled_for)?,
+            invoked_at: from_millis(self.invoked_at)?,
+            completed_at: opt_from_millis(self.completed_at)?,
+            result_summary: self
+                .result_summary
+                .as_deref()
+                .map(from_json_text)
+                .transpose()?,
+            lease_expires_at: opt_from_millis(self.lease_expires_at)?,
+            id: self.id,
+            job_id: self.job_id,
+            job_name: self.job_name,
+            kind: self.kind,
+            triggered_by: self.triggered_by,
+            reason: self.reason,
+            dry_run: self.dry_run,
+            external: self.external,
+            duration_ms: self.duration_ms,
+            users_evaluated: self.users_evaluated,
+            notifications_dispatched: self.notifications_dispatched,
+            error_message: self.error_message,
+            lease_owner: self.lease_owner,
+        })
+    }
+}
+
+fn filtered(f: &RunFilter) -> runs::BoxedQuery<'_, MultiBackend> {
+    let mut q = runs::table.into_boxed();
+    if let Some(j) = &f.job_id {
+        q = q.filter(runs::job_id.eq(j));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(runs::kind.eq(k));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(runs::status.eq(s.as_str()));
+    }
+    if let Some(t) = f.trigger {
+        q = q.filter(runs::run_trigger.eq(t.as_str()));
+    }
+    q
+}
+
+fn one<T>(f: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StoreError> {
+    f().map_err(StoreError::from)
+}
+
+impl RunRepository for Store {
+    fn insert_run(&self, run: &Run, lock_key: Option<&str>) -> Result<(), StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            diesel::insert_into(runs::table)
+                .values(&RunRow::of(run, lock_key))
+                .execute(&mut *conn)?;
+            Ok(())
+        })
+    }
+
+    fn get_run(&self, id: &str) -> Result<Option<Run>, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            let row = runs::table
+                .find(id)
+                .select(RunRow::as_select())
+                .first::<RunRow>(&mut *conn)
+                .optional()?;
+            row.map(RunRow::into_run).transpose()
+        })
+    }
+
+    fn running_with_lock(&self, lock_key: &str) -> Result<Option<Run>, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            let row = runs::table
+                .filter(runs::lock_key.eq(lock_key))
+                .filter(runs::status.eq(RunStatus::Running.as_str()))
+                .select(RunRow::as_select())
+                .first::<RunRow>(&mut *conn)
+                .optional()?;
+            row.map(RunRow::into_run).transpose()
+        })
+    }
+
+    fn list_runs(
+        &self,
+        filter: &RunFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<Run>, u64), StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            let total: i64 = filtered(filter).count().get_result(&mut *conn)?;
+            let rows: Vec<RunRow> = filtered(filter)
+                .order((runs::invoked_at.desc(), runs::id.desc()))
+                .limit(i64::from(limit))
+                .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+                .select(RunRow::as_select())
+                .load(&mut *conn)?;
+            let runs = rows
+                .into_iter()
+                .map(RunRow::into_run)
+                .collect::<Result<_, _>>()?;
+            Ok((runs, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn update_run(&self, run: &Run) -> Result<bool, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            // The lock key is the run's for life; keep the stored one.
+            let lock_key: Option<Option<String>> = runs::table
+                .find(&run.id)
+                .select(runs::lock_key)
+                .first(&mut *conn)
+                .optional()?;
+            let Some(lock_key) = lock_key else {
+                return Ok(false);
+            };
+            let row = RunRow::of(run, lock_key.as_deref());
+            let n = diesel::update(runs::table.find(&run.id))
+                .set(&row)
+                .execute(&mut *conn)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            write_tx(&mut conn, |c| -> Result<bool, StorageError> {
+                diesel::delete(batch_results::table.filter(batch_results::run_id.eq(id)))
+                    .execute(c)?;
+                Ok(diesel::delete(runs::table.find(id)).execute(c)? > 0)
+            })
+        })
+    }
+
+    fn batch_results(&self, run_id: &str) -> Result<Vec<BatchResult>, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            let rows: Vec<(i64, i64, i64, i64)> = batch_results::table
+                .filter(batch_results::run_id.eq(run_id))
+                .order(batch_results::batch_index.asc())
+                .select((
+                    batch_results::batch_index,
+                    batch_results::user_count,
+                    batch_results::notifications_sent,
+                    batch_results::duration_ms,
+                ))
+                .load(&mut *conn)?;
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(batch_index, user_count, notifications_sent, duration_ms)| BatchResult {
+                        batch_index,
+                        user_count,
+                        notifications_sent,
+                        duration_ms,
+                    },
+                )
+                .collect())
+        })
+    }
+
+    fn prune_runs_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            write_tx(&mut conn, |c| -> Result<u64, StorageError> {
+                let old = runs::table
+                    .filter(runs::invoked_at.lt(to_millis(cutoff)))
+                    .filter(runs::status.ne(RunStatus::Running.as_str()))
+                    .select(runs::id);
+                diesel::delete(batch_results::table.filter(batch_results::run_id.eq_any(old)))
+                    .execute(c)?;
+                let n = diesel::delete(
+                    runs::table
+                        .filter(runs::invoked_at.lt(to_millis(cutoff)))
+                        .filter(runs::status.ne(RunStatus::Running.as_str())),
+                )
+                .execute(c)?;
+                Ok(n as u64)
+            })
+        })
+    }
+}

@@ -1,0 +1,270 @@
+//! The `RunRepository` contract (run-log `repo.rs`) on the in-memory store,
+//! SQLite and PostgreSQL: the lock of one running run per lock key, one run
+//! per scheduled instant, filters, paging, updates and retention.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed call is a failed test"
+)]
+
+use std::sync::{Arc, Barrier};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use run_log::{Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
+
+macro_rules! run_tests {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[test]
+                fn $case() {
+                    super::$case(&std::sync::Arc::new(run_log::InMemoryRuns::default()));
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[test]
+                fn $case() {
+                    let db = storage_diesel::testdb::TestDb::sqlite();
+                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $case() {
+                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
+                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
+                }
+            )*
+        }
+    };
+}
+
+run_tests![
+    a_second_running_run_with_the_same_lock_is_a_conflict_until_the_first_finishes,
+    runs_without_a_lock_key_never_conflict,
+    each_scheduled_instant_of_a_job_is_recorded_once,
+    a_run_round_trips_every_field,
+    lists_are_newest_first_filtered_and_paged,
+    update_of_an_unknown_run_says_so,
+    deleting_a_run_removes_it_and_leaves_no_batch_results,
+    retention_prunes_finished_runs_before_the_cutoff_and_keeps_running_ones,
+    racing_claims_of_one_lock_let_exactly_one_run_in,
+];
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 26, 2, 0, 0).unwrap()
+}
+
+fn run(id: &str, at: DateTime<Utc>) -> Run {
+    Run::start(id.into(), "certification_expiry_check", Trigger::Manual, at)
+}
+
+fn a_second_running_run_with_the_same_lock_is_a_conflict_until_the_first_finishes<
+    S: RunRepository,
+>(
+    s: &Arc<S>,
+) {
+    let mut first = run("run_1", t0());
+    s.insert_run(&first, Some("job_1")).unwrap();
+    let second = run("run_2", t0());
+    assert!(matches!(
+        s.insert_run(&second, Some("job_1")),
+        Err(StoreError::Conflict("runs.lock"))
+    ));
+    assert!(s.get_run("run_2").unwrap().is_none(), "nothing written");
+    assert_eq!(s.running_with_lock("job_1").unwrap().unwrap().id, "run_1");
+    s.insert_run(&run("run_3", t0()), Some("job_2")).unwrap();
+    first
+        .finish(RunStatus::Success, t0() + TimeDelta::seconds(5), None)
+        .unwrap();
+    assert!(s.update_run(&first).unwrap());
+    assert!(s.running_with_lock("job_1").unwrap().is_none());
+    s.insert_run(&second, Some("job_1")).unwrap();
+}
+
+fn runs_without_a_lock_key_never_conflict<S: RunRepository>(s: &Arc<S>) {
+    s.insert_run(&run("run_1", t0()), None).unwrap();
+    s.insert_run(&run("run_2", t0()), None).unwrap();
+    // A finished run does not hold its lock key.
+    let mut skipped = run("run_3", t0());
+    skipped.finish(RunStatus::Cancelled, t0(), None).unwrap();
+    s.insert_run(&skipped, Some("job_1")).unwrap();
+    s.insert_run(&run("run_4", t0()), Some("job_1")).unwrap();
+}
+
+fn each_scheduled_instant_of_a_job_is_recorded_once<S: RunRepository>(s: &Arc<S>) {
+    let scheduled = |id: &str, job: &str, at| {
+        let mut r = run(id, at);
+        r.trigger = Trigger::Schedule;
+        r.job_id = Some(job.into());
+        r.scheduled_for = Some(at);
+        r
+    };
+    s.insert_run(&scheduled("run_1", "job_1", t0()), None)
+        .unwrap();
+    assert!(matches!(
+        s.insert_run(&scheduled("run_2", "job_1", t0()), None),
+        Err(StoreError::Conflict("runs.job_instant"))
+    ));
+    s.insert_run(&scheduled("run_3", "job_2", t0()), None)
+        .unwrap();
+    s.insert_run(
+        &scheduled("run_4", "job_1", t0() + TimeDelta::days(1)),
+        None,
+    )
+    .unwrap();
+}
+
+fn a_run_round_trips_every_field<S: RunRepository>(s: &Arc<S>) {
+    let mut r = run("run_1", t0());
+    r.job_id = Some("job_1".into());
+    r.job_name = Some("certification-expiry-nightly".into());
+    r.trigger = Trigger::Schedule;
+    r.triggered_by = Some("coordinator-007".into());
+    r.reason = Some("manual_trigger".into());
+    r.scheduled_for = Some(t0());
+    r.dry_run = true;
+    r.external = true;
+    r.users_evaluated = 148;
+    r.notifications_dispatched = 23;
+    r.result_summary = Some(serde_json::json!({"mentors_checked": 87, "errors": 0}));
+    r.lease_owner = Some("host-a".into());
+    r.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    s.insert_run(&r, Some("job_1")).unwrap();
+    assert_eq!(s.get_run("run_1").unwrap().unwrap(), r);
+    r.finish(
+        RunStatus::Failed,
+        t0() + TimeDelta::milliseconds(4210),
+        Some("boom".into()),
+    )
+    .unwrap();
+    assert!(s.update_run(&r).unwrap());
+    let back = s.get_run("run_1").unwrap().unwrap();
+    assert_eq!(back, r);
+    assert_eq!(back.duration_ms, Some(4210));
+    assert_eq!(back.lease_owner, None);
+}
+
+fn lists_are_newest_first_filtered_and_paged<S: RunRepository>(s: &Arc<S>) {
+    for i in 0..5 {
+        let mut r = run(&format!("run_{i}"), t0() + TimeDelta::minutes(i));
+        r.job_id = Some(if i % 2 == 0 { "job_a" } else { "job_b" }.into());
+        if i == 4 {
+            r.kind = "scenario_evaluation".into();
+            r.trigger = Trigger::Schedule;
+        }
+        if i < 2 {
+            r.finish(RunStatus::Success, t0() + TimeDelta::hours(1), None)
+                .unwrap();
+        }
+        s.insert_run(&r, None).unwrap();
+    }
+    let ids = |f: &RunFilter, offset, limit| {
+        let (rows, total) = s.list_runs(f, offset, limit).unwrap();
+        (rows.into_iter().map(|r| r.id).collect::<Vec<_>>(), total)
+    };
+    assert_eq!(
+        ids(&RunFilter::default(), 0, 2),
+        (vec!["run_4".to_owned(), "run_3".into()], 5)
+    );
+    assert_eq!(
+        ids(&RunFilter::default(), 4, 2),
+        (vec!["run_0".to_owned()], 5)
+    );
+    assert_eq!(ids(&RunFilter::default(), 10, 2), (vec![], 5));
+    let by_job = RunFilter {
+        job_id: Some("job_b".into()),
+        ..RunFilter::default()
+    };
+    assert_eq!(
+        ids(&by_job, 0, 20),
+        (vec!["run_3".to_owned(), "run_1".into()], 2)
+    );
+    let by_kind = RunFilter {
+        kind: Some("scenario_evaluation".into()),
+        ..RunFilter::default()
+    };
+    assert_eq!(ids(&by_kind, 0, 20).1, 1);
+    let by_status = RunFilter {
+        status: Some(RunStatus::Success),
+        ..RunFilter::default()
+    };
+    assert_eq!(
+        ids(&by_status, 0, 20),
+        (vec!["run_1".to_owned(), "run_0".into()], 2)
+    );
+    let by_trigger = RunFilter {
+        trigger: Some(Trigger::Schedule),
+        ..RunFilter::default()
+    };
+    assert_eq!(ids(&by_trigger, 0, 20), (vec!["run_4".to_owned()], 1));
+}
+
+fn update_of_an_unknown_run_says_so<S: RunRepository>(s: &Arc<S>) {
+    assert!(!s.update_run(&run("run_x", t0())).unwrap());
+    assert!(s.get_run("run_x").unwrap().is_none());
+}
+
+fn deleting_a_run_removes_it_and_leaves_no_batch_results<S: RunRepository>(s: &Arc<S>) {
+    s.insert_run(&run("run_1", t0()), None).unwrap();
+    assert!(s.delete_run("run_1").unwrap());
+    assert!(!s.delete_run("run_1").unwrap());
+    assert!(s.get_run("run_1").unwrap().is_none());
+    assert!(s.batch_results("run_1").unwrap().is_empty());
+}
+
+fn retention_prunes_finished_runs_before_the_cutoff_and_keeps_running_ones<S: RunRepository>(
+    s: &Arc<S>,
+) {
+    let mut old_done = run("run_old_done", t0() - TimeDelta::days(200));
+    old_done
+        .finish(RunStatus::Success, t0() - TimeDelta::days(200), None)
+        .unwrap();
+    s.insert_run(&old_done, None).unwrap();
+    s.insert_run(
+        &run("run_old_running", t0() - TimeDelta::days(200)),
+        Some("job_1"),
+    )
+    .unwrap();
+    let mut recent = run("run_recent", t0() - TimeDelta::days(2));
+    recent.finish(RunStatus::Failed, t0(), None).unwrap();
+    s.insert_run(&recent, None).unwrap();
+    assert_eq!(s.prune_runs_before(t0() - TimeDelta::days(180)).unwrap(), 1);
+    assert!(s.get_run("run_old_done").unwrap().is_none());
+    assert!(s.get_run("run_old_running").unwrap().is_some());
+    assert!(s.get_run("run_recent").unwrap().is_some());
+}
+
+fn racing_claims_of_one_lock_let_exactly_one_run_in<S: RunRepository + 'static>(s: &Arc<S>) {
+    for round in 0..10 {
+        let barrier = Arc::new(Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (s, barrier) = (Arc::clone(s), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    s.insert_run(
+                        &run(&format!("run_{round}_{i}"), t0()),
+                        Some(&format!("job_{round}")),
+                    )
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            1,
+            "round {round}: {results:?}"
+        );
+        assert!(
+            results
+                .iter()
+                .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict("runs.lock"))))
+        );
+    }
+}
