@@ -1,0 +1,346 @@
+//! `spawn_app` and the small vocabulary the API tests speak: requests,
+//! responses as JSON, the fixed clock, and the error-body check.
+
+// Test support: a setup step or request that fails is a failed test, so panicking is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use actix_web::dev::ServerHandle;
+use chrono::{DateTime, TimeDelta, Utc};
+use mentor_scheduler_api::state::AppState;
+use reqwest::Method;
+use reqwest::StatusCode;
+use scenario_engine::{FixedClock, Rules, UlidIds};
+use serde_json::{Value, json};
+use storage_diesel::testdb::TestDb;
+
+/// Where the clock of every test starts.
+pub const T0: &str = "2026-03-25T08:00:00Z";
+/// The body limit the test app is built with (1 MiB, the default).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The evaluations base path.
+pub const EVALS: &str = "/api/v1/scenario-trigger-evaluations";
+/// The doubled contract form of [`EVALS`].
+pub const EVALS_DOUBLED: &str =
+    "/api/v1/scenario-trigger-evaluations/api/v1/scenario-trigger-evaluations";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A PostgreSQL database cloned from the migrated template.
+    Postgres,
+}
+
+/// The real server on a free port, its clock, and the database behind it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The client.
+    pub http: reqwest::Client,
+    /// The clock the services read; tests set and advance it.
+    pub clock: Arc<FixedClock>,
+    /// The database the test runs on.
+    pub kind: Backend,
+    server: ServerHandle,
+    // Dropped after the server is stopped: the database outlives its users.
+    _db: TestDb,
+}
+
+/// An answer: its status and its body, parsed as JSON (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    /// The status.
+    pub status: StatusCode,
+    /// The body as JSON.
+    pub body: Value,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+}
+
+/// Parses an RFC 3339 instant (test literals only).
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("bad test instant {s}: {e}"))
+        .with_timezone(&Utc)
+}
+
+/// Starts the app on `backend`; `None` when PostgreSQL is unreachable
+/// outside CI (`TestDb::postgres` has printed the notice).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let db = match backend {
+        Backend::Sqlite => TestDb::sqlite(),
+        Backend::Postgres => TestDb::postgres()?,
+    };
+    let store = storage_diesel::Store::open(db.url(), 4).expect("open the test database");
+    let clock = Arc::new(FixedClock::new(at(T0)));
+    let state = AppState::new(
+        store,
+        clock.clone(),
+        Arc::new(UlidIds::new()),
+        Rules::default(),
+        MAX_BODY_BYTES,
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let port = listener.local_addr().expect("local addr").port();
+    let server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(0)
+        .listen(listener)
+        .expect("listen")
+        .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let http = reqwest::Client::builder()
+        // A safety net against a hung server, not a timed assertion.
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("build the client");
+    Some(TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        http,
+        clock,
+        kind: backend,
+        server: handle,
+        _db: db,
+    })
+}
+
+impl TestApp {
+    /// Stops the server (its connections to the database close with it).
+    pub async fn stop(self) {
+        self.server.stop(false).await;
+    }
+
+    /// Sets the clock.
+    pub fn set_now(&self, s: &str) {
+        self.clock.set(at(s));
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: TimeDelta) {
+        self.clock.advance(by);
+    }
+
+    /// Sends a request with an optional raw body and content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(ct) = content_type {
+            req = req.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        let resp = req.send().await.expect("send the request");
+        let status = resp.status();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp.bytes().await.expect("read the body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            content_type,
+        }
+    }
+
+    async fn with_json(&self, method: Method, path: &str, body: &Value) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("serialise");
+        self.raw(method, path, Some("application/json"), Some(bytes))
+            .await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Resp {
+        self.raw(Method::GET, path, None, None).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.raw(Method::DELETE, path, None, None).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: &Value) -> Resp {
+        self.with_json(Method::PUT, path, body).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> Resp {
+        self.with_json(Method::POST, path, body).await
+    }
+
+    /// Creates a mentor of `org_oslo_01`, last active `2026-03-16T14:22:00Z`
+    /// (the contract's example: 9 days before [`T0`]).
+    pub async fn create_mentor(&self, user_id: &str) -> Value {
+        self.create_mentor_with(
+            user_id,
+            &json!({"org_id": "org_oslo_01", "last_active_at": "2026-03-16T14:22:00Z"}),
+        )
+        .await
+    }
+
+    /// Creates a mentor from a PUT body; asserts the 201.
+    pub async fn create_mentor_with(&self, user_id: &str, body: &Value) -> Value {
+        let r = self.put(&format!("/api/v1/mentors/{user_id}"), body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "create {user_id}: {:#}",
+            r.body
+        );
+        r.body
+    }
+
+    /// `GET /api/v1/mentors/{user_id}`.
+    pub async fn mentor(&self, user_id: &str) -> Resp {
+        self.get(&format!("/api/v1/mentors/{user_id}")).await
+    }
+
+    /// The evaluation list for a query string (without `?`); asserts the 200.
+    pub async fn evaluations(&self, query: &str) -> Value {
+        let r = self.get(&format!("{EVALS}?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "list ?{query}: {:#}", r.body);
+        r.body
+    }
+
+    /// `pagination.total` of the evaluation list for a query string.
+    pub async fn evaluation_total(&self, query: &str) -> u64 {
+        total(&self.evaluations(query).await)
+    }
+
+    /// `POST .../evaluate/inactivity`; asserts the 201.
+    pub async fn evaluate_inactivity(&self, user_id: &str, threshold_days: i64) -> Value {
+        let r = self
+            .post(
+                &format!("{EVALS}/evaluate/inactivity"),
+                &json!({"user_id": user_id, "threshold_days": threshold_days}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "evaluate: {:#}", r.body);
+        r.body
+    }
+}
+
+/// `pagination.total` of a list body.
+pub fn total(list: &Value) -> u64 {
+    list["pagination"]["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no pagination.total in {list:#}"))
+}
+
+/// A string field of a body.
+pub fn string(v: &Value, field: &str) -> String {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string `{field}` in {v:#}"))
+        .to_owned()
+}
+
+/// The `id` field of a body.
+pub fn id_of(v: &Value) -> String {
+    string(v, "id")
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v:#}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+/// Asserts that an object has exactly these keys.
+pub fn assert_keys(v: &Value, expected: &[&str]) {
+    let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
+    expected.sort();
+    assert_eq!(keys(v), expected, "keys of {v:#}");
+}
+
+/// Asserts an error answer: the status, a JSON content type, a body of
+/// exactly `{"error": {"code", "message", "details"}}` with this code and a
+/// non-empty message. Returns `details`.
+pub fn assert_error(r: &Resp, status: StatusCode, code: &str) -> Value {
+    assert_eq!(r.status, status, "status; body {:#}", r.body);
+    assert!(
+        r.content_type
+            .as_deref()
+            .is_some_and(|c| c.starts_with("application/json")),
+        "content type {:?}",
+        r.content_type
+    );
+    assert_keys(&r.body, &["error"]);
+    let e = &r.body["error"];
+    assert_keys(e, &["code", "message", "details"]);
+    assert_eq!(e["code"], code, "error code; body {:#}", r.body);
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message of {:#}",
+        r.body
+    );
+    e["details"].clone()
+}
+
+/// The `valid` list of an error's details, as strings.
+pub fn valid_list(details: &Value) -> Vec<String> {
+    details["valid"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no details.valid in {details:#}"))
+        .iter()
+        .map(|v| v.as_str().expect("valid names are strings").to_owned())
+        .collect()
+}
+
+/// Expands each `async fn case(app: &TestApp)` of the calling module into
+/// `sqlite::case` and `postgres::case` tests. The PostgreSQL arm returns
+/// early (after `TestDb`'s notice) when PostgreSQL is unreachable outside CI.
+macro_rules! api_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await
+                    else {
+                        unreachable!("SQLite is always available")
+                    };
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                    else {
+                        return;
+                    };
+                    super::$name(&app).await;
+                    app.stop().await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use api_tests;

@@ -1,0 +1,11 @@
+//! The API tests: one binary, one module per resource. Each test starts the
+//! real server (`build_app` on `127.0.0.1:0`) over a fresh database and talks
+//! to it with `reqwest`; every case runs on SQLite and on PostgreSQL
+//! (`sqlite::name` and `postgres::name`).
+
+mod helpers;
+
+mod errors;
+mod evaluations;
+mod mentors;
+mod routes;
