@@ -49,9 +49,11 @@
 #![warn(missing_docs)]
 
 mod check;
+mod jobs;
 mod report;
 mod summary;
 
 pub use check::{AUTO_PAUSE_REASON, LiftReason, MentorCheck, check_mentor, lift_reason};
+pub use jobs::{ExpiryJobs, JobError, PAGE_SIZE, RunContext};
 pub use report::{DEFAULT_REPORT_DAYS, ExpiryReport, ReportLine};
 pub use summary::{AutoLiftSummary, ExpiryCheckSummary};

@@ -107,5 +107,5 @@ pub use repo::{
 };
 pub use service::{
     ActivityResult, EvaluateRequest, EvaluationError, EvaluationService, MentorError,
-    MentorService, ShouldNotify,
+    MentorService, ShouldNotify, snapshot,
 };

@@ -118,6 +118,27 @@ impl MentorRepository for InMemoryStore {
         Ok(page_of(&rows, page))
     }
 
+    fn mentors_after(
+        &self,
+        after: Option<&str>,
+        status: Option<MentorStatus>,
+        limit: u32,
+    ) -> Result<Vec<MentorRecord>, StoreError> {
+        let state = self.lock();
+        let start = match after {
+            Some(a) => std::ops::Bound::Excluded(a.to_owned()),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(state
+            .mentors
+            .range((start, std::ops::Bound::Unbounded))
+            .map(|(_, r)| r)
+            .filter(|r| status.is_none_or(|s| s == r.mentor.status))
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
     fn upsert_mentor(
         &self,
         user_id: &str,

@@ -156,6 +156,20 @@ pub trait MentorRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<Paged<MentorRecord>, StoreError>;
 
+    /// Up to `limit` mentors whose `user_id` sorts after `after` (from the
+    /// first when `None`), in `user_id` order (bytewise), only those with
+    /// `status` when given: a keyset page, so that jobs stream every mentor
+    /// batch by batch without loading them all.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn mentors_after(
+        &self,
+        after: Option<&str>,
+        status: Option<MentorStatus>,
+        limit: u32,
+    ) -> Result<Vec<MentorRecord>, StoreError>;
+
     /// Creates the mentor (defaults: status active, no pause, 0 sessions,
     /// `created_at` now) or updates the given fields. Returns the record and
     /// whether it was created. Must never delete and re-insert the row.

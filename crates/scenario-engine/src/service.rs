@@ -435,7 +435,8 @@ pub struct EvaluationService {
     rules: Rules,
 }
 
-fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
+/// The borrowed snapshot of a loaded subject, as [`evaluate`] reads it.
+pub fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
     let m = &subject.record.mentor;
     MentorSnapshot {
         user_id: &m.user_id,
@@ -505,9 +506,34 @@ impl EvaluationService {
     pub fn evaluate(&self, request: EvaluateRequest) -> Result<EvaluationRecord, EvaluationError> {
         let subject = self.load(&request.user_id)?;
         let now = truncate_to_seconds(self.clock.now());
-        let snap = snapshot(&subject);
-        let decision = evaluate(&snap, &request.scenario, &self.rules, now);
-        let record = self.record_of(&request, &decision, now);
+        let decision = evaluate(&snapshot(&subject), &request.scenario, &self.rules, now);
+        self.record_decision(&subject, decision, &request, now)
+    }
+
+    /// What evaluating `user_id` reads, for callers that decide themselves
+    /// (the certification expiry job decides with `cert_expiry::check_mentor`).
+    ///
+    /// # Errors
+    /// [`EvaluationError::UnknownUser`]; [`EvaluationError::Store`].
+    pub fn load_subject(&self, user_id: &str) -> Result<Subject, EvaluationError> {
+        self.load(user_id)
+    }
+
+    /// Records a decision made about `subject` at `now` and, when it fires
+    /// and the request is not a dry run, enqueues its notification in the
+    /// same transaction. A once-only key taken meanwhile by another writer
+    /// turns the decision into `already_notified`.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`].
+    pub fn record_decision(
+        &self,
+        subject: &Subject,
+        decision: Decision<'_>,
+        request: &EvaluateRequest,
+        now: DateTime<Utc>,
+    ) -> Result<EvaluationRecord, EvaluationError> {
+        let record = self.record_of(request, &decision, now);
         let milestone_seen = match decision.metadata {
             Metadata::Milestone {
                 milestone_type,
@@ -551,12 +577,17 @@ impl EvaluationService {
                     reason_code: ReasonCode::AlreadyNotified,
                     ..decision
                 };
-                let record = self.record_of(&request, &lost, now);
+                let record = self.record_of(request, &lost, now);
                 self.repo.record_evaluation(&record, None, milestone_seen)?;
                 Ok(record)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// "Now" as the services see it: the clock, truncated to seconds.
+    pub fn now(&self) -> DateTime<Utc> {
+        truncate_to_seconds(self.clock.now())
     }
 
     fn record_of(

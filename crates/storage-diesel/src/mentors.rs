@@ -179,6 +179,30 @@ pub(crate) fn record_milestone(
         .execute(c))
 }
 
+/// Attaches each mentor's certifications, loaded in one query.
+fn with_certifications(
+    conn: &mut AnyConnection,
+    rows: Vec<MentorRow>,
+) -> Result<Vec<MentorRecord>, StorageError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
+    let mut certs: Vec<CertificationRow> = certifications::table
+        .filter(certifications::user_id.eq_any(&ids))
+        .order((
+            certifications::user_id.asc(),
+            certifications::certification_id.asc(),
+        ))
+        .select(CertificationRow::as_select())
+        .load(conn)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            certs.into_iter().partition(|c| c.user_id == row.user_id);
+        certs = rest;
+        out.push(record_of(row, mine)?);
+    }
+    Ok(out)
+}
+
 impl MentorRepository for Store {
     fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord> {
         let mut conn = self.conn()?;
@@ -212,27 +236,34 @@ impl MentorRepository for Store {
             .select(MentorRow::as_select())
             .load(&mut *conn)
             .map_err(StorageError::from)?;
-        let ids: Vec<&str> = rows.iter().map(|r| r.user_id.as_str()).collect();
-        let mut certs: Vec<CertificationRow> = certifications::table
-            .filter(certifications::user_id.eq_any(&ids))
-            .order((
-                certifications::user_id.asc(),
-                certifications::certification_id.asc(),
-            ))
-            .select(CertificationRow::as_select())
-            .load(&mut *conn)
-            .map_err(StorageError::from)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                certs.into_iter().partition(|c| c.user_id == row.user_id);
-            certs = rest;
-            out.push(record_of(row, mine)?);
-        }
+        let out = with_certifications(&mut conn, rows)?;
         Ok(Paged {
             rows: out,
             total: u64::try_from(total).unwrap_or(0),
         })
+    }
+
+    fn mentors_after(
+        &self,
+        after: Option<&str>,
+        status: Option<MentorStatus>,
+        limit: u32,
+    ) -> Result<Vec<MentorRecord>, StoreError> {
+        let mut conn = self.conn()?;
+        let mut q = mentors::table.into_boxed();
+        if let Some(a) = after {
+            q = q.filter(mentors::user_id.gt(a));
+        }
+        if let Some(s) = status {
+            q = q.filter(mentors::status.eq(s.as_str()));
+        }
+        let rows: Vec<MentorRow> = q
+            .order(mentors::user_id.asc())
+            .limit(i64::from(limit))
+            .select(MentorRow::as_select())
+            .load(&mut *conn)
+            .map_err(StorageError::from)?;
+        Ok(with_certifications(&mut conn, rows)?)
     }
 
     fn upsert_mentor(

@@ -114,6 +114,7 @@ contract_tests![
     list_orders_user_ids_bytewise,
     list_pages_with_the_total_and_a_page_past_the_end_is_empty,
     list_includes_each_mentors_certifications_sorted_by_id,
+    mentors_after_pages_by_user_id_with_a_status_filter,
     // Activity
     activity_moves_last_active_at_forward_never_back,
     session_completed_counts_a_session_and_keeps_the_earliest_first_session,
@@ -1945,4 +1946,34 @@ fn concurrent_upserts_of_one_new_mentor_create_it_once<S: Repo>(s: &Arc<S>) {
             .total,
         10
     );
+}
+
+fn mentors_after_pages_by_user_id_with_a_status_filter<S: Repo>(s: &Arc<S>) {
+    let s = &**s;
+    for id in ["usr_c", "usr_a", "usr_B", "usr_d", "usr_b"] {
+        create(s, id, t0());
+    }
+    s.set_status("usr_b", MentorStatus::Inactive, None, t0())
+        .unwrap();
+    s.put_certification("usr_c", &cert("cert_1", t0(), true), t0())
+        .unwrap();
+    let ids = |after: Option<&str>, status, limit| {
+        s.mentors_after(after, status, limit)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.mentor.user_id)
+            .collect::<Vec<_>>()
+    };
+    // Bytewise order: uppercase sorts before lowercase.
+    assert_eq!(ids(None, None, 2), ["usr_B", "usr_a"]);
+    assert_eq!(ids(Some("usr_a"), None, 2), ["usr_b", "usr_c"]);
+    assert_eq!(ids(Some("usr_c"), None, 10), ["usr_d"]);
+    assert!(ids(Some("usr_d"), None, 10).is_empty());
+    assert_eq!(
+        ids(None, Some(MentorStatus::Active), 10),
+        ["usr_B", "usr_a", "usr_c", "usr_d"]
+    );
+    assert_eq!(ids(None, Some(MentorStatus::Inactive), 10), ["usr_b"]);
+    let page = s.mentors_after(Some("usr_b"), None, 1).unwrap();
+    assert_eq!(page[0].certifications.len(), 1, "certifications come along");
 }
