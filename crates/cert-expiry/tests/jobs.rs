@@ -2,6 +2,11 @@
 //! scenario engine's services: auto-pause, reminders once per stage, dry
 //! runs, auto-lift, the report, cancellation.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed call is a failed test"
+)]
+
 use std::sync::Arc;
 
 use cert_expiry::{ExpiryJobs, JobError, RunContext};
