@@ -1,0 +1,87 @@
+//! The port: what the scheduler needs from storage.
+//!
+//! [`InMemoryJobs`](crate::InMemoryJobs) (in this crate) and
+//! `storage_diesel`'s store implement it; every "Must" below is part of the
+//! contract both honour.
+
+use chrono::{DateTime, Utc};
+
+use crate::job::{Handler, Job};
+
+/// A storage failure, as the domain sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was hit; the name says which (`jobs.name`, `jobs.id`).
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The backend failed.
+    #[error("storage failed")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Where jobs live.
+///
+/// Plain functions, so that `Arc<dyn JobRepository>` works; the async edge
+/// is the API, which calls these on a blocking thread.
+pub trait JobRepository: Send + Sync {
+    /// Stores a new job.
+    ///
+    /// # Errors
+    /// Must return [`StoreError::Conflict`]`("jobs.name")` when another job
+    /// has the same name (compared exactly) and
+    /// [`StoreError::Conflict`]`("jobs.id")` when the id is taken;
+    /// [`StoreError::Backend`] when storage fails.
+    fn insert(&self, job: &Job) -> Result<(), StoreError>;
+
+    /// One job by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn get(&self, id: &str) -> Result<Option<Job>, StoreError>;
+
+    /// One job by its exact name.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn get_by_name(&self, name: &str) -> Result<Option<Job>, StoreError>;
+
+    /// A page of jobs ordered by `created_at`, then id, and the number of
+    /// jobs matching over all pages. `page` counts from 1 (0 reads as 1);
+    /// `handler` keeps only the jobs of that handler.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn list(
+        &self,
+        page: u32,
+        limit: u32,
+        handler: Option<Handler>,
+    ) -> Result<(Vec<Job>, u64), StoreError>;
+
+    /// Replaces the stored job with the same id; `false` when there is none.
+    ///
+    /// # Errors
+    /// Must return [`StoreError::Conflict`]`("jobs.name")` when another job
+    /// has the new name; [`StoreError::Backend`] when storage fails.
+    fn update(&self, job: &Job) -> Result<bool, StoreError>;
+
+    /// Removes a job; `false` when there was none. Its runs are not touched.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn delete(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Enabled jobs whose `next_run_at` is at or before `now`, oldest
+    /// `next_run_at` first (then by id), at most `limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>, StoreError>;
+
+    /// The earliest `next_run_at` of the enabled jobs: when the scheduler
+    /// loop should wake next. `None` when nothing is scheduled.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn next_wake(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
