@@ -147,6 +147,7 @@ impl CronSpec {
         let cron = CronParser::builder()
             .seconds(Seconds::Optional)
             .year(Year::Disallowed)
+            .dom_and_dow(vixie_days_and(expanded))
             .build()
             .parse(expanded)
             .map_err(|e| invalid(e.to_string()))?;
@@ -272,6 +273,22 @@ fn is_fixed_time(expanded: &str) -> bool {
 /// 2000-01-01 quickly; only an impossible one makes croner search to its
 /// year limit, so the common impossible shape (a day of month no chosen
 /// month has) is caught first without a search.
+/// Vixie cron's rule for the two day fields: when either starts with `*`
+/// (`*`, `*/10`), a day must match both; only when both are restricted does
+/// either suffice. croner ORs them unless one is exactly `*`, so
+/// `0 0 */10 * 1` would fire on every tenth day and every Monday; Vixie cron
+/// and crondst fire on Mondays that are a tenth day.
+fn vixie_days_and(expanded: &str) -> bool {
+    let fields: Vec<&str> = expanded.split_whitespace().collect();
+    let (dom, dow) = match fields.len() {
+        5 => (fields[2], fields[4]),
+        6 => (fields[3], fields[5]),
+        _ => return false,
+    };
+    let star = |f: &str| f.starts_with('*') || f.starts_with('?');
+    star(dom) || star(dow)
+}
+
 fn ever_fires(cron: &Cron) -> bool {
     let pattern = &cron.pattern;
     if pattern.is_dow_wildcard() && !pattern.days.has_modifiers() {

@@ -752,3 +752,26 @@ fn an_unknown_time_zone_is_refused_with_its_name() {
         }))
     );
 }
+
+#[test]
+fn a_starred_day_field_must_match_together_with_the_other_as_in_vixie_cron() {
+    // crondst (Vixie's rules) gives 2027-05-31 for this: the first Monday
+    // that is also a day 1, 11, 21 or 31 after 2027-03-01.
+    let s = Schedule::parse("0 0 */10 * 1", "UTC").unwrap();
+    let from = Utc.with_ymd_and_hms(2027, 3, 1, 0, 0, 0).unwrap();
+    assert_eq!(
+        s.next_after(from),
+        Some(Utc.with_ymd_and_hms(2027, 5, 31, 0, 0, 0).unwrap())
+    );
+    // Both restricted: either day field suffices (the 15th, and Mondays).
+    let either = Schedule::parse("0 0 15 * 1", "UTC").unwrap();
+    let next: Vec<_> = either.upcoming(from, 3);
+    assert_eq!(
+        next,
+        vec![
+            Utc.with_ymd_and_hms(2027, 3, 8, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2027, 3, 15, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2027, 3, 22, 0, 0, 0).unwrap(),
+        ]
+    );
+}
