@@ -32,6 +32,7 @@ use crate::repo::{JobRepository, StoreError};
 #[derive(Debug, Default)]
 pub struct InMemoryJobs {
     jobs: RwLock<BTreeMap<String, Job>>,
+    markers: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl InMemoryJobs {
@@ -131,6 +132,25 @@ impl JobRepository for InMemoryJobs {
             .filter(|job| job.enabled)
             .filter_map(|job| job.next_run_at)
             .min())
+    }
+
+    fn seed_once(
+        &self,
+        marker: &str,
+        jobs: &[Job],
+        _now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut markers = self.markers.lock().unwrap_or_else(PoisonError::into_inner);
+        if !markers.insert(marker.to_owned()) {
+            return Ok(false);
+        }
+        for job in jobs {
+            match self.insert(job) {
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
     }
 }
 

@@ -84,4 +84,15 @@ pub trait JobRepository: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.
     fn next_wake(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Inserts `jobs` together with the marker `marker`, in one transaction,
+    /// unless the marker exists: the default jobs are registered once, a
+    /// default job a user deleted stays deleted, and instances starting
+    /// together register them once. Returns whether this call inserted them.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails; a job whose name is taken
+    /// (a user registered it first) is skipped, not an error.
+    fn seed_once(&self, marker: &str, jobs: &[Job], now: DateTime<Utc>)
+    -> Result<bool, StoreError>;
 }

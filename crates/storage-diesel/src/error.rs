@@ -99,3 +99,12 @@ impl From<StorageError> for run_log::StoreError {
         }
     }
 }
+
+impl From<StorageError> for scheduler_core::StoreError {
+    fn from(e: StorageError) -> Self {
+        match e.conflict() {
+            Some(name) => scheduler_core::StoreError::Conflict(name),
+            None => scheduler_core::StoreError::Backend(Box::new(e)),
+        }
+    }
+}

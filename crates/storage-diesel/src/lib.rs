@@ -10,6 +10,7 @@ mod conn;
 mod convert;
 mod error;
 mod evaluations;
+mod jobs;
 mod mentors;
 mod runs;
 mod schema;

@@ -1,0 +1,236 @@
+//! `JobRepository` on diesel: the job registry and the one-time markers.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use scheduler_core::{Handler, Job, JobName, JobRepository, Schedule, StoreError};
+
+use crate::Store;
+use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
+use crate::convert::{from_millis, opt_from_millis, to_millis};
+use crate::error::StorageError;
+use crate::schema::{jobs, markers};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = jobs, treat_none_as_null = true)]
+struct JobRow {
+    id: String,
+    name: String,
+    cron_expression: String,
+    timezone: String,
+    handler: String,
+    enabled: bool,
+    params: String,
+    misfire_deadline_ms: i64,
+    created_at: i64,
+    updated_at: i64,
+    next_run_at: Option<i64>,
+    last_run_at: Option<i64>,
+    last_run_status: Option<String>,
+    last_run_id: Option<String>,
+}
+
+impl JobRow {
+    fn of(j: &Job) -> Self {
+        Self {
+            id: j.id.clone(),
+            name: j.name.as_str().to_owned(),
+            cron_expression: j.schedule.spec.as_str().to_owned(),
+            timezone: j.schedule.timezone_name().to_owned(),
+            handler: j.handler.as_str().to_owned(),
+            enabled: j.enabled,
+            params: serde_json::Value::Object(j.params.clone()).to_string(),
+            misfire_deadline_ms: j.misfire_deadline.num_milliseconds(),
+            created_at: to_millis(j.created_at),
+            updated_at: to_millis(j.updated_at),
+            next_run_at: j.next_run_at.map(to_millis),
+            last_run_at: j.last_run_at.map(to_millis),
+            last_run_status: j.last_run_status.clone(),
+            last_run_id: None,
+        }
+    }
+
+    fn into_job(self) -> Result<Job, StorageError> {
+        let params = match serde_json::from_str(&self.params) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(StorageError::Corrupt("jobs.params")),
+        };
+        Ok(Job {
+            name: JobName::parse(&self.name).map_err(|_| StorageError::Corrupt("jobs.name"))?,
+            schedule: Schedule::parse(&self.cron_expression, &self.timezone)
+                .map_err(|_| StorageError::Corrupt("jobs.cron_expression"))?,
+            handler: Handler::parse(&self.handler)
+                .map_err(|_| StorageError::Corrupt("jobs.handler"))?,
+            created_at: from_millis(self.created_at)?,
+            updated_at: from_millis(self.updated_at)?,
+            next_run_at: opt_from_millis(self.next_run_at)?,
+            last_run_at: opt_from_millis(self.last_run_at)?,
+            misfire_deadline: TimeDelta::milliseconds(self.misfire_deadline_ms),
+            id: self.id,
+            enabled: self.enabled,
+            params,
+            last_run_status: self.last_run_status,
+        })
+    }
+}
+
+fn load(rows: Vec<JobRow>) -> Result<Vec<Job>, StorageError> {
+    rows.into_iter().map(JobRow::into_job).collect()
+}
+
+fn by_handler(handler: Option<Handler>) -> jobs::BoxedQuery<'static, MultiBackend> {
+    let mut q = jobs::table.into_boxed();
+    if let Some(h) = handler {
+        q = q.filter(jobs::handler.eq(h.as_str()));
+    }
+    q
+}
+
+/// Inserts a job; `false` when its id is taken. The id is checked first so
+/// that the conflict is named the same on both backends (a duplicate name
+/// is a unique violation, named by `error::conflict_name`).
+fn insert_job(c: &mut AnyConnection, job: &Job) -> Result<bool, StorageError> {
+    let taken: i64 = jobs::table
+        .filter(jobs::id.eq(&job.id))
+        .count()
+        .get_result(c)?;
+    if taken > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(jobs::table)
+        .values(&JobRow::of(job))
+        .execute(c)?;
+    Ok(true)
+}
+
+fn run<T>(
+    store: &Store,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, StorageError>,
+) -> Result<T, StoreError> {
+    let mut conn = store.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+    f(&mut conn).map_err(StoreError::from)
+}
+
+impl JobRepository for Store {
+    fn insert(&self, job: &Job) -> Result<(), StoreError> {
+        if run(self, |c| insert_job(c, job))? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict("jobs.id"))
+        }
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        run(self, |c| {
+            let row = jobs::table
+                .find(id)
+                .select(JobRow::as_select())
+                .first::<JobRow>(c)
+                .optional()?;
+            row.map(JobRow::into_job).transpose()
+        })
+    }
+
+    fn get_by_name(&self, name: &str) -> Result<Option<Job>, StoreError> {
+        run(self, |c| {
+            let row = jobs::table
+                .filter(jobs::name.eq(name))
+                .select(JobRow::as_select())
+                .first::<JobRow>(c)
+                .optional()?;
+            row.map(JobRow::into_job).transpose()
+        })
+    }
+
+    fn list(
+        &self,
+        page: u32,
+        limit: u32,
+        handler: Option<Handler>,
+    ) -> Result<(Vec<Job>, u64), StoreError> {
+        run(self, |c| {
+            let total: i64 = by_handler(handler).count().get_result(c)?;
+            let offset = u64::from(page.max(1) - 1) * u64::from(limit);
+            let rows: Vec<JobRow> = by_handler(handler)
+                .order((jobs::created_at.asc(), jobs::id.asc()))
+                .limit(i64::from(limit))
+                .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+                .select(JobRow::as_select())
+                .load(c)?;
+            Ok((load(rows)?, u64::try_from(total).unwrap_or(0)))
+        })
+    }
+
+    fn update(&self, job: &Job) -> Result<bool, StoreError> {
+        run(self, |c| {
+            let n = diesel::update(jobs::table.find(&job.id))
+                .set(&JobRow::of(job))
+                .execute(c)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        run(self, |c| {
+            Ok(diesel::delete(jobs::table.find(id)).execute(c)? > 0)
+        })
+    }
+
+    fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>, StoreError> {
+        run(self, |c| {
+            let rows: Vec<JobRow> = jobs::table
+                .filter(jobs::enabled.eq(true))
+                .filter(jobs::next_run_at.le(to_millis(now)))
+                .order((jobs::next_run_at.asc(), jobs::id.asc()))
+                .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+                .select(JobRow::as_select())
+                .load(c)?;
+            load(rows)
+        })
+    }
+
+    fn next_wake(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        run(self, |c| {
+            let next: Option<i64> = jobs::table
+                .filter(jobs::enabled.eq(true))
+                .filter(jobs::next_run_at.is_not_null())
+                .order(jobs::next_run_at.asc())
+                .select(jobs::next_run_at)
+                .first::<Option<i64>>(c)
+                .optional()?
+                .flatten();
+            opt_from_millis(next)
+        })
+    }
+
+    fn seed_once(
+        &self,
+        marker: &str,
+        seed: &[Job],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        run(self, |c| {
+            write_tx(c, |c| -> Result<bool, StorageError> {
+                let inserted = per_backend!(c, |c| diesel::insert_into(markers::table)
+                    .values((
+                        markers::name.eq(marker),
+                        markers::created_at.eq(to_millis(now))
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                if inserted == 0 {
+                    return Ok(false);
+                }
+                for job in seed {
+                    let name_taken: i64 = jobs::table
+                        .filter(jobs::name.eq(job.name.as_str()))
+                        .count()
+                        .get_result(c)?;
+                    if name_taken == 0 {
+                        insert_job(c, job)?;
+                    }
+                }
+                Ok(true)
+            })
+        })
+    }
+}
