@@ -72,6 +72,7 @@ mod lease;
 mod memory;
 mod repo;
 mod schedule;
+mod service;
 
 pub use due::{FiringPlan, MISSED_COUNT_CAP, Missed, due_jobs, is_due, plan_firing, plan_from};
 pub use job::{
@@ -83,3 +84,4 @@ pub use repo::{JobRepository, StoreError};
 pub use schedule::{
     CronError, CronSpec, MAX_EXPRESSION_LEN, Schedule, ScheduleError, Upcoming, parse_timezone,
 };
+pub use service::{JobError, JobPatch, JobService, NewJob};
