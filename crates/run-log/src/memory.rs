@@ -161,4 +161,31 @@ impl RunRepository for InMemoryRuns {
         }
         Ok(doomed.len() as u64)
     }
+
+    fn renew_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        let mut state = self.lock();
+        let Some((run, _)) = state.runs.get_mut(id) else {
+            return Ok(None);
+        };
+        if run.status == RunStatus::Running && run.lease_owner.as_deref() == Some(owner) {
+            run.lease_expires_at = Some(until);
+        }
+        Ok(Some(run.status))
+    }
+
+    fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        match state.runs.get_mut(&run.id) {
+            Some((stored, _)) if stored.status == RunStatus::Running => {
+                *stored = run.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
 }

@@ -89,4 +89,25 @@ pub trait RunRepository: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`].
     fn prune_runs_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Extends a running run's lease to `until` if `owner` holds it, and
+    /// returns the run's stored status (`None` for an unknown run), so that
+    /// the heartbeat also tells a worker that its run was cancelled.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn renew_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Option<RunStatus>, StoreError>;
+
+    /// Writes a finished run only if the stored run is still `running`
+    /// (compare-and-set): a run cancelled meanwhile keeps its cancellation.
+    /// Returns whether it was written.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn finish_run(&self, run: &Run) -> Result<bool, StoreError>;
 }

@@ -453,6 +453,30 @@ impl EvaluationRepository for InMemoryStore {
         }
         Ok(existed)
     }
+
+    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let before = state.evaluations.len();
+        let doomed: Vec<String> = state
+            .evaluations
+            .values()
+            .filter(|e| e.evaluated_at < cutoff)
+            .map(|e| e.id.clone())
+            .collect();
+        for id in &doomed {
+            state.evaluations.remove(id);
+        }
+        for n in &mut state.notifications {
+            if n.notification
+                .evaluation_id
+                .as_ref()
+                .is_some_and(|id| doomed.contains(id))
+            {
+                n.notification.evaluation_id = None;
+            }
+        }
+        Ok((before - state.evaluations.len()) as u64)
+    }
 }
 
 fn matches_filter(e: &EvaluationRecord, f: &EvaluationFilter) -> bool {

@@ -446,4 +446,11 @@ pub trait EvaluationRepository: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.
     fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes evaluations decided before `cutoff` (retention); their
+    /// notifications and dedupe keys stay. Returns how many went.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 }

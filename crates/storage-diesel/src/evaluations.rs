@@ -315,4 +315,15 @@ impl EvaluationRepository for Store {
             .map_err(StorageError::from)?;
         Ok(n > 0)
     }
+
+    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut conn = self.conn()?;
+        // notifications.evaluation_id is ON DELETE SET NULL: the outbox stays.
+        let n = diesel::delete(
+            evaluations::table.filter(evaluations::evaluated_at.lt(to_millis(cutoff))),
+        )
+        .execute(&mut *conn)
+        .map_err(StorageError::from)?;
+        Ok(n as u64)
+    }
 }

@@ -253,4 +253,53 @@ impl RunRepository for Store {
             })
         })
     }
+
+    fn renew_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: DateTime<Utc>,
+    ) -> Result<Option<RunStatus>, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            diesel::update(
+                runs::table
+                    .find(id)
+                    .filter(runs::status.eq(RunStatus::Running.as_str()))
+                    .filter(runs::lease_owner.eq(owner)),
+            )
+            .set(runs::lease_expires_at.eq(to_millis(until)))
+            .execute(&mut *conn)?;
+            let status: Option<String> = runs::table
+                .find(id)
+                .select(runs::status)
+                .first(&mut *conn)
+                .optional()?;
+            status
+                .map(|s| RunStatus::parse(&s).map_err(|_| StorageError::Corrupt("runs.status")))
+                .transpose()
+        })
+    }
+
+    fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
+        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
+        one(|| {
+            let lock_key: Option<Option<String>> = runs::table
+                .find(&run.id)
+                .select(runs::lock_key)
+                .first(&mut *conn)
+                .optional()?;
+            let Some(lock_key) = lock_key else {
+                return Ok(false);
+            };
+            let n = diesel::update(
+                runs::table
+                    .find(&run.id)
+                    .filter(runs::status.eq(RunStatus::Running.as_str())),
+            )
+            .set(&RunRow::of(run, lock_key.as_deref()))
+            .execute(&mut *conn)?;
+            Ok(n > 0)
+        })
+    }
 }

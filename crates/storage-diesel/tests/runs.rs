@@ -54,6 +54,8 @@ run_tests![
     deleting_a_run_removes_it_and_leaves_no_batch_results,
     retention_prunes_finished_runs_before_the_cutoff_and_keeps_running_ones,
     racing_claims_of_one_lock_let_exactly_one_run_in,
+    the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status,
+    finishing_never_overwrites_a_run_cancelled_meanwhile,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -267,4 +269,60 @@ fn racing_claims_of_one_lock_let_exactly_one_run_in<S: RunRepository + 'static>(
                 .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict("runs.lock"))))
         );
     }
+}
+
+fn the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status<S: RunRepository>(
+    s: &Arc<S>,
+) {
+    let mut r = run("run_1", t0());
+    r.lease_owner = Some("host-a".into());
+    r.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    s.insert_run(&r, Some("job_1")).unwrap();
+    let later = t0() + TimeDelta::seconds(40);
+    assert_eq!(
+        s.renew_lease("run_1", "host-a", later).unwrap(),
+        Some(RunStatus::Running)
+    );
+    assert_eq!(
+        s.get_run("run_1").unwrap().unwrap().lease_expires_at,
+        Some(later)
+    );
+    assert_eq!(
+        s.renew_lease("run_1", "host-b", later + TimeDelta::hours(1))
+            .unwrap(),
+        Some(RunStatus::Running)
+    );
+    assert_eq!(
+        s.get_run("run_1").unwrap().unwrap().lease_expires_at,
+        Some(later),
+        "not the owner"
+    );
+    assert_eq!(s.renew_lease("run_x", "host-a", later).unwrap(), None);
+    let mut cancelled = s.get_run("run_1").unwrap().unwrap();
+    cancelled.finish(RunStatus::Cancelled, later, None).unwrap();
+    assert!(s.finish_run(&cancelled).unwrap());
+    assert_eq!(
+        s.renew_lease("run_1", "host-a", later).unwrap(),
+        Some(RunStatus::Cancelled)
+    );
+}
+
+fn finishing_never_overwrites_a_run_cancelled_meanwhile<S: RunRepository>(s: &Arc<S>) {
+    let worker_copy = run("run_1", t0());
+    s.insert_run(&worker_copy, Some("job_1")).unwrap();
+    let mut by_api = worker_copy.clone();
+    by_api
+        .finish(RunStatus::Cancelled, t0() + TimeDelta::seconds(1), None)
+        .unwrap();
+    assert!(s.finish_run(&by_api).unwrap());
+    let mut by_worker = worker_copy;
+    by_worker
+        .finish(RunStatus::Success, t0() + TimeDelta::seconds(2), None)
+        .unwrap();
+    assert!(!s.finish_run(&by_worker).unwrap());
+    assert_eq!(
+        s.get_run("run_1").unwrap().unwrap().status,
+        RunStatus::Cancelled
+    );
+    assert!(!s.finish_run(&run("run_x", t0())).unwrap());
 }
