@@ -8,6 +8,7 @@ pub mod extract;
 pub mod handlers;
 pub mod openapi;
 pub mod routes;
+pub mod runtime;
 pub mod state;
 
 use actix_web::body::MessageBody;

@@ -69,6 +69,13 @@ async fn main() -> anyhow::Result<()> {
                 rules,
                 cli.max_body_bytes,
             );
+            let runtime = state.runtime.clone();
+            if actix_web::rt::task::spawn_blocking(move || runtime.seed_default_jobs()).await?? {
+                tracing::info!("registered the default jobs");
+            }
+            actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
+                state.runtime.clone(),
+            ));
             let mut server =
                 HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
             if let Some(w) = cli.workers {

@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
+use cert_expiry::ExpiryJobs;
 use scenario_engine::{Clock, EvaluationService, IdSource, MentorService, Rules};
+use scheduler_core::JobService;
 use storage_diesel::Store;
+
+use crate::runtime::{JobRuntime, RuntimeConfig};
 
 /// What handlers reach: the domain services and the store behind them.
 #[derive(Clone)]
@@ -13,6 +17,8 @@ pub struct AppState {
     pub mentors: MentorService,
     /// Evaluations.
     pub evaluations: EvaluationService,
+    /// Jobs, runs and the scheduler.
+    pub runtime: Arc<JobRuntime>,
     /// The store, for readiness checks.
     pub store: Store,
     /// Largest accepted JSON body, in bytes.
@@ -20,7 +26,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Wires the services over `store`.
+    /// Wires the services over `store`. The scheduler loop is not started
+    /// here: `main` (or a test that wants it) spawns
+    /// [`scheduler_loop`](crate::runtime::scheduler_loop).
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -28,10 +36,41 @@ impl AppState {
         rules: Rules,
         max_body_bytes: usize,
     ) -> Self {
+        Self::with_runtime_config(
+            store,
+            clock,
+            ids,
+            rules,
+            max_body_bytes,
+            RuntimeConfig::default(),
+        )
+    }
+
+    /// [`AppState::new`] with explicit lease and retention settings.
+    pub fn with_runtime_config(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        rules: Rules,
+        max_body_bytes: usize,
+        config: RuntimeConfig,
+    ) -> Self {
         let repo = Arc::new(store.clone());
+        let evaluations = EvaluationService::new(repo.clone(), clock.clone(), ids.clone(), rules);
+        let runtime = JobRuntime::new(
+            JobService::new(repo.clone()),
+            repo.clone(),
+            ExpiryJobs::new(repo.clone(), evaluations.clone()),
+            repo.clone(),
+            clock.clone(),
+            ids,
+            rules.timezone,
+            config,
+        );
         Self {
-            mentors: MentorService::new(repo.clone(), clock.clone()),
-            evaluations: EvaluationService::new(repo, clock, ids, rules),
+            mentors: MentorService::new(repo, clock),
+            evaluations,
+            runtime: Arc::new(runtime),
             store,
             max_body_bytes,
         }
