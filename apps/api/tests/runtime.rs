@@ -1,0 +1,357 @@
+//! The job runtime without HTTP, on SQLite and PostgreSQL: the scheduler
+//! loop firing a per-second job in real time, the misfire plan after a
+//! downtime, skips while the lock is held, abandoned runs, and two
+//! instances ticking together.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed call is a failed test"
+)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig, TriggerRequest};
+use mentor_scheduler_api::state::AppState;
+use run_log::{Run, RunFilter, RunStatus, Trigger};
+use scenario_engine::{Clock, FixedClock, Rules, SystemClock, UlidIds};
+use scheduler_core::{Job, NewJob};
+use storage_diesel::Store;
+use storage_diesel::testdb::TestDb;
+
+macro_rules! runtime_tests {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $case() {
+                    let db = storage_diesel::testdb::TestDb::sqlite();
+                    super::$case(&db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $case() {
+                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
+                    super::$case(&db).await;
+                }
+            )*
+        }
+    };
+}
+
+runtime_tests![
+    a_per_second_job_fires_every_second_through_the_loop,
+    after_a_downtime_the_latest_instant_fires_once_and_the_rest_are_one_missed_run,
+    a_downtime_past_the_deadline_fires_nothing_and_records_the_misses,
+    firings_while_the_lock_is_held_are_one_skipped_run_with_a_count,
+    a_run_whose_lease_expired_is_failed_as_abandoned,
+    two_instances_ticking_together_fire_each_instant_once,
+    a_disabled_job_never_fires_but_can_be_triggered,
+    the_reminder_job_fails_honestly_until_scenario_runs_exist,
+];
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 26, 10, 0, 0).unwrap()
+}
+
+fn state(db: &TestDb, clock: Arc<dyn Clock>, owner: &str) -> AppState {
+    let store = Store::open(db.url(), 4).unwrap();
+    let config = RuntimeConfig {
+        owner: owner.into(),
+        ..RuntimeConfig::default()
+    };
+    AppState::with_runtime_config(
+        store,
+        clock,
+        Arc::new(UlidIds::new()),
+        Rules::default(),
+        1 << 20,
+        config,
+    )
+}
+
+fn create(rt: &JobRuntime, name: &str, expr: &str, handler: &str) -> Job {
+    let spec = NewJob {
+        name: name.into(),
+        cron_expression: expr.into(),
+        timezone: None,
+        handler: handler.into(),
+        enabled: Some(true),
+        params: None,
+    };
+    rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
+}
+
+fn runs_of(rt: &JobRuntime, job: &Job) -> Vec<Run> {
+    let filter = RunFilter {
+        job_id: Some(job.id.clone()),
+        ..RunFilter::default()
+    };
+    let (mut runs, _) = rt.runs.list_runs(&filter, 0, 100).unwrap();
+    runs.reverse();
+    runs
+}
+
+/// Waits (real time, with a deadline) until no run of `job` is running.
+fn settle(rt: &JobRuntime, job: &Job) -> Vec<Run> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let runs = runs_of(rt, job);
+        if runs.iter().all(|r| r.status != RunStatus::Running) || Instant::now() > deadline {
+            return runs;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn a_per_second_job_fires_every_second_through_the_loop(db: &TestDb) {
+    let app = state(db, Arc::new(SystemClock), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "every second", "*/1 * * * * *", "pause_auto_lift");
+    rt.jobs_changed();
+    let loop_task = actix_web::rt::spawn(runtime::scheduler_loop(rt.clone()));
+    let deadline = Instant::now() + Duration::from_secs(8);
+    while runs_of(&rt, &job).len() < 3 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+    }
+    loop_task.abort();
+    let runs = settle(&rt, &job);
+    assert!(runs.len() >= 3, "{} runs in 8 s", runs.len());
+    let instants: Vec<_> = runs.iter().filter_map(|r| r.scheduled_for).collect();
+    let mut unique = instants.clone();
+    unique.dedup();
+    assert_eq!(unique, instants, "each instant fires once, in order");
+    for r in &runs {
+        assert_eq!(r.trigger, Trigger::Schedule);
+        assert!(
+            matches!(r.status, RunStatus::Success | RunStatus::Skipped),
+            "{:?}",
+            r.status
+        );
+    }
+    let fired = runs
+        .iter()
+        .find(|r| r.status == RunStatus::Success)
+        .unwrap();
+    assert_eq!(fired.result_summary.as_ref().unwrap()["pauses_lifted"], 0);
+    let stored = rt.jobs.get(&job.id).unwrap();
+    assert!(stored.last_run_at.is_some());
+    assert_eq!(stored.last_run_status.as_deref(), Some("success"));
+}
+
+async fn after_a_downtime_the_latest_instant_fires_once_and_the_rest_are_one_missed_run(
+    db: &TestDb,
+) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "hourly", "0 * * * *", "pause_auto_lift");
+    assert_eq!(job.next_run_at, Some(t0() + TimeDelta::hours(1)));
+    // Down for three days; back 10 minutes past the hour.
+    clock.set(t0() + TimeDelta::days(3) + TimeDelta::minutes(10));
+    let next = rt.tick();
+    assert_eq!(next, Some(t0() + TimeDelta::days(3) + TimeDelta::hours(1)));
+    let runs = settle(&rt, &job);
+    assert_eq!(
+        runs.len(),
+        2,
+        "one missed run and one real run, never a burst: {runs:?}"
+    );
+    let missed = runs.iter().find(|r| r.status == RunStatus::Missed).unwrap();
+    let summary = missed.result_summary.as_ref().unwrap();
+    assert_eq!(summary["count"], 71);
+    assert_eq!(summary["first"], "2026-03-26T11:00:00Z");
+    assert_eq!(summary["last"], "2026-03-29T09:00:00Z");
+    let fired = runs
+        .iter()
+        .find(|r| r.status == RunStatus::Success)
+        .unwrap();
+    assert_eq!(fired.scheduled_for, Some(t0() + TimeDelta::days(3)));
+    // A second tick at the same instant fires nothing more.
+    rt.tick();
+    assert_eq!(settle(&rt, &job).len(), 2);
+    assert_eq!(
+        rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+        Some("success")
+    );
+}
+
+async fn a_downtime_past_the_deadline_fires_nothing_and_records_the_misses(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "nightly", "0 2 * * *", "pause_auto_lift");
+    // The 02:00 of 27 March passed 3 hours ago: beyond the 1-hour deadline.
+    clock.set(Utc.with_ymd_and_hms(2026, 3, 27, 5, 0, 0).unwrap());
+    rt.tick();
+    let runs = settle(&rt, &job);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].status, RunStatus::Missed);
+    assert_eq!(runs[0].result_summary.as_ref().unwrap()["count"], 1);
+    let stored = rt.jobs.get(&job.id).unwrap();
+    assert_eq!(
+        stored.next_run_at,
+        Some(Utc.with_ymd_and_hms(2026, 3, 28, 2, 0, 0).unwrap())
+    );
+    assert_eq!(
+        stored.last_run_status, None,
+        "missed runs do not count as real runs"
+    );
+}
+
+async fn firings_while_the_lock_is_held_are_one_skipped_run_with_a_count(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "minutely", "* * * * *", "pause_auto_lift");
+    // A long run holds the job's lock (its lease is renewed far ahead).
+    let mut holder = Run::start(
+        "run_holder".into(),
+        "pause_auto_lift",
+        Trigger::Manual,
+        t0(),
+    );
+    holder.job_id = Some(job.id.clone());
+    holder.lease_owner = Some("host-a".into());
+    holder.lease_expires_at = Some(t0() + TimeDelta::days(1));
+    rt.runs
+        .insert_run(&holder, Some(&runtime::lock_key(&job)))
+        .unwrap();
+    for minute in 1..=3 {
+        clock.set(t0() + TimeDelta::minutes(minute) + TimeDelta::seconds(1));
+        rt.tick();
+    }
+    let runs = runs_of(&rt, &job);
+    let skipped: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1, "{runs:?}");
+    let summary = skipped[0].result_summary.as_ref().unwrap();
+    assert_eq!(summary["count"], 3);
+    assert_eq!(summary["running_run_id"], "run_holder");
+    assert_eq!(summary["last"], "2026-03-26T10:03:00Z");
+    // A manual trigger is refused with the holder's id.
+    match rt.trigger(&job, TriggerRequest::default()) {
+        Err(runtime::RuntimeError::LockHeld { run_id, .. }) => assert_eq!(run_id, "run_holder"),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "nightly", "0 2 * * *", "pause_auto_lift");
+    let mut dead = Run::start("run_dead".into(), "pause_auto_lift", Trigger::Manual, t0());
+    dead.job_id = Some(job.id.clone());
+    dead.lease_owner = Some("host-gone".into());
+    dead.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    rt.runs
+        .insert_run(&dead, Some(&runtime::lock_key(&job)))
+        .unwrap();
+    clock.set(t0() + TimeDelta::seconds(29));
+    rt.tick();
+    assert_eq!(
+        rt.runs.get_run("run_dead").unwrap().unwrap().status,
+        RunStatus::Running
+    );
+    clock.set(t0() + TimeDelta::seconds(31));
+    rt.tick();
+    let run = rt.runs.get_run("run_dead").unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(
+        run.error_message.as_deref(),
+        Some("abandoned: lease expired")
+    );
+    // The lock is free again.
+    let next = rt.trigger(&job, TriggerRequest::default()).unwrap();
+    settle(&rt, &job);
+    assert_eq!(
+        rt.runs.get_run(&next.id).unwrap().unwrap().status,
+        RunStatus::Success
+    );
+}
+
+async fn two_instances_ticking_together_fire_each_instant_once(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let a = state(db, clock.clone(), "host-a").runtime;
+    let b = state(db, clock.clone(), "host-b").runtime;
+    let job = create(&a, "minutely", "* * * * *", "pause_auto_lift");
+    for minute in 1..=4 {
+        clock.set(t0() + TimeDelta::minutes(minute));
+        let (a2, b2) = (a.clone(), b.clone());
+        let ta = std::thread::spawn(move || a2.tick());
+        let tb = std::thread::spawn(move || b2.tick());
+        ta.join().unwrap();
+        tb.join().unwrap();
+        settle(&a, &job);
+    }
+    let runs = settle(&a, &job);
+    let fired: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::Success)
+        .collect();
+    assert_eq!(fired.len(), 4, "{runs:?}");
+    let mut instants: Vec<_> = fired.iter().map(|r| r.scheduled_for.unwrap()).collect();
+    instants.sort();
+    instants.dedup();
+    assert_eq!(instants.len(), 4, "no instant fired twice");
+}
+
+async fn a_disabled_job_never_fires_but_can_be_triggered(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    let job = create(&rt, "minutely", "* * * * *", "pause_auto_lift");
+    let patch = scheduler_core::JobPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    let job = rt.jobs.update(&job.id, patch, rt.now()).unwrap();
+    clock.set(t0() + TimeDelta::hours(1));
+    assert_eq!(rt.tick(), None, "nothing to wake for");
+    assert!(runs_of(&rt, &job).is_empty());
+    let run = rt
+        .trigger(
+            &job,
+            TriggerRequest {
+                dry_run: true,
+                ..TriggerRequest::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Running);
+    let runs = settle(&rt, &job);
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].dry_run);
+    assert_eq!(runs[0].status, RunStatus::Success);
+}
+
+async fn the_reminder_job_fails_honestly_until_scenario_runs_exist(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock, "host-a");
+    let rt = app.runtime.clone();
+    assert!(rt.seed_default_jobs().unwrap());
+    assert!(!rt.seed_default_jobs().unwrap(), "registered once");
+    let job = rt.jobs.get_by_name("daily-reminder-check").unwrap();
+    rt.trigger(&job, TriggerRequest::default()).unwrap();
+    let runs = settle(&rt, &job);
+    assert_eq!(runs[0].status, RunStatus::Failed);
+    assert!(
+        runs[0]
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("not implemented yet")
+    );
+    assert_eq!(
+        rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+        Some("failed")
+    );
+}
