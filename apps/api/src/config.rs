@@ -61,6 +61,25 @@ pub struct Cli {
     #[arg(long, env = "MENTOR_SCHEDULER_WORKERS", global = true)]
     pub workers: Option<usize>,
 
+    /// How long a run's lease lasts without renewal, in seconds; a run whose
+    /// lease lapses is taken as abandoned.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_LEASE_SECONDS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub lease_seconds: u32,
+
+    /// Days of runs and evaluations the retention job keeps (dedupe keys are kept forever).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_RETENTION_DAYS",
+        default_value_t = 180,
+        global = true
+    )]
+    pub retention_days: u32,
+
     /// Log format: `text` or `json`.
     #[arg(
         long,

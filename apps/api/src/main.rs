@@ -6,6 +6,7 @@ use actix_web::HttpServer;
 use anyhow::Context;
 use clap::Parser;
 use mentor_scheduler_api::config::{Cli, Command};
+use mentor_scheduler_api::runtime::RuntimeConfig;
 use mentor_scheduler_api::state::AppState;
 use scenario_engine::{Rules, SystemClock, UlidIds};
 use storage_diesel::Store;
@@ -62,12 +63,26 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve => {
-            let state = AppState::new(
+            anyhow::ensure!(
+                (5..=3600).contains(&cli.lease_seconds),
+                "--lease-seconds must be between 5 and 3600"
+            );
+            anyhow::ensure!(
+                (1..=36500).contains(&cli.retention_days),
+                "--retention-days must be between 1 and 36500"
+            );
+            let config = RuntimeConfig {
+                lease_ttl: chrono::TimeDelta::seconds(i64::from(cli.lease_seconds)),
+                retention_days: i64::from(cli.retention_days),
+                ..RuntimeConfig::default()
+            };
+            let state = AppState::with_runtime_config(
                 store,
                 Arc::new(SystemClock),
                 Arc::new(UlidIds::new()),
                 rules,
                 cli.max_body_bytes,
+                config,
             );
             let runtime = state.runtime.clone();
             if actix_web::rt::task::spawn_blocking(move || runtime.seed_default_jobs()).await?? {
