@@ -16,13 +16,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     for (expr, tz, (y, m, d, h)) in cases {
         let s = Schedule::parse(expr, tz)?;
-        let from = Utc.with_ymd_and_hms(y, m, d, h, 0, 0).single().ok_or("bad start")?;
+        let from = Utc
+            .with_ymd_and_hms(y, m, d, h, 0, 0)
+            .single()
+            .ok_or("bad start")?;
         let next: Vec<String> = s
             .upcoming(from, 4)
             .into_iter()
-            .map(|t| format!("{} ({})", t.format("%Y-%m-%dT%H:%M:%SZ"), t.with_timezone(&s.tz).format("%H:%M %Z")))
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    t.format("%Y-%m-%dT%H:%M:%SZ"),
+                    t.with_timezone(&s.tz).format("%H:%M %Z")
+                )
+            })
             .collect();
-        println!("{expr:16} {tz:18} from {from}: {}  [{}]", next.join(", "), s.spec.describe());
+        println!(
+            "{expr:16} {tz:18} from {from}: {}  [{}]",
+            next.join(", "),
+            s.spec.describe()
+        );
     }
     Ok(())
 }
