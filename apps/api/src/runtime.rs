@@ -241,12 +241,14 @@ impl JobRuntime {
         let runtime = Arc::clone(self);
         let name = format!("run-{}", run.id);
         let fallback = run.clone();
+        let fallback_job = job.clone();
         if let Err(e) = std::thread::Builder::new()
             .name(name)
             .spawn(move || runtime.execute(job, run))
         {
             tracing::error!(run_id = %fallback.id, error = %e, "could not start a run thread");
             self.finish(
+                &fallback_job,
                 fallback,
                 Err(Stop::Failed(format!("could not start the run: {e}"))),
             );
@@ -257,13 +259,7 @@ impl JobRuntime {
     fn execute(&self, job: Job, run: Run) {
         tracing::info!(run_id = %run.id, job = %job.name.as_str(), handler = job.handler.as_str(), dry_run = run.dry_run, "run started");
         let outcome = self.run_handler(&job, &run);
-        let finished = self.finish(run, outcome);
-        if let Err(e) = self
-            .jobs
-            .record_run(&job.id, finished.invoked_at, finished.status.as_str())
-        {
-            tracing::warn!(job_id = %job.id, error = %crate::error::ErrorChain(&e), "could not record the run on its job");
-        }
+        let finished = self.finish(&job, run, outcome);
         tracing::info!(run_id = %finished.id, status = finished.status.as_str(), duration_ms = finished.duration_ms, "run finished");
     }
 
@@ -351,7 +347,9 @@ impl JobRuntime {
     }
 
     /// Records a run's end; a run cancelled meanwhile keeps its cancellation.
-    fn finish(&self, mut run: Run, outcome: Result<Value, Stop>) -> Run {
+    /// The job's `last_run_*` is written first, so that whoever sees the run
+    /// finished also sees it on its job.
+    fn finish(&self, job: &Job, mut run: Run, outcome: Result<Value, Stop>) -> Run {
         let now = self.now();
         let (status, error) = match outcome {
             Ok(summary) => {
@@ -364,13 +362,29 @@ impl JobRuntime {
         if run.finish(status, now, error).is_err() {
             return run;
         }
+        self.record_on_job(job, &run);
         match self.runs.finish_run(&run) {
             Ok(true) => run,
-            Ok(false) => self.runs.get_run(&run.id).ok().flatten().unwrap_or(run),
+            Ok(false) => {
+                // Cancelled (or failed as abandoned) meanwhile: the stored
+                // outcome stands, on the job too.
+                let stored = self.runs.get_run(&run.id).ok().flatten().unwrap_or(run);
+                self.record_on_job(job, &stored);
+                stored
+            }
             Err(e) => {
                 tracing::error!(run_id = %run.id, error = %e, "could not record the end of a run");
                 run
             }
+        }
+    }
+
+    fn record_on_job(&self, job: &Job, run: &Run) {
+        if let Err(e) = self
+            .jobs
+            .record_run(&job.id, run.invoked_at, run.status.as_str())
+        {
+            tracing::warn!(job_id = %job.id, error = %crate::error::ErrorChain(&e), "could not record the run on its job");
         }
     }
 
@@ -467,18 +481,13 @@ impl JobRuntime {
             }
         }
         // Move next_run_at on, unless the job changed meanwhile (an update
-        // already recomputed it).
-        match self.jobs.repo().get(&job.id) {
-            Ok(Some(mut fresh)) if fresh.next_run_at == job.next_run_at && fresh.enabled => {
-                fresh.next_run_at = plan.next_run_at;
-                if let Err(e) = self.jobs.repo().update(&fresh) {
-                    tracing::error!(job_id = %job.id, error = %e, "advancing next_run_at failed");
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::error!(job_id = %job.id, error = %e, "re-reading a fired job failed")
-            }
+        // already recomputed it): compare-and-set on the value we planned from.
+        if let Err(e) = self
+            .jobs
+            .repo()
+            .set_next_run(&job.id, job.next_run_at, plan.next_run_at)
+        {
+            tracing::error!(job_id = %job.id, error = %e, "advancing next_run_at failed");
         }
     }
 

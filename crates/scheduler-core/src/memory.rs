@@ -109,7 +109,12 @@ impl JobRepository for InMemoryJobs {
         {
             return Err(StoreError::Conflict("jobs.name"));
         }
-        jobs.insert(job.id.clone(), job.clone());
+        let mut stored = job.clone();
+        if let Some(previous) = jobs.get(&job.id) {
+            stored.last_run_at = previous.last_run_at;
+            stored.last_run_status.clone_from(&previous.last_run_status);
+        }
+        jobs.insert(job.id.clone(), stored);
         Ok(true)
     }
 
@@ -151,6 +156,39 @@ impl JobRepository for InMemoryJobs {
             }
         }
         Ok(true)
+    }
+
+    fn set_next_run(
+        &self,
+        id: &str,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let mut jobs = self.write();
+        match jobs.get_mut(id) {
+            Some(job) if job.next_run_at == expected => {
+                job.next_run_at = next;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn record_last_run(
+        &self,
+        id: &str,
+        started: DateTime<Utc>,
+        status: &str,
+    ) -> Result<bool, StoreError> {
+        let mut jobs = self.write();
+        match jobs.get_mut(id) {
+            Some(job) => {
+                job.last_run_at = Some(started);
+                job.last_run_status = Some(status.to_owned());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 }
 

@@ -59,6 +59,9 @@ pub trait JobRepository: Send + Sync {
     ) -> Result<(Vec<Job>, u64), StoreError>;
 
     /// Replaces the stored job with the same id; `false` when there is none.
+    /// Must leave `last_run_at` and `last_run_status` as stored: they belong
+    /// to [`record_last_run`](Self::record_last_run), and an update racing
+    /// with a finishing run must not undo it.
     ///
     /// # Errors
     /// Must return [`StoreError::Conflict`]`("jobs.name")` when another job
@@ -95,4 +98,29 @@ pub trait JobRepository: Send + Sync {
     /// (a user registered it first) is skipped, not an error.
     fn seed_once(&self, marker: &str, jobs: &[Job], now: DateTime<Utc>)
     -> Result<bool, StoreError>;
+
+    /// Moves `next_run_at` from `expected` to `next`, only if it is still
+    /// `expected` (compare-and-set: a job changed meanwhile keeps what its
+    /// update computed). Returns whether it moved.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn set_next_run(
+        &self,
+        id: &str,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
+
+    /// Writes only `last_run_at` and `last_run_status`; `false` when the job
+    /// is gone.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn record_last_run(
+        &self,
+        id: &str,
+        started: DateTime<Utc>,
+        status: &str,
+    ) -> Result<bool, StoreError>;
 }

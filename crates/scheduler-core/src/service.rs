@@ -261,11 +261,9 @@ impl JobService {
         started: DateTime<Utc>,
         status: &str,
     ) -> Result<(), JobError> {
-        if let Some(mut job) = self.repo.get(id).map_err(JobError::Store)? {
-            job.last_run_at = Some(started);
-            job.last_run_status = Some(status.to_owned());
-            self.repo.update(&job).map_err(JobError::Store)?;
-        }
+        self.repo
+            .record_last_run(id, started, status)
+            .map_err(JobError::Store)?;
         Ok(())
     }
 }

@@ -10,7 +10,23 @@ use crate::convert::{from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::schema::{jobs, markers};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// What `update` writes: everything but `last_run_*`, which only
+/// `record_last_run` writes (an update racing with a finishing run must not
+/// undo it).
+#[derive(AsChangeset)]
+#[diesel(table_name = jobs, treat_none_as_null = true)]
+struct JobChanges {
+    name: String,
+    cron_expression: String,
+    timezone: String,
+    enabled: bool,
+    params: String,
+    misfire_deadline_ms: i64,
+    updated_at: i64,
+    next_run_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = jobs, treat_none_as_null = true)]
 struct JobRow {
     id: String,
@@ -162,8 +178,19 @@ impl JobRepository for Store {
 
     fn update(&self, job: &Job) -> Result<bool, StoreError> {
         run(self, |c| {
+            let row = JobRow::of(job);
+            let changes = JobChanges {
+                name: row.name,
+                cron_expression: row.cron_expression,
+                timezone: row.timezone,
+                enabled: row.enabled,
+                params: row.params,
+                misfire_deadline_ms: row.misfire_deadline_ms,
+                updated_at: row.updated_at,
+                next_run_at: row.next_run_at,
+            };
             let n = diesel::update(jobs::table.find(&job.id))
-                .set(&JobRow::of(job))
+                .set(&changes)
                 .execute(c)?;
             Ok(n > 0)
         })
@@ -231,6 +258,47 @@ impl JobRepository for Store {
                 }
                 Ok(true)
             })
+        })
+    }
+
+    fn set_next_run(
+        &self,
+        id: &str,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        run(self, |c| {
+            let next = jobs::next_run_at.eq(next.map(to_millis));
+            let n = match expected {
+                Some(t) => diesel::update(
+                    jobs::table
+                        .find(id)
+                        .filter(jobs::next_run_at.eq(to_millis(t))),
+                )
+                .set(next)
+                .execute(c)?,
+                None => diesel::update(jobs::table.find(id).filter(jobs::next_run_at.is_null()))
+                    .set(next)
+                    .execute(c)?,
+            };
+            Ok(n > 0)
+        })
+    }
+
+    fn record_last_run(
+        &self,
+        id: &str,
+        started: DateTime<Utc>,
+        status: &str,
+    ) -> Result<bool, StoreError> {
+        run(self, |c| {
+            let n = diesel::update(jobs::table.find(id))
+                .set((
+                    jobs::last_run_at.eq(to_millis(started)),
+                    jobs::last_run_status.eq(status),
+                ))
+                .execute(c)?;
+            Ok(n > 0)
         })
     }
 }

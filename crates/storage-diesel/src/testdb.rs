@@ -77,23 +77,35 @@ fn template() -> Option<&'static str> {
                 }
             };
             let name = format!("ms_tpl_{}", env!("MS_PG_MIGRATIONS_HASH"));
-            sweep_leftovers(&mut conn, &name);
-            if !database_exists(&mut conn, &name) {
-                let building = format!("ms_build_{}", ulid::Ulid::new().to_string().to_lowercase());
-                conn.batch_execute(&format!("CREATE DATABASE {building}")).expect("create the template database");
-                let mut tconn = AnyConnection::Postgres(
-                    PgConnection::establish(&url_for(&admin, &building)).expect("connect to the template database"),
-                );
-                migrate(&mut tconn).expect("migrate the template database");
-                drop(tconn);
-                // Another run may have finished the same template first: then ours goes.
-                if conn.batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}")).is_err() {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
-                }
-            }
+            sweep_leftovers(&mut conn);
+            ensure_template(&mut conn, &admin, &name);
             Some(name)
         })
         .as_deref()
+}
+
+/// Builds the template `name` unless it exists: under a temporary name,
+/// migrated, then renamed, so that nobody clones a half-migrated template.
+fn ensure_template(conn: &mut PgConnection, admin: &str, name: &str) {
+    if database_exists(conn, name) {
+        return;
+    }
+    let building = format!("ms_build_{}", ulid::Ulid::new().to_string().to_lowercase());
+    conn.batch_execute(&format!("CREATE DATABASE {building}"))
+        .expect("create the template database");
+    let mut tconn = AnyConnection::Postgres(
+        PgConnection::establish(&url_for(admin, &building))
+            .expect("connect to the template database"),
+    );
+    migrate(&mut tconn).expect("migrate the template database");
+    drop(tconn);
+    // Another run may have finished the same template first: then ours goes.
+    if conn
+        .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+        .is_err()
+    {
+        let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"));
+    }
 }
 
 fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
@@ -110,32 +122,30 @@ fn database_exists(conn: &mut PgConnection, name: &str) -> bool {
 
 /// Drops the leftovers of crashed runs, older than an hour by the time in
 /// their ULID (younger ones may belong to a run in progress): `ms_test_*`
-/// clones and `ms_build_*` half-built templates; plus `ms_tpl_*` templates
-/// of other migrations than `current`.
-fn sweep_leftovers(conn: &mut PgConnection, current: &str) {
+/// clones and `ms_build_*` half-built templates (and `ms_template_*` of
+/// older versions of this code). Templates (`ms_tpl_*`) are kept: one of
+/// another migration set may belong to another checkout testing right now
+/// on the same server, and there is one per migration set.
+fn sweep_leftovers(conn: &mut PgConnection) {
     #[derive(QueryableByName)]
     struct Name {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
     }
     let Ok(names) = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_test\\_%' OR datname LIKE 'ms\\_build\\_%' OR datname LIKE 'ms\\_tpl\\_%' OR datname LIKE 'ms\\_template\\_%'",
+        "SELECT datname FROM pg_database WHERE datname LIKE 'ms\\_test\\_%' OR datname LIKE 'ms\\_build\\_%' OR datname LIKE 'ms\\_template\\_%'",
     )
     .load::<Name>(conn) else {
         return;
     };
     let cutoff = SystemTime::now() - Duration::from_secs(3600);
     for Name { datname } in names {
-        let stale = if datname.starts_with("ms_tpl_") {
-            datname != current
-        } else {
-            let ulid_part = datname
-                .rsplit('_')
-                .next()
-                .unwrap_or_default()
-                .to_uppercase();
-            ulid::Ulid::from_string(&ulid_part).is_ok_and(|u| u.datetime() < cutoff)
-        };
+        let ulid_part = datname
+            .rsplit('_')
+            .next()
+            .unwrap_or_default()
+            .to_uppercase();
+        let stale = ulid::Ulid::from_string(&ulid_part).is_ok_and(|u| u.datetime() < cutoff);
         if stale {
             let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"));
         }
@@ -163,10 +173,15 @@ impl TestDb {
         let mut conn = PgConnection::establish(&admin).expect("connect to PostgreSQL");
         let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
         let mut attempt = 0;
-        // Two clones of one template at the same instant can collide; retry briefly.
+        // Two clones of one template at the same instant can collide; retry
+        // briefly. A template dropped under us (by another checkout's sweep
+        // on the same server) is built again.
         while let Err(e) = conn.batch_execute(&sql) {
             attempt += 1;
             assert!(attempt < 20, "create test database {name}: {e}");
+            if e.to_string().contains("does not exist") {
+                ensure_template(&mut conn, &admin, template);
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
         Some(Self {

@@ -53,6 +53,8 @@ job_tests![
     next_wake_is_the_earliest_next_run_of_the_enabled_jobs,
     default_jobs_are_seeded_once_and_a_deleted_one_stays_deleted,
     instances_seeding_together_seed_once,
+    an_update_never_undoes_a_recorded_run,
+    next_run_moves_only_from_the_expected_value,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -368,4 +370,44 @@ fn instances_seeding_together_seed_once<S: JobRepository + 'static>(s: &Arc<S>) 
         .collect();
     assert_eq!(results.iter().filter(|r| **r).count(), 1, "{results:?}");
     assert_eq!(s.list(1, 20, None).unwrap().1, 2);
+}
+
+fn an_update_never_undoes_a_recorded_run<S: JobRepository>(s: &Arc<S>) {
+    s.insert(&job(
+        "job_1",
+        "a",
+        "0 2 * * *",
+        Handler::PauseAutoLift,
+        t0(),
+    ))
+    .unwrap();
+    // A PUT read the job before its run finished...
+    let mut stale = s.get("job_1").unwrap().unwrap();
+    assert!(s.record_last_run("job_1", t0(), "success").unwrap());
+    // ...and writes after: the run's record stays.
+    stale.params.insert("days".into(), serde_json::json!(3));
+    assert!(s.update(&stale).unwrap());
+    let back = s.get("job_1").unwrap().unwrap();
+    assert_eq!(back.last_run_at, Some(t0()));
+    assert_eq!(back.last_run_status.as_deref(), Some("success"));
+    assert_eq!(back.params["days"], 3);
+    assert!(!s.record_last_run("job_x", t0(), "success").unwrap());
+}
+
+fn next_run_moves_only_from_the_expected_value<S: JobRepository>(s: &Arc<S>) {
+    let j = job("job_1", "a", "0 2 * * *", Handler::PauseAutoLift, t0());
+    s.insert(&j).unwrap();
+    let planned = j.next_run_at;
+    let later = planned.map(|t| t + TimeDelta::days(1));
+    assert!(s.set_next_run("job_1", planned, later).unwrap());
+    assert_eq!(s.get("job_1").unwrap().unwrap().next_run_at, later);
+    // A second tick planned from the old value loses.
+    assert!(
+        !s.set_next_run("job_1", planned, later.map(|t| t + TimeDelta::days(1)))
+            .unwrap()
+    );
+    assert_eq!(s.get("job_1").unwrap().unwrap().next_run_at, later);
+    assert!(s.set_next_run("job_1", later, None).unwrap());
+    assert!(s.set_next_run("job_1", None, planned).unwrap());
+    assert!(!s.set_next_run("job_x", None, planned).unwrap());
 }
