@@ -3,7 +3,9 @@
 //! well-typed but invalid value is a 422 rather than a 400 (SPEC section 15).
 
 pub mod evaluation;
+pub mod job;
 pub mod mentor;
+pub mod run;
 
 use chrono::{DateTime, Utc};
 use scenario_engine::{PageRequest, Paged, format_instant, truncate_to_seconds};
@@ -118,14 +120,15 @@ pub fn parse_opt_instant(
     s.map(|s| parse_instant(field, s)).transpose()
 }
 
-/// An instant on the wire.
+/// An instant on the wire, in whole seconds (run instants are stored with
+/// milliseconds).
 pub fn instant(t: DateTime<Utc>) -> String {
-    format_instant(t)
+    format_instant(truncate_to_seconds(t))
 }
 
 /// An optional instant on the wire.
 pub fn opt_instant(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(format_instant)
+    t.map(instant)
 }
 
 /// Parses a boolean query value (`true` / `false`).

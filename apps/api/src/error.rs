@@ -10,8 +10,12 @@ use actix_web::{HttpResponse, ResponseError};
 use scenario_engine::{
     EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
 };
+use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
 use serde_json::{Value, json};
+
+use crate::job_views::ViewError;
+use crate::runtime::RuntimeError;
 
 /// The body of every error response: `{"error": {"code", "message", "details"}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -30,6 +34,41 @@ pub struct ErrorDetail {
     /// Structured details (the field, the valid values, ...), or null.
     #[schema(value_type = Object)]
     pub details: Value,
+}
+
+/// The 409 of a trigger or execute while a run holds the job's lock (SPEC
+/// section 15, "Lock conflict"): the error body plus the holder at the top
+/// level, and the key the view names jobs by.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LockConflictBody {
+    /// `code: lock_held`, `details: {job_id, run_id}`.
+    pub error: ErrorDetail,
+    /// The job.
+    pub job_id: String,
+    /// Always false.
+    pub lock_acquired: bool,
+    /// The run holding the lock.
+    pub run_id: String,
+    /// The job id, in the certification-cron view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The job id, in the certification-cron view (its execute answer's key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron_id: Option<String>,
+    /// The job's name, in the scheduler view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+}
+
+/// The keys a job view adds to a [`LockConflictBody`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LockView {
+    /// `id` (certification-cron).
+    pub id: Option<String>,
+    /// `cron_id` (certification-cron).
+    pub cron_id: Option<String>,
+    /// `job_name` (scheduler).
+    pub job_name: Option<String>,
 }
 
 /// Everything a request can fail with.
@@ -95,9 +134,41 @@ pub enum ApiError {
     /// Evaluation operations.
     #[error(transparent)]
     Evaluation(#[from] EvaluationError),
+    /// Job, run and schedule operations.
+    #[error(transparent)]
+    View(#[from] ViewError),
+    /// A trigger refused because a run holds the job's lock, with the keys
+    /// of the view it came through.
+    #[error("job `{job_id}` is already running (run `{run_id}`)")]
+    LockConflict {
+        /// The job.
+        job_id: String,
+        /// The run holding the lock.
+        run_id: String,
+        /// The view's own keys.
+        view: LockView,
+    },
     /// A blocking task was cancelled or panicked.
     #[error("internal error")]
     Blocking(#[from] actix_web::error::BlockingError),
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        Self::View(e.into())
+    }
+}
+
+impl From<RuntimeError> for ApiError {
+    fn from(e: RuntimeError) -> Self {
+        Self::View(e.into())
+    }
+}
+
+impl From<ScheduleError> for ApiError {
+    fn from(e: ScheduleError) -> Self {
+        Self::View(JobError::from(e).into())
+    }
 }
 
 /// Formats an error with its whole source chain, for logs.
@@ -119,6 +190,84 @@ fn store_parts(e: &StoreError) -> (StatusCode, &'static str) {
     match e {
         StoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         StoreError::Backend(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+fn job_parts(e: &JobError) -> (StatusCode, &'static str) {
+    use scheduler_core::StoreError as S;
+    match e {
+        JobError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+        JobError::DuplicateName(_) => (StatusCode::CONFLICT, "duplicate_name"),
+        JobError::InvalidName(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
+        JobError::InvalidCron(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_cron"),
+        JobError::UnknownTimezone(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_timezone"),
+        JobError::UnknownHandler(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_handler"),
+        JobError::HandlerImmutable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "handler_immutable"),
+        JobError::InvalidMisfireDeadline => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+        JobError::Store(S::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+        JobError::Store(S::Backend(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    }
+}
+
+fn view_parts(e: &ViewError) -> (StatusCode, &'static str) {
+    use run_log::StoreError as S;
+    match e {
+        ViewError::Runtime(RuntimeError::Job(e)) => job_parts(e),
+        ViewError::Runtime(RuntimeError::LockHeld { .. }) => (StatusCode::CONFLICT, "lock_held"),
+        ViewError::Runtime(RuntimeError::RunNotFound(_))
+        | ViewError::NeverRan(_)
+        | ViewError::NoReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        ViewError::Runtime(RuntimeError::IllegalTransition(_)) => {
+            (StatusCode::CONFLICT, "invalid_transition")
+        }
+        ViewError::Runtime(RuntimeError::Runs(S::Conflict(_))) => {
+            (StatusCode::CONFLICT, "conflict")
+        }
+        ViewError::Runtime(RuntimeError::Runs(S::Backend(_))) | ViewError::CorruptReport(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    }
+}
+
+fn job_details(e: &JobError) -> Value {
+    match e {
+        JobError::NotFound(key) => json!({"resource": "job", "key": key}),
+        JobError::DuplicateName(name) => json!({"name": name}),
+        JobError::InvalidName(n) => json!({"field": "name", "problem": n.problem}),
+        JobError::InvalidCron(CronError::Invalid { expr, reason }) => {
+            json!({"expression": expr, "reason": reason})
+        }
+        JobError::InvalidCron(CronError::NeverFires { expr }) => {
+            json!({"expression": expr, "reason": "matches no date"})
+        }
+        JobError::InvalidCron(CronError::TooLong { len, max }) => {
+            json!({"length": len, "max": max})
+        }
+        JobError::UnknownTimezone(zone) => json!({"timezone": zone}),
+        JobError::UnknownHandler(u) => {
+            json!({"field": "handler", "value": u.name, "valid": u.known})
+        }
+        JobError::HandlerImmutable(handler) => json!({"field": "handler", "handler": handler}),
+        JobError::InvalidMisfireDeadline => {
+            json!({"field": "misfire_deadline_seconds", "min": 1, "max": 604_800})
+        }
+        JobError::Store(_) => Value::Null,
+    }
+}
+
+fn view_details(e: &ViewError) -> Value {
+    match e {
+        ViewError::Runtime(RuntimeError::Job(e)) => job_details(e),
+        ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id }) => {
+            json!({"job_id": job_id, "run_id": run_id})
+        }
+        ViewError::Runtime(RuntimeError::RunNotFound(id)) => json!({"resource": "run", "id": id}),
+        ViewError::Runtime(RuntimeError::IllegalTransition(t)) => {
+            json!({"from": t.from.as_str(), "to": t.to.as_str()})
+        }
+        ViewError::NeverRan(name) => json!({"resource": "run", "job_name": name}),
+        ViewError::NoReport { run_id, .. } => json!({"resource": "report", "run_id": run_id}),
+        ViewError::Runtime(RuntimeError::Runs(_)) | ViewError::CorruptReport(_) => Value::Null,
     }
 }
 
@@ -154,6 +303,8 @@ impl ApiError {
             Self::Evaluation(E::UnknownUser(_) | E::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
+            Self::View(e) => view_parts(e),
+            Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
             Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -192,6 +343,10 @@ impl ApiError {
             }
             Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
             Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
+            Self::View(e) => view_details(e),
+            Self::LockConflict { job_id, run_id, .. } => {
+                json!({"job_id": job_id, "run_id": run_id})
+            }
             _ => Value::Null,
         }
     }
@@ -214,6 +369,35 @@ impl ApiError {
     pub fn from_path(err: PathError) -> Self {
         Self::MalformedQuery(err.to_string())
     }
+
+    /// Maps the failure of a trigger or execute: a held lock becomes the
+    /// 409 of SPEC section 15 with the view's own keys; anything else maps
+    /// as usual. The one place the three job views turn a lock into an answer.
+    pub fn from_trigger(err: ViewError, view: LockView) -> Self {
+        match err {
+            ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id }) => Self::LockConflict {
+                job_id,
+                run_id,
+                view,
+            },
+            other => Self::View(other),
+        }
+    }
+
+    /// The holder of the lock, for the top level of a lock conflict's body.
+    fn lock_conflict(&self) -> Option<(&str, &str, LockView)> {
+        match self {
+            Self::LockConflict {
+                job_id,
+                run_id,
+                view,
+            } => Some((job_id, run_id, view.clone())),
+            Self::View(ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id })) => {
+                Some((job_id, run_id, LockView::default()))
+            }
+            _ => None,
+        }
+    }
 }
 
 impl ResponseError for ApiError {
@@ -227,12 +411,22 @@ impl ResponseError for ApiError {
             // The client gets a generic message; the chain goes to the log.
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
-        HttpResponse::build(status).json(ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: self.public_message(),
-                details: self.details(),
-            },
-        })
+        let error = ErrorDetail {
+            code,
+            message: self.public_message(),
+            details: self.details(),
+        };
+        match self.lock_conflict() {
+            Some((job_id, run_id, view)) => HttpResponse::build(status).json(LockConflictBody {
+                error,
+                job_id: job_id.to_owned(),
+                lock_acquired: false,
+                run_id: run_id.to_owned(),
+                id: view.id,
+                cron_id: view.cron_id,
+                job_name: view.job_name,
+            }),
+            None => HttpResponse::build(status).json(ErrorBody { error }),
+        }
     }
 }

@@ -68,22 +68,65 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Reads the whole body within the app's limit.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, ApiError>> + use<> {
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(1 << 20, |s| s.max_body_bytes);
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        body.await.map_err(|e| match e.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
+            _ => ApiError::MalformedJson(e.to_string()),
+        })
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1 << 20, |s| s.max_body_bytes);
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = body.await.map_err(|e| match e.as_error::<PayloadError>() {
-                Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
-                _ => ApiError::MalformedJson(e.to_string()),
-            })?;
-            Ok(Json(parse(&bytes)?))
-        })
+        let body = read_body(req, payload);
+        Box::pin(async move { Ok(Json(parse(&body.await?)?)) })
+    }
+}
+
+/// A JSON request body that may be left out: an empty body (only
+/// whitespace) or `null` reads as `T::default()`. For the trigger
+/// endpoints, whose contracts show a body for some views and none for others.
+#[derive(Debug)]
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T> JsonOrEmpty<T> {
+    /// The body.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+/// [`parse`], with an empty body or `null` reading as `T::default()`.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_or_default<T: DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        Ok(parse::<Option<T>>(bytes)?.unwrap_or_default())
+    }
+}
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for JsonOrEmpty<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move { Ok(JsonOrEmpty(parse_or_default(&body.await?)?)) })
     }
 }
 
@@ -121,6 +164,44 @@ mod tests {
     fn an_unknown_field_is_a_validation_error() {
         let err = parse::<Body>(br#"{"user_id": "u", "treshold_days": 7}"#).unwrap_err();
         assert!(matches!(err, ApiError::UnknownField(_)), "{err:?}");
+    }
+
+    #[derive(Debug, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Optional {
+        dry_run: Option<bool>,
+    }
+
+    #[test]
+    fn an_empty_optional_body_is_the_default() {
+        for empty in [&b""[..], b"  \n", b"{}", b"null"] {
+            assert_eq!(
+                parse_or_default::<Optional>(empty).unwrap(),
+                Optional::default()
+            );
+        }
+        assert_eq!(
+            parse_or_default::<Optional>(br#"{"dry_run": true}"#).unwrap(),
+            Optional {
+                dry_run: Some(true)
+            }
+        );
+        assert!(matches!(
+            parse_or_default::<Optional>(b"[]"),
+            Err(ApiError::InvalidBody { .. })
+        ));
+        assert!(matches!(
+            parse_or_default::<Optional>(br#"{"dry_run": 1}"#),
+            Err(ApiError::InvalidBody { field: Some(f), .. }) if f == "dry_run"
+        ));
+        assert!(matches!(
+            parse_or_default::<Optional>(br#"{"force": true}"#),
+            Err(ApiError::UnknownField(_))
+        ));
+        assert!(matches!(
+            parse_or_default::<Optional>(b"{bad"),
+            Err(ApiError::MalformedJson(_))
+        ));
     }
 
     #[test]

@@ -3,4 +3,9 @@
 
 pub mod evaluations;
 pub mod health;
+pub mod jobs_certification;
+pub mod jobs_cron;
+pub mod jobs_scheduler;
 pub mod mentors;
+pub mod runs;
+pub mod schedules;

@@ -3,9 +3,11 @@
 
 use utoipa::OpenApi;
 
-use crate::dto::{self, evaluation, mentor};
+use crate::dto::{self, evaluation, job, mentor, run};
 use crate::error;
-use crate::handlers::{evaluations, health, mentors};
+use crate::handlers::{
+    evaluations, health, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs, schedules,
+};
 
 /// The whole API.
 #[derive(OpenApi)]
@@ -37,10 +39,38 @@ use crate::handlers::{evaluations, health, mentors};
         evaluations::evaluate_milestone,
         evaluations::evaluate_certification_expiry,
         evaluations::should_notify,
+        jobs_scheduler::list,
+        jobs_scheduler::create,
+        jobs_scheduler::get,
+        jobs_scheduler::update,
+        jobs_scheduler::delete,
+        jobs_scheduler::trigger,
+        jobs_scheduler::last_result,
+        jobs_scheduler::runs,
+        jobs_certification::list,
+        jobs_certification::get,
+        jobs_certification::create,
+        jobs_certification::update,
+        jobs_certification::delete,
+        jobs_certification::execute,
+        jobs_certification::runs,
+        jobs_cron::list,
+        jobs_cron::get,
+        jobs_cron::create,
+        jobs_cron::update,
+        jobs_cron::delete,
+        jobs_cron::trigger,
+        jobs_cron::runs,
+        runs::list,
+        runs::get,
+        runs::cancel,
+        runs::report,
+        schedules::preview,
     ),
     components(schemas(
         error::ErrorBody,
         error::ErrorDetail,
+        error::LockConflictBody,
         dto::Pagination,
         mentor::MentorDto,
         mentor::PauseDto,
@@ -62,6 +92,33 @@ use crate::handlers::{evaluations, health, mentors};
         evaluation::OverrideBody,
         evaluation::EvaluationDeleted,
         evaluation::ShouldNotifyDto,
+        job::TriggerBody,
+        job::RunFacts,
+        job::SchedulerJobDto,
+        job::SchedulerJobDetailDto,
+        job::CreateSchedulerJobBody,
+        job::UpdateSchedulerJobBody,
+        job::SchedulerTriggeredDto,
+        job::SchedulerRunDto,
+        job::SchedulerJobDeleted,
+        job::CertificationCronDto,
+        job::CertificationCronDetailDto,
+        job::CreateCertificationCronBody,
+        job::UpdateCertificationCronBody,
+        job::CertificationExecutedDto,
+        job::CertificationRunDto,
+        job::CertificationCronDeleted,
+        job::CronJobDto,
+        job::CronJobDetailDto,
+        job::CreateCronJobBody,
+        job::UpdateCronJobBody,
+        job::CronTriggeredDto,
+        job::CronRunDto,
+        job::CronJobDeleted,
+        run::RunDto,
+        run::RunDetailDto,
+        run::BatchResultDto,
+        run::PreviewDto,
     ))
 )]
 pub struct ApiDoc;

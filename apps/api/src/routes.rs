@@ -6,9 +6,14 @@ use actix_web::http::Method;
 use actix_web::{Route, web};
 
 use crate::error::ApiError;
-use crate::handlers::{evaluations, health, mentors};
+use crate::handlers::{
+    evaluations, health, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs, schedules,
+};
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
+const SCHEDULER: &str = "/api/v1/scheduler";
+const CERTIFICATION_CRON: &str = "/api/v1/certification-cron";
+const CRON: &str = "/api/v1/cron";
 
 /// One mounted route: its method, canonical path, and the contract base
 /// path it is doubled under (if it comes from a contract).
@@ -37,6 +42,9 @@ macro_rules! spec {
 /// Every route of the service.
 pub fn table() -> Vec<RouteSpec> {
     let ev = Some(EVALUATIONS);
+    let sch = Some(SCHEDULER);
+    let cc = Some(CERTIFICATION_CRON);
+    let cron = Some(CRON);
     vec![
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
@@ -137,6 +145,107 @@ pub fn table() -> Vec<RouteSpec> {
             ev,
             evaluations::delete
         ),
+        // nightly-scheduler.txt (the contract's five, then SPEC section 15's three).
+        spec!(GET, "/api/v1/scheduler/jobs", sch, jobs_scheduler::list),
+        spec!(POST, "/api/v1/scheduler/jobs", sch, jobs_scheduler::create),
+        spec!(
+            POST,
+            "/api/v1/scheduler/jobs/{job_name}/trigger",
+            sch,
+            jobs_scheduler::trigger
+        ),
+        spec!(
+            GET,
+            "/api/v1/scheduler/jobs/{job_name}/last-result",
+            sch,
+            jobs_scheduler::last_result
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/scheduler/jobs/{job_name}",
+            sch,
+            jobs_scheduler::delete
+        ),
+        spec!(
+            GET,
+            "/api/v1/scheduler/jobs/{job_name}",
+            sch,
+            jobs_scheduler::get
+        ),
+        spec!(
+            PUT,
+            "/api/v1/scheduler/jobs/{job_name}",
+            sch,
+            jobs_scheduler::update
+        ),
+        spec!(
+            GET,
+            "/api/v1/scheduler/jobs/{job_name}/runs",
+            sch,
+            jobs_scheduler::runs
+        ),
+        // certification-cron.txt
+        spec!(
+            GET,
+            "/api/v1/certification-cron",
+            cc,
+            jobs_certification::list
+        ),
+        spec!(
+            GET,
+            "/api/v1/certification-cron/{id}",
+            cc,
+            jobs_certification::get
+        ),
+        spec!(
+            POST,
+            "/api/v1/certification-cron",
+            cc,
+            jobs_certification::create
+        ),
+        spec!(
+            PUT,
+            "/api/v1/certification-cron/{id}",
+            cc,
+            jobs_certification::update
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/certification-cron/{id}",
+            cc,
+            jobs_certification::delete
+        ),
+        spec!(
+            POST,
+            "/api/v1/certification-cron/{id}/execute",
+            cc,
+            jobs_certification::execute
+        ),
+        spec!(
+            GET,
+            "/api/v1/certification-cron/{id}/runs",
+            cc,
+            jobs_certification::runs
+        ),
+        // cron-jobs.txt (the contract's six, then SPEC section 15's runs).
+        spec!(GET, "/api/v1/cron/jobs", cron, jobs_cron::list),
+        spec!(GET, "/api/v1/cron/jobs/{id}", cron, jobs_cron::get),
+        spec!(POST, "/api/v1/cron/jobs", cron, jobs_cron::create),
+        spec!(PUT, "/api/v1/cron/jobs/{id}", cron, jobs_cron::update),
+        spec!(DELETE, "/api/v1/cron/jobs/{id}", cron, jobs_cron::delete),
+        spec!(
+            POST,
+            "/api/v1/cron/jobs/{id}/trigger",
+            cron,
+            jobs_cron::trigger
+        ),
+        spec!(GET, "/api/v1/cron/jobs/{id}/runs", cron, jobs_cron::runs),
+        // Runs of any job and the schedule preview (SPEC section 15).
+        spec!(GET, "/api/v1/runs", None, runs::list),
+        spec!(GET, "/api/v1/runs/{id}", None, runs::get),
+        spec!(POST, "/api/v1/runs/{id}/cancel", None, runs::cancel),
+        spec!(GET, "/api/v1/runs/{id}/report", None, runs::report),
+        spec!(GET, "/api/v1/schedules/preview", None, schedules::preview),
     ]
 }
 

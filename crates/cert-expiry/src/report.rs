@@ -128,6 +128,68 @@ impl ExpiryReport {
         })
     }
 
+    /// Reads back the JSON form written by [`to_json`](Self::to_json) (a
+    /// run's stored result); `None` when `value` is not such a report.
+    pub fn from_json(value: &Value) -> Option<Self> {
+        let instant = |v: &Value| {
+            DateTime::parse_from_rfc3339(v.as_str()?)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        let organisations = value["organisations"]
+            .as_array()?
+            .iter()
+            .map(|org| {
+                let org_id = org["org_id"].as_str()?.to_owned();
+                let lines = org["certifications"]
+                    .as_array()?
+                    .iter()
+                    .map(|c| {
+                        Some(ReportLine {
+                            org_id: org_id.clone(),
+                            user_id: c["user_id"].as_str()?.to_owned(),
+                            certification_id: c["certification_id"].as_str()?.to_owned(),
+                            name: c["name"].as_str()?.to_owned(),
+                            expires_at: instant(&c["expires_at"])?,
+                            required: c["required"].as_bool()?,
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                Some((org_id, lines))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            generated_at: instant(&value["generated_at"])?,
+            days: u32::try_from(value["days"].as_u64()?).ok()?,
+            timezone: value["timezone"].as_str()?.parse().ok()?,
+            organisations,
+        })
+    }
+
+    /// The CSV download of a report kept as JSON (a weekly report run's
+    /// `result_summary`): exactly what [`to_csv`](Self::to_csv) wrote for
+    /// the report. `None` when `value` is not a report.
+    ///
+    /// ```
+    /// use chrono::{TimeDelta, TimeZone, Utc};
+    /// use cert_expiry::{ExpiryReport, ReportLine};
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
+    /// let line = ReportLine {
+    ///     org_id: "org_a".into(),
+    ///     user_id: "usr_1".into(),
+    ///     certification_id: "cert_a".into(),
+    ///     name: "Safety".into(),
+    ///     expires_at: now + TimeDelta::days(3),
+    ///     required: true,
+    /// };
+    /// let report = ExpiryReport::build(vec![line], now, 30, chrono_tz::UTC);
+    /// assert_eq!(ExpiryReport::csv_from_json(&report.to_json()), Some(report.to_csv()));
+    /// assert_eq!(ExpiryReport::csv_from_json(&serde_json::json!({"mentors_checked": 3})), None);
+    /// ```
+    pub fn csv_from_json(value: &Value) -> Option<String> {
+        Self::from_json(value).map(|r| r.to_csv())
+    }
+
     /// The CSV download: one row per certification, RFC 4180 quoting.
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
@@ -232,6 +294,46 @@ mod tests {
             2
         );
         assert_eq!(json["organisations"][1]["count"], 1);
+    }
+
+    #[test]
+    fn the_json_form_reads_back_into_the_same_report_and_csv() {
+        let report = ExpiryReport::build(
+            vec![
+                line("org_b", "u1", "First aid, \"basic\"", 4),
+                line("org_a", "u2", "=HYPERLINK(1)", 6),
+                line("org_a", "u3", "Safety", 1),
+            ],
+            now(),
+            30,
+            chrono_tz::Europe::Oslo,
+        );
+        let json = report.to_json();
+        assert_eq!(ExpiryReport::from_json(&json), Some(report.clone()));
+        assert_eq!(ExpiryReport::csv_from_json(&json), Some(report.to_csv()));
+        let empty = ExpiryReport::build(Vec::new(), now(), 7, chrono_tz::UTC);
+        assert_eq!(
+            ExpiryReport::csv_from_json(&empty.to_json()).as_deref(),
+            Some("org_id,user_id,certification_id,name,expires_at,days_until_expiry,required\n")
+        );
+    }
+
+    #[test]
+    fn json_that_is_not_a_report_gives_no_csv() {
+        let report = ExpiryReport::build(vec![line("o", "u1", "x", 4)], now(), 30, chrono_tz::UTC);
+        let mut broken = report.to_json();
+        broken["organisations"][0]["certifications"][0]["expires_at"] = json!("yesterday");
+        assert_eq!(ExpiryReport::csv_from_json(&broken), None);
+        let mut zone = report.to_json();
+        zone["timezone"] = json!("Mars/Olympus");
+        assert_eq!(ExpiryReport::csv_from_json(&zone), None);
+        for other in [
+            json!(null),
+            json!({}),
+            json!({"mentors_checked": 1, "errors": 0}),
+        ] {
+            assert_eq!(ExpiryReport::csv_from_json(&other), None, "{other}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, TimeDelta, Utc};
+use mentor_scheduler_api::runtime::{self, JobRuntime};
 use mentor_scheduler_api::state::AppState;
 use reqwest::Method;
 use reqwest::StatusCode;
@@ -27,6 +28,20 @@ pub const EVALS: &str = "/api/v1/scenario-trigger-evaluations";
 /// The doubled contract form of [`EVALS`].
 pub const EVALS_DOUBLED: &str =
     "/api/v1/scenario-trigger-evaluations/api/v1/scenario-trigger-evaluations";
+/// The scheduler view (`nightly-scheduler.txt`).
+pub const SCHEDULER: &str = "/api/v1/scheduler/jobs";
+/// The doubled contract form of [`SCHEDULER`].
+pub const SCHEDULER_DOUBLED: &str = "/api/v1/scheduler/api/v1/scheduler/jobs";
+/// The certification-cron view (`certification-cron.txt`).
+pub const CERT_CRON: &str = "/api/v1/certification-cron";
+/// The doubled contract form of [`CERT_CRON`].
+pub const CERT_CRON_DOUBLED: &str = "/api/v1/certification-cron/api/v1/certification-cron";
+/// The cron view (`cron-jobs.txt`).
+pub const CRON: &str = "/api/v1/cron/jobs";
+/// The doubled contract form of [`CRON`].
+pub const CRON_DOUBLED: &str = "/api/v1/cron/api/v1/cron/jobs";
+/// The run log.
+pub const RUNS: &str = "/api/v1/runs";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +62,9 @@ pub struct TestApp {
     pub clock: Arc<FixedClock>,
     /// The database the test runs on.
     pub kind: Backend,
+    /// The job runtime behind the server, for what no endpoint does
+    /// (holding a job's lock with a run nobody processes).
+    pub runtime: Arc<JobRuntime>,
     server: ServerHandle,
     // Dropped after the server is stopped: the database outlives its users.
     _db: TestDb,
@@ -61,6 +79,8 @@ pub struct Resp {
     pub body: Value,
     /// The `Content-Type` header, if any.
     pub content_type: Option<String>,
+    /// The body as text.
+    pub text: String,
 }
 
 /// Parses an RFC 3339 instant (test literals only).
@@ -86,6 +106,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         Rules::default(),
         MAX_BODY_BYTES,
     );
+    let runtime = state.runtime.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local addr").port();
     let server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))
@@ -107,6 +128,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         http,
         clock,
         kind: backend,
+        runtime,
         server: handle,
         _db: db,
     })
@@ -156,6 +178,7 @@ impl TestApp {
             status,
             body,
             content_type,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
         }
     }
 
@@ -237,6 +260,123 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// `POST path` with no body at all.
+    pub async fn post_empty(&self, path: &str) -> Resp {
+        self.raw(Method::POST, path, None, None).await
+    }
+
+    /// Registers a job through the cron view; asserts the 201.
+    pub async fn create_job(&self, name: &str, schedule: &str, handler: &str) -> Value {
+        let r = self
+            .post(
+                CRON,
+                &json!({"name": name, "schedule": schedule, "handler": handler}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "create {name}: {:#}", r.body);
+        r.body
+    }
+
+    /// `GET /api/v1/runs/{id}`; asserts the 200.
+    pub async fn run(&self, run_id: &str) -> Value {
+        let r = self.get(&format!("{RUNS}/{run_id}")).await;
+        assert_eq!(r.status, StatusCode::OK, "run {run_id}: {:#}", r.body);
+        r.body
+    }
+
+    /// Polls `GET /api/v1/runs/{id}` until the run is no longer `running`
+    /// (real time, 10 s deadline: runs execute on their own threads), then
+    /// until its job records it: the runtime writes `last_run_at` and
+    /// `last_run_status` on the job just after it finishes the run.
+    pub async fn finished_run(&self, run_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let run = loop {
+            let run = self.run(run_id).await;
+            if run["status"] != "running" {
+                break run;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run_id} still running after 10 s: {run:#}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+        };
+        let Some(job_id) = run["job_id"].as_str() else {
+            return run;
+        };
+        loop {
+            match self.runtime.jobs.get(job_id) {
+                Ok(job) if job.last_run_status.as_deref() != run["status"].as_str() => {}
+                // Recorded, or the job was deleted meanwhile.
+                _ => return run,
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "run {run_id} finished but its job never recorded it: {run:#}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Inserts a `running` run of the job that holds the job's lock and that
+    /// no thread processes, as a run of another instance would; returns its id.
+    pub fn hold_lock(&self, job_id: &str) -> String {
+        let job = self.runtime.jobs.get(job_id).expect("the job exists");
+        let mut run = run_log::Run::start(
+            self.runtime.next_id("run"),
+            job.handler.as_str(),
+            run_log::Trigger::Manual,
+            self.runtime.now(),
+        );
+        run.job_id = Some(job.id.clone());
+        run.job_name = Some(job.name.as_str().to_owned());
+        self.runtime
+            .runs
+            .insert_run(&run, Some(&runtime::lock_key(&job)))
+            .expect("insert the lock-holding run");
+        run.id
+    }
+
+    /// Adds a certification to a mentor; asserts the 201.
+    pub async fn certify(&self, user_id: &str, cert_id: &str, expires_at: &str, required: bool) {
+        let r = self
+            .put(
+                &format!("/api/v1/mentors/{user_id}/certifications/{cert_id}"),
+                &json!({"name": "Safeguarding", "expires_at": expires_at, "required": required}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "certify {user_id}: {:#}",
+            r.body
+        );
+    }
+}
+
+/// The `data` rows of a list body.
+pub fn rows(list: &Value) -> &[Value] {
+    list["data"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("no data in {list:#}"))
+}
+
+/// The row of a list body whose `field` is `value`.
+pub fn row(list: &Value, field: &str, value: &str) -> Value {
+    rows(list)
+        .iter()
+        .find(|r| r[field] == value)
+        .cloned()
+        .unwrap_or_else(|| panic!("no row with {field} = {value} in {list:#}"))
+}
+
+/// A field of every row of a list body, as strings.
+pub fn column(list: &Value, field: &str) -> Vec<String> {
+    rows(list).iter().map(|r| string(r, field)).collect()
+}
+
 /// `pagination.total` of a list body.
 pub fn total(list: &Value) -> u64 {
     list["pagination"]["total"]
@@ -274,6 +414,18 @@ pub fn assert_keys(v: &Value, expected: &[&str]) {
     let mut expected: Vec<String> = expected.iter().map(|s| (*s).to_owned()).collect();
     expected.sort();
     assert_eq!(keys(v), expected, "keys of {v:#}");
+}
+
+/// Asserts that an object has every field of `contract` (more are allowed,
+/// SPEC section 7).
+pub fn assert_has(v: &Value, contract: &[&str]) {
+    let present = keys(v);
+    for field in contract {
+        assert!(
+            present.iter().any(|k| k == field),
+            "missing `{field}` in {v:#}"
+        );
+    }
 }
 
 /// Asserts an error answer: the status, a JSON content type, a body of

@@ -5,7 +5,12 @@
 
 mod helpers;
 
+mod certification_cron;
+mod cron_jobs;
 mod errors;
 mod evaluations;
 mod mentors;
 mod routes;
+mod runs;
+mod scheduler_jobs;
+mod schedules;

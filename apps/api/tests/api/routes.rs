@@ -6,12 +6,16 @@ use mentor_scheduler_api::routes;
 use reqwest::{Method, StatusCode};
 use utoipa::OpenApi;
 
-use crate::helpers::{Backend, EVALS_DOUBLED, TestApp, api_tests, assert_keys, total};
+use crate::helpers::{
+    Backend, CERT_CRON_DOUBLED, CRON_DOUBLED, EVALS_DOUBLED, SCHEDULER_DOUBLED, TestApp, api_tests,
+    assert_keys, total,
+};
 
 api_tests!(
     the_openapi_document_is_served_as_json,
     every_doubled_alias_is_mounted_and_answers_like_its_canonical_path,
     the_doubled_evaluation_list_answers_200,
+    the_doubled_job_lists_answer_200,
     healthz_answers_200,
     readyz_names_the_database_backend,
 );
@@ -78,14 +82,34 @@ fn doubled_paths_are_the_contract_base_twice() {
             (base, doubled) => panic!("{}: base {base:?} but doubled {doubled:?}", spec.path),
         }
     }
-    let evaluation_routes = routes::table()
+    let doubled_under = |base: &str| {
+        routes::table()
+            .iter()
+            .filter(|s| s.contract_base == Some(base))
+            .count()
+    };
+    // Each contract's endpoints, plus the job views' extras of SPEC
+    // section 15 (scheduler: one job, PUT, runs; cron: runs), which live
+    // under the same base and so get the same alias.
+    for (base, count) in [
+        ("/api/v1/scenario-trigger-evaluations", 9),
+        ("/api/v1/scheduler", 5 + 3),
+        ("/api/v1/certification-cron", 7),
+        ("/api/v1/cron", 6 + 1),
+    ] {
+        assert_eq!(doubled_under(base), count, "routes doubled under {base}");
+    }
+    let all = routes::table()
         .iter()
         .filter(|s| routes::doubled(s).is_some())
         .count();
-    assert_eq!(
-        evaluation_routes, 9,
-        "the nine endpoints of the evaluations contract"
-    );
+    assert_eq!(all, 9 + 8 + 7 + 7, "no other route has a doubled alias");
+    // The run log and the schedule preview come from no contract.
+    for spec in routes::table() {
+        if spec.path.starts_with("/api/v1/runs") || spec.path.starts_with("/api/v1/schedules") {
+            assert_eq!(spec.contract_base, None, "{}", spec.path);
+        }
+    }
 }
 
 async fn the_openapi_document_is_served_as_json(app: &TestApp) {
@@ -109,16 +133,24 @@ async fn the_openapi_document_is_served_as_json(app: &TestApp) {
     for spec in routes::table() {
         assert!(paths.contains_key(spec.path), "{} served", spec.path);
     }
-    assert!(
-        !paths.keys().any(|p| p.starts_with(EVALS_DOUBLED)),
-        "the document shows canonical paths only"
-    );
+    for doubled in [
+        EVALS_DOUBLED,
+        SCHEDULER_DOUBLED,
+        CERT_CRON_DOUBLED,
+        CRON_DOUBLED,
+    ] {
+        assert!(
+            !paths.keys().any(|p| p.starts_with(doubled)),
+            "the document shows canonical paths only"
+        );
+    }
 }
 
 fn concrete(path: &str) -> String {
     path.replace("{user_id}", "usr_nobody")
         .replace("{certification_id}", "cert_none")
         .replace("{id}", "trg_none")
+        .replace("{job_name}", "no%20such%20job")
 }
 
 async fn every_doubled_alias_is_mounted_and_answers_like_its_canonical_path(app: &TestApp) {
@@ -168,7 +200,7 @@ async fn every_doubled_alias_is_mounted_and_answers_like_its_canonical_path(app:
         );
         checked += 1;
     }
-    assert_eq!(checked, 9);
+    assert_eq!(checked, 9 + 8 + 7 + 7);
 }
 
 async fn the_doubled_evaluation_list_answers_200(app: &TestApp) {
@@ -176,6 +208,15 @@ async fn the_doubled_evaluation_list_answers_200(app: &TestApp) {
     assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
     assert_keys(&r.body, &["data", "pagination"]);
     assert_eq!(total(&r.body), 0);
+}
+
+async fn the_doubled_job_lists_answer_200(app: &TestApp) {
+    for path in [SCHEDULER_DOUBLED, CERT_CRON_DOUBLED, CRON_DOUBLED] {
+        let r = app.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {:#}", r.body);
+        assert_keys(&r.body, &["data", "pagination"]);
+        assert_eq!(total(&r.body), 0, "{path}");
+    }
 }
 
 async fn healthz_answers_200(app: &TestApp) {

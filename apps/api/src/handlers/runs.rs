@@ -1,0 +1,89 @@
+//! `/api/v1/runs`: the runs of every job (SPEC section 15, "Runs of any
+//! job"; beyond the contracts).
+
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpResponse, web};
+
+use crate::dto::run::{ReportQuery, RunDetailDto, RunDto, RunListQuery};
+use crate::dto::{ListBody, page_request};
+use crate::error::{ApiError, ErrorBody};
+use crate::job_views::{self, Report};
+use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// Runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(RunListQuery),
+    responses(
+        (status = 200, description = "`{data: [Run], pagination: {page, limit, total}}`"),
+        (status = 400, body = ErrorBody),
+        (status = 422, description = "Unknown `status`, `trigger` or `kind` (listing the valid ones), or bad paging", body = ErrorBody),
+    ))]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<RunListQuery>,
+) -> Result<HttpResponse> {
+    let filter = query.filter()?;
+    let page = page_request(query.page, query.limit)?;
+    let rt = state.runtime.clone();
+    let paged = web::block(move || job_views::runs(&rt, &filter, page)).await??;
+    Ok(HttpResponse::Ok().json(ListBody::of(paged, page, RunDto::from)))
+}
+
+/// One run, with its batch results.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
+    params(("id" = String, Path, description = "Run id (run_...)")),
+    responses((status = 200, body = RunDetailDto), (status = 404, body = ErrorBody)))]
+pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
+    let rt = state.runtime.clone();
+    let run = web::block(move || job_views::run(&rt, &path)).await??;
+    Ok(HttpResponse::Ok().json(RunDetailDto::from(run)))
+}
+
+/// Cancels a running run: its processing stops at the next page or batch.
+/// Repeating it on a cancelled run is a 200 that changes nothing.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", tag = "runs",
+    params(("id" = String, Path, description = "Run id (run_...)")),
+    responses(
+        (status = 200, body = RunDto),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`invalid_transition`: the run finished otherwise", body = ErrorBody),
+    ))]
+pub async fn cancel(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
+    let rt = state.runtime.clone();
+    let run = web::block(move || job_views::cancel_run(&rt, &path)).await??;
+    Ok(HttpResponse::Ok().json(RunDto::from(run)))
+}
+
+/// The report of a `weekly_expiry_report` run that succeeded, as JSON (the
+/// run's result) or CSV (one row per certification).
+#[utoipa::path(get, path = "/api/v1/runs/{id}/report", tag = "runs",
+    params(("id" = String, Path, description = "Run id (run_...)"), ReportQuery),
+    responses(
+        (status = 200, description = "The report: `application/json` or `text/csv`"),
+        (status = 404, description = "Unknown run, another kind of run, or a run that did not succeed", body = ErrorBody),
+        (status = 422, description = "Unknown `format`", body = ErrorBody),
+    ))]
+pub async fn report(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse> {
+    let format = query.format()?;
+    let id = path.into_inner();
+    let rt = state.runtime.clone();
+    let run_id = id.clone();
+    let report = web::block(move || job_views::report(&rt, &run_id, format)).await??;
+    Ok(match report {
+        Report::Json(value) => HttpResponse::Ok().json(value),
+        Report::Csv(csv) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(ContentDisposition {
+                disposition: DispositionType::Attachment,
+                parameters: vec![DispositionParam::Filename(format!(
+                    "expiry-report-{id}.csv"
+                ))],
+            })
+            .body(csv),
+    })
+}
