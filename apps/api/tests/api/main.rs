@@ -14,3 +14,4 @@ mod routes;
 mod runs;
 mod scheduler_jobs;
 mod schedules;
+mod scheduling;
