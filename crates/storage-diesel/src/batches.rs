@@ -375,21 +375,36 @@ fn load_chunk(
         }
     }
 
-    let last: Vec<(String, String, Option<i64>)> = notifications::table
+    // The status is grouped on, not filtered on: with `status IN (...)` in
+    // the WHERE clause SQLite's planner picks the (status, next_attempt_at)
+    // index and scans every pending notification once per batch (measured:
+    // 8 of 24 s of a run over 100,000 mentors); grouped, it searches by user_id.
+    let last: Vec<(String, String, String, Option<i64>)> = notifications::table
         .filter(notifications::user_id.eq_any(ids))
-        .filter(notifications::status.eq_any(COUNTING))
-        .group_by((notifications::user_id, notifications::scenario_type))
+        .group_by((
+            notifications::user_id,
+            notifications::scenario_type,
+            notifications::status,
+        ))
         .select((
             notifications::user_id,
             notifications::scenario_type,
+            notifications::status,
             diesel::dsl::max(notifications::created_at),
         ))
         .load(c)?;
-    for (user_id, scenario, at) in last {
+    for (user_id, scenario, status, at) in last {
+        if !COUNTING.contains(&status.as_str()) {
+            continue;
+        }
         if let (Some(s), Ok(t), Some(at)) =
             (out.get_mut(&user_id), ScenarioType::parse(&scenario), at)
         {
-            s.history.last_notified_at[t.index()] = Some(from_millis(at)?);
+            let at = from_millis(at)?;
+            let slot = &mut s.history.last_notified_at[t.index()];
+            if slot.is_none_or(|prev| prev < at) {
+                *slot = Some(at);
+            }
         }
     }
 
