@@ -24,8 +24,8 @@ use diesel::sql_types::{BigInt, Bool, Text};
 use run_log::{Run, RunRepository, Trigger};
 use scenario_engine::{
     BatchEntry, BatchRequest, BatchWrite, Enqueue, EvaluationFilter, InMemoryStore, MentorStatus,
-    MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason, Rules, SESSION_COMPLETED,
-    ScenarioType, StoreError, Subject,
+    MentorUpsert, MilestoneType, NotificationStatus, PageRequest, Pause, PauseReason, Rules,
+    SESSION_COMPLETED, ScenarioType, StoreError, Subject,
 };
 use storage_diesel::Store;
 
@@ -288,14 +288,30 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
         scenario_engine::Scenario::inactivity(None).unwrap(),
     );
 
-    let asked = ids(&["usr_c", "usr_unknown", "usr_a", "usr_b", "usr_a", "usr_zz"]);
+    // Delivered notifications count for the cooldown, failed and cancelled
+    // ones do not, but their keys stay taken (where the store has a worker).
+    let outbox_a = s.outbox("usr_a");
+    s.set_notification_status(&outbox_a[0].id, NotificationStatus::Delivered);
+    s.set_notification_status(&outbox_a[1].id, NotificationStatus::Cancelled);
+    let outbox_d = s.outbox("usr_d");
+    s.set_notification_status(&outbox_d[0].id, NotificationStatus::Failed);
+
+    let asked = ids(&[
+        "usr_c",
+        "usr_unknown",
+        "usr_a",
+        "usr_b",
+        "usr_a",
+        "usr_zz",
+        "usr_d",
+    ]);
     let loaded: Vec<Subject> = s
         .load_subjects(&asked)
         .unwrap()
         .into_iter()
         .map(normalised)
         .collect();
-    let expected: Vec<Subject> = ["usr_c", "usr_a", "usr_b"]
+    let expected: Vec<Subject> = ["usr_c", "usr_a", "usr_b", "usr_d"]
         .into_iter()
         .map(|id| normalised(s.load_subject(id).unwrap().unwrap()))
         .collect();
