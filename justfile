@@ -25,6 +25,7 @@ lint:
 # Benchmarks (figures go to docs/benchmarks.md).
 bench:
     cargo bench -p scenario-engine
+    cargo bench -p storage-diesel --bench batch_run
 
 # Run the service on the default SQLite file ./data/mentor-scheduler.db.
 serve:

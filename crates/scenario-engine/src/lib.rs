@@ -91,19 +91,22 @@ pub use rules::{
 };
 pub use scenario::{MilestoneType, OutOfRange, Scenario, ScenarioType, UnknownName};
 pub use snapshot::{DedupeKey, History, MentorSnapshot, NoHistory, OwnedHistory};
+mod batch;
 mod clock;
 mod ids;
 mod memory;
 mod repo;
 mod service;
+pub use batch::{BatchEvaluator, BatchReport, BatchRequest, BatchUserResult, UNKNOWN_USER};
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
-pub use memory::{InMemoryStore, StoredNotification};
+pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};
 pub use repo::{
-    ActivityEvent, ActivityOutcome, EvaluationFilter, EvaluationOverride, EvaluationRecord,
+    ActivityEvent, ActivityOutcome, BatchDecision, BatchEntry, BatchOutcome, BatchRepository,
+    BatchWrite, Enqueue, EvaluationFilter, EvaluationOverride, EvaluationRecord,
     EvaluationRepository, MaybeMentor, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
     NewNotification, NotificationStatus, PageRequest, Paged, PreferencesPatch, SESSION_COMPLETED,
-    StoreError, Subject,
+    StoreError, StoredDecision, Subject,
 };
 pub use service::{
     ActivityResult, EvaluateRequest, EvaluationError, EvaluationService, MentorError,

@@ -8,10 +8,10 @@ use chrono::{DateTime, Utc};
 
 use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
 use crate::repo::{
-    ActivityEvent, ActivityOutcome, EvaluationFilter, EvaluationOverride, EvaluationRecord,
-    EvaluationRepository, MaybeMentor, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
-    NewNotification, NotificationStatus, PageRequest, Paged, PreferencesPatch, SESSION_COMPLETED,
-    StoreError, Subject,
+    ActivityEvent, ActivityOutcome, BatchOutcome, BatchRepository, BatchWrite, EvaluationFilter,
+    EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor, MentorFilter,
+    MentorRecord, MentorRepository, MentorUpsert, NewNotification, NotificationStatus, PageRequest,
+    Paged, PreferencesPatch, SESSION_COMPLETED, StoreError, Subject,
 };
 use crate::scenario::{MilestoneType, ScenarioType};
 use crate::snapshot::OwnedHistory;
@@ -25,6 +25,34 @@ pub struct StoredNotification {
     pub status: NotificationStatus,
 }
 
+/// A `batch_decisions` row as the in-memory store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBatchDecision {
+    /// The run.
+    pub run_id: String,
+    /// The batch.
+    pub batch_index: i64,
+    /// The mentor.
+    pub user_id: String,
+    /// The scenario type.
+    pub scenario_type: ScenarioType,
+    /// Whether a notification was enqueued.
+    pub notified: bool,
+    /// The reported reason code.
+    pub reason_code: String,
+}
+
+/// A batch result as the in-memory store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBatchResult {
+    /// User ids in the batch.
+    pub user_count: i64,
+    /// Notifications enqueued.
+    pub notifications_sent: i64,
+    /// Milliseconds the batch took.
+    pub duration_ms: i64,
+}
+
 #[derive(Default)]
 struct State {
     mentors: BTreeMap<String, MentorRecord>,
@@ -32,6 +60,50 @@ struct State {
     events: HashMap<(String, String), (String, DateTime<Utc>)>,
     evaluations: BTreeMap<String, EvaluationRecord>,
     notifications: Vec<StoredNotification>,
+    batch_results: BTreeMap<(String, i64), StoredBatchResult>,
+    batch_decisions: Vec<StoredBatchDecision>,
+    /// `users_evaluated` and `notifications_dispatched` added by batches, per run:
+    /// the run log lives elsewhere (`run_log::InMemoryRuns`).
+    run_totals: HashMap<String, (i64, i64)>,
+}
+
+impl State {
+    fn subject(&self, user_id: &str) -> Option<Subject> {
+        let record = self.mentors.get(user_id).cloned()?;
+        let mut milestones_achieved_at = [None; 4];
+        for t in MilestoneType::ALL {
+            milestones_achieved_at[t.index()] =
+                self.milestones.get(&(user_id.to_owned(), t)).copied();
+        }
+        let mut history = OwnedHistory::new(user_id);
+        for n in self
+            .notifications
+            .iter()
+            .filter(|n| n.notification.user_id == user_id)
+        {
+            history.taken_keys.push(n.notification.dedupe_key.clone());
+            if matches!(
+                n.status,
+                NotificationStatus::Pending | NotificationStatus::Delivered
+            ) {
+                let slot = &mut history.last_notified_at[n.notification.scenario_type.index()];
+                if slot.is_none_or(|t| t < n.notification.created_at) {
+                    *slot = Some(n.notification.created_at);
+                }
+            }
+        }
+        Some(Subject {
+            record,
+            milestones_achieved_at,
+            history,
+        })
+    }
+
+    fn key_taken(&self, dedupe_key: &str) -> bool {
+        self.notifications
+            .iter()
+            .any(|s| s.notification.dedupe_key == dedupe_key)
+    }
 }
 
 /// Mentors, evaluations and notifications in memory.
@@ -80,6 +152,38 @@ impl InMemoryStore {
     /// Every notification enqueued so far, oldest first.
     pub fn notifications(&self) -> Vec<StoredNotification> {
         self.lock().notifications.clone()
+    }
+
+    /// The `batch_decisions` rows of a run, by batch, then as written.
+    pub fn batch_decisions(&self, run_id: &str) -> Vec<StoredBatchDecision> {
+        let mut rows: Vec<StoredBatchDecision> = self
+            .lock()
+            .batch_decisions
+            .iter()
+            .filter(|d| d.run_id == run_id)
+            .cloned()
+            .collect();
+        rows.sort_by_key(|d| d.batch_index);
+        rows
+    }
+
+    /// A run's batch results, by index.
+    pub fn batch_results(&self, run_id: &str) -> Vec<(i64, StoredBatchResult)> {
+        self.lock()
+            .batch_results
+            .iter()
+            .filter(|((r, _), _)| r == run_id)
+            .map(|((_, i), b)| (*i, *b))
+            .collect()
+    }
+
+    /// `(users_evaluated, notifications_dispatched)` that batches added to a run.
+    pub fn run_totals(&self, run_id: &str) -> (i64, i64) {
+        self.lock()
+            .run_totals
+            .get(run_id)
+            .copied()
+            .unwrap_or_default()
     }
 }
 
@@ -198,6 +302,7 @@ impl MentorRepository for InMemoryStore {
         state
             .notifications
             .retain(|n| n.notification.user_id != user_id);
+        state.batch_decisions.retain(|d| d.user_id != user_id);
         Ok(existed)
     }
 
@@ -325,37 +430,7 @@ impl MentorRepository for InMemoryStore {
 
 impl EvaluationRepository for InMemoryStore {
     fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
-        let state = self.lock();
-        let Some(record) = state.mentors.get(user_id).cloned() else {
-            return Ok(None);
-        };
-        let mut milestones_achieved_at = [None; 4];
-        for t in MilestoneType::ALL {
-            milestones_achieved_at[t.index()] =
-                state.milestones.get(&(user_id.to_owned(), t)).copied();
-        }
-        let mut history = OwnedHistory::new(user_id);
-        for n in state
-            .notifications
-            .iter()
-            .filter(|n| n.notification.user_id == user_id)
-        {
-            history.taken_keys.push(n.notification.dedupe_key.clone());
-            if matches!(
-                n.status,
-                NotificationStatus::Pending | NotificationStatus::Delivered
-            ) {
-                let slot = &mut history.last_notified_at[n.notification.scenario_type.index()];
-                if slot.is_none_or(|t| t < n.notification.created_at) {
-                    *slot = Some(n.notification.created_at);
-                }
-            }
-        }
-        Ok(Some(Subject {
-            record,
-            milestones_achieved_at,
-            history,
-        }))
+        Ok(self.lock().subject(user_id))
     }
 
     fn record_evaluation(
@@ -366,11 +441,7 @@ impl EvaluationRepository for InMemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
         if let Some(n) = notification {
-            if state
-                .notifications
-                .iter()
-                .any(|s| s.notification.dedupe_key == n.dedupe_key)
-            {
+            if state.key_taken(&n.dedupe_key) {
                 return Err(StoreError::Conflict("notifications.dedupe_key"));
             }
             state.notifications.push(StoredNotification {
@@ -491,4 +562,112 @@ fn matches_filter(e: &EvaluationRecord, f: &EvaluationFilter) -> bool {
         && f.dry_run.is_none_or(|d| d == e.dry_run)
         && f.from.is_none_or(|t| e.evaluated_at >= t)
         && f.to.is_none_or(|t| e.evaluated_at <= t)
+}
+
+impl BatchRepository for InMemoryStore {
+    fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, StoreError> {
+        let state = self.lock();
+        let mut seen = std::collections::HashSet::new();
+        Ok(user_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .filter_map(|id| state.subject(id))
+            .collect())
+    }
+
+    fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
+        let mut state = self.lock();
+        let key = (batch.run_id.clone(), batch.batch_index);
+        if state.batch_results.contains_key(&key) {
+            return Err(StoreError::Conflict("batch_results.batch_index"));
+        }
+        // Check everything first: the batch is all or nothing. A mentor
+        // deleted since the subjects were loaded fails it, as the foreign
+        // keys of storage do.
+        if let Some(e) = batch
+            .entries
+            .iter()
+            .find(|e| !state.mentors.contains_key(&e.evaluation.user_id))
+        {
+            return Err(StoreError::Backend(
+                format!("mentor `{}` does not exist", e.evaluation.user_id).into(),
+            ));
+        }
+        let mut in_batch = std::collections::HashSet::new();
+        let key_taken: Vec<bool> = batch
+            .entries
+            .iter()
+            .map(|e| {
+                e.enqueue.as_ref().is_some_and(|q| {
+                    let k = q.notification.dedupe_key.as_str();
+                    state.key_taken(k) || !in_batch.insert(k)
+                })
+            })
+            .collect();
+        let mut outcome = BatchOutcome::default();
+        for (i, (entry, &taken)) in batch.entries.iter().zip(&key_taken).enumerate() {
+            let stored = entry.stored(taken);
+            let mut evaluation = entry.evaluation.clone();
+            evaluation.should_notify = stored.should_notify;
+            evaluation.reason = stored.reason.to_owned();
+            evaluation.reason_code = stored.reason_code.to_owned();
+            if taken {
+                outcome.already_notified.push(i);
+            } else if let Some(q) = &entry.enqueue {
+                state.notifications.push(StoredNotification {
+                    notification: q.notification.clone(),
+                    status: NotificationStatus::Pending,
+                });
+                outcome.notifications_sent += 1;
+            }
+            if let Some((t, at)) = entry.milestone_seen {
+                state
+                    .milestones
+                    .entry((evaluation.user_id.clone(), t))
+                    .or_insert(at);
+            }
+            state.evaluations.insert(evaluation.id.clone(), evaluation);
+        }
+        for d in batch.decisions(&key_taken) {
+            state.batch_decisions.push(StoredBatchDecision {
+                run_id: batch.run_id.clone(),
+                batch_index: batch.batch_index,
+                user_id: d.user_id.to_owned(),
+                scenario_type: d.scenario_type,
+                notified: d.notified,
+                reason_code: d.reason_code.to_owned(),
+            });
+        }
+        state.batch_results.insert(
+            key,
+            StoredBatchResult {
+                user_count: batch.user_count,
+                notifications_sent: outcome.notifications_sent,
+                duration_ms: batch.duration_ms,
+            },
+        );
+        let totals = state.run_totals.entry(batch.run_id.clone()).or_default();
+        totals.0 += batch.users_evaluated;
+        totals.1 += outcome.notifications_sent;
+        Ok(outcome)
+    }
+
+    fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let state = self.lock();
+        let start = match after {
+            Some(a) => std::ops::Bound::Excluded(a.to_owned()),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(state
+            .mentors
+            .range((start, std::ops::Bound::Unbounded))
+            .filter(|(_, r)| r.mentor.status == MentorStatus::Active)
+            .take(limit as usize)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
 }

@@ -454,3 +454,226 @@ pub trait EvaluationRepository: Send + Sync {
     /// [`StoreError::Backend`] when storage fails.
     fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
 }
+
+/// A notification to enqueue with its evaluation, unless its dedupe key
+/// turns out to be taken when the batch is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueue {
+    /// The outbox row.
+    pub notification: NewNotification,
+    /// The evaluation's `reason` should the key be taken by then: the
+    /// decision is recorded as `should_notify: false`, `already_notified`,
+    /// with this sentence (rendered beforehand, because storage cannot
+    /// render decisions).
+    pub reason_if_taken: String,
+}
+
+/// One decision of a batch, rendered and ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchEntry {
+    /// The evaluation as decided (`run_id` and `dry_run` set).
+    pub evaluation: EvaluationRecord,
+    /// The notification, when the decision fired and the batch is not a dry run.
+    pub enqueue: Option<Enqueue>,
+    /// A milestone time this decision was the first to see (never in a dry
+    /// run); recorded unless one is recorded already.
+    pub milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+}
+
+/// How one entry of a batch is stored, once storage knows whether its
+/// notification's dedupe key was free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredDecision<'a> {
+    /// The evaluation's `should_notify`.
+    pub should_notify: bool,
+    /// The evaluation's `reason`.
+    pub reason: &'a str,
+    /// The evaluation's `reason_code`.
+    pub reason_code: &'a str,
+    /// Whether a notification is enqueued for it.
+    pub notified: bool,
+}
+
+impl BatchEntry {
+    /// The entry as stored: unchanged when `key_taken` is false, else
+    /// `should_notify: false`, `already_notified`, nothing enqueued.
+    /// `key_taken` is only ever true for an entry with [`BatchEntry::enqueue`].
+    pub fn stored(&self, key_taken: bool) -> StoredDecision<'_> {
+        let e = &self.evaluation;
+        match &self.enqueue {
+            Some(enqueue) if key_taken => StoredDecision {
+                should_notify: false,
+                reason: &enqueue.reason_if_taken,
+                reason_code: crate::ReasonCode::AlreadyNotified.as_str(),
+                notified: false,
+            },
+            enqueue => StoredDecision {
+                should_notify: e.should_notify,
+                reason: &e.reason,
+                reason_code: &e.reason_code,
+                notified: enqueue.is_some(),
+            },
+        }
+    }
+}
+
+/// Everything one batch of a scenario-evaluation run writes, in one
+/// transaction ([`BatchRepository::record_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchWrite {
+    /// The run.
+    pub run_id: String,
+    /// The batch's index in the run, from 0.
+    pub batch_index: i64,
+    /// User ids in the batch, unknown ones included: the batch result's `user_count`.
+    pub user_count: i64,
+    /// Distinct existing mentors evaluated: added to the run's `users_evaluated`.
+    pub users_evaluated: i64,
+    /// Milliseconds the batch took until its write began.
+    pub duration_ms: i64,
+    /// Every decision, grouped by user, in evaluation order.
+    pub entries: Vec<BatchEntry>,
+}
+
+/// One `batch_decisions` row: the outcome of one (user, scenario type) of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchDecision<'a> {
+    /// The mentor.
+    pub user_id: &'a str,
+    /// The scenario type.
+    pub scenario_type: ScenarioType,
+    /// Whether a notification was enqueued.
+    pub notified: bool,
+    /// The reported decision's reason code.
+    pub reason_code: &'a str,
+}
+
+/// How telling a reason code is when several decisions of one scenario
+/// type (the four milestones) share one result: lower is reported first.
+fn report_rank(reason_code: &str) -> u8 {
+    use crate::ReasonCode as R;
+    match R::parse(reason_code) {
+        Ok(code) if code.fires() => 0,
+        Ok(R::MentorPaused | R::MentorInactive | R::PreferenceDisabled | R::CooldownActive) => 1,
+        Ok(R::AlreadyNotified) => 3,
+        _ => 2,
+    }
+}
+
+impl BatchWrite {
+    /// The `batch_decisions` rows of this batch, given which entries'
+    /// keys were taken (`key_taken[i]` for `entries[i]`; missing means free).
+    ///
+    /// One row per (user, scenario type), in first-seen order. Where several
+    /// entries share a scenario type (the milestone types), the row reports
+    /// one of them: any that notified, else the first stopped by status,
+    /// preference or cooldown, else the first whose rule did not match, else
+    /// `already_notified`. So a mentor congratulated on `sessions_10` long
+    /// ago who has not reached `sessions_50` reads `milestone_not_reached`,
+    /// and one whose new milestone waits for the cooldown reads `cooldown_active`.
+    pub fn decisions(&self, key_taken: &[bool]) -> Vec<BatchDecision<'_>> {
+        let mut out: Vec<BatchDecision<'_>> = Vec::new();
+        // Index of the first row of the current user: entries are grouped by user.
+        let mut user_start = 0;
+        for (i, entry) in self.entries.iter().enumerate() {
+            let stored = entry.stored(key_taken.get(i).copied().unwrap_or(false));
+            let e = &entry.evaluation;
+            if out
+                .get(user_start)
+                .is_none_or(|d| d.user_id != e.user_id.as_str())
+            {
+                user_start = out.len();
+            }
+            let row = BatchDecision {
+                user_id: &e.user_id,
+                scenario_type: e.scenario_type,
+                notified: stored.notified,
+                reason_code: stored.reason_code,
+            };
+            match out[user_start..]
+                .iter_mut()
+                .find(|d| d.scenario_type == e.scenario_type)
+            {
+                None => out.push(row),
+                Some(d) => {
+                    let better = (row.notified && !d.notified)
+                        || (row.notified == d.notified
+                            && report_rank(row.reason_code) < report_rank(d.reason_code));
+                    if better {
+                        *d = row;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What became of a batch write.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchOutcome {
+    /// Notifications enqueued.
+    pub notifications_sent: i64,
+    /// Indices into [`BatchWrite::entries`] whose notification was not
+    /// enqueued because its dedupe key was already taken (by another writer
+    /// since the subjects were loaded, or by an earlier entry of the same
+    /// batch), ascending. They were recorded as `should_notify: false`,
+    /// `already_notified` ([`BatchEntry::stored`]).
+    pub already_notified: Vec<usize>,
+}
+
+impl BatchOutcome {
+    /// `key_taken` for [`BatchWrite::decisions`]: one flag per entry.
+    pub fn key_taken(&self, entries: usize) -> Vec<bool> {
+        let mut taken = vec![false; entries];
+        for &i in &self.already_notified {
+            if let Some(t) = taken.get_mut(i) {
+                *t = true;
+            }
+        }
+        taken
+    }
+}
+
+/// Where scenario-evaluation runs read and write their batches.
+pub trait BatchRepository: Send + Sync {
+    /// What evaluating each of `user_ids` needs ([`Subject`], as
+    /// [`EvaluationRepository::load_subject`] loads it), in the order of
+    /// `user_ids`; unknown ids are simply absent, a repeated id comes once.
+    /// Must take a constant number of queries per call, not one per mentor.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, StoreError>;
+
+    /// Writes a batch in one transaction: every evaluation; for every entry
+    /// with [`BatchEntry::enqueue`] its dedupe key (insert-or-ignore) and,
+    /// when the key was free, its outbox row; the newly seen milestones; one
+    /// `batch_decisions` row per (user, scenario type)
+    /// ([`BatchWrite::decisions`]); the batch result (`user_count`,
+    /// `notifications_sent`, `duration_ms`); and the batch's
+    /// `users_evaluated` and notifications added to the run's totals (where
+    /// the run is recorded). A taken key Must not fail the batch: the entry
+    /// is stored as [`BatchEntry::stored`]`(true)` and listed in
+    /// [`BatchOutcome::already_notified`].
+    ///
+    /// # Errors
+    /// Must return [`StoreError::Conflict`]`("batch_results.batch_index")`,
+    /// writing nothing, when the run already has a batch with this index;
+    /// Must fail with [`StoreError::Backend`], writing nothing, when an
+    /// entry is about a mentor that does not exist (deleted since the
+    /// subjects were loaded), and when storage fails.
+    fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError>;
+
+    /// Up to `limit` ids of `active` mentors whose `user_id` sorts after
+    /// `after` (bytewise; from the first when `None`), in `user_id` order:
+    /// the keyset pages a run plans its batches from.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+}

@@ -17,7 +17,7 @@ use crate::repo::{
     NewNotification, PageRequest, Paged, PreferencesPatch, StoreError, Subject,
 };
 use crate::rules::Rules;
-use crate::scenario::{Scenario, ScenarioType};
+use crate::scenario::{MilestoneType, Scenario, ScenarioType};
 use crate::snapshot::MentorSnapshot;
 
 /// Why a mentor operation was refused.
@@ -81,7 +81,7 @@ pub struct ActivityResult {
 /// An id that fails [`validate_platform_id`] cannot exist, so a lookup by it
 /// is "not found" without asking storage (which may refuse such bytes:
 /// PostgreSQL text cannot hold NUL).
-fn lookup_id(value: &str) -> bool {
+pub(crate) fn lookup_id(value: &str) -> bool {
     validate_platform_id("id", value).is_ok()
 }
 
@@ -468,6 +468,98 @@ fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> se
     })
 }
 
+/// Whom a decision is recorded for, and how.
+pub(crate) struct Target<'a> {
+    pub user_id: &'a str,
+    pub org_id: &'a str,
+    pub run_id: Option<&'a str>,
+    pub dry_run: bool,
+}
+
+/// A decision rendered for storage: the evaluation, its notification when
+/// it fired and is not a dry run, and a milestone time it saw first.
+pub(crate) struct Rendered {
+    pub record: EvaluationRecord,
+    pub notification: Option<NewNotification>,
+    pub milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+}
+
+/// The evaluation record of `decision` (a fresh `trg_` id).
+pub(crate) fn evaluation_record(
+    ids: &dyn IdSource,
+    target: &Target<'_>,
+    decision: &Decision<'_>,
+    now: DateTime<Utc>,
+) -> EvaluationRecord {
+    EvaluationRecord {
+        id: ids.next_id("trg"),
+        user_id: target.user_id.to_owned(),
+        scenario_type: decision.scenario_type,
+        should_notify: decision.should_notify,
+        evaluated_at: now,
+        evaluation_metadata: decision.metadata_json(),
+        reason: decision.reason_sentence(),
+        reason_code: decision.reason_code.as_str().to_owned(),
+        run_id: target.run_id.map(str::to_owned),
+        dry_run: target.dry_run,
+    }
+}
+
+/// `decision` as it stands when its once-only key was taken meanwhile.
+pub(crate) fn already_notified(decision: Decision<'_>) -> Decision<'_> {
+    Decision {
+        should_notify: false,
+        reason_code: ReasonCode::AlreadyNotified,
+        ..decision
+    }
+}
+
+/// Renders a decision the way every path records it (single evaluations,
+/// runs, batches): the same record, payload and dedupe key.
+pub(crate) fn render(
+    ids: &dyn IdSource,
+    target: &Target<'_>,
+    decision: &Decision<'_>,
+    now: DateTime<Utc>,
+) -> Rendered {
+    let record = evaluation_record(ids, target, decision, now);
+    let milestone_seen = match decision.metadata {
+        Metadata::Milestone {
+            milestone_type,
+            achieved_at: Some(at),
+            newly_achieved: true,
+            ..
+        } if !target.dry_run => Some((milestone_type, at)),
+        _ => None,
+    };
+    let notification = match (
+        decision.should_notify && !target.dry_run,
+        decision.dedupe_key,
+    ) {
+        (true, Some(key)) => {
+            let id = ids.next_id("ntf");
+            let payload = notification_payload(&id, target.org_id, &record);
+            Some(NewNotification {
+                id,
+                user_id: record.user_id.clone(),
+                org_id: target.org_id.to_owned(),
+                scenario_type: record.scenario_type,
+                dedupe_key: key.render(&record.user_id),
+                payload,
+                created_at: now,
+                run_id: record.run_id.clone(),
+                evaluation_id: Some(record.id.clone()),
+            })
+        }
+        _ => None,
+    };
+    Rendered {
+        record,
+        notification,
+        milestone_seen,
+    }
+}
+
 impl EvaluationService {
     /// A service over `repo` with the given rules.
     pub fn new(
@@ -533,37 +625,17 @@ impl EvaluationService {
         request: &EvaluateRequest,
         now: DateTime<Utc>,
     ) -> Result<EvaluationRecord, EvaluationError> {
-        let record = self.record_of(request, &decision, now);
-        let milestone_seen = match decision.metadata {
-            Metadata::Milestone {
-                milestone_type,
-                achieved_at: Some(at),
-                newly_achieved: true,
-                ..
-            } if !request.dry_run => Some((milestone_type, at)),
-            _ => None,
+        let target = Target {
+            user_id: &request.user_id,
+            org_id: &subject.record.mentor.org_id,
+            run_id: request.run_id.as_deref(),
+            dry_run: request.dry_run,
         };
-        let notification = match (
-            decision.should_notify && !request.dry_run,
-            decision.dedupe_key,
-        ) {
-            (true, Some(key)) => {
-                let id = self.ids.next_id("ntf");
-                let payload = notification_payload(&id, &subject.record.mentor.org_id, &record);
-                Some(NewNotification {
-                    id,
-                    user_id: record.user_id.clone(),
-                    org_id: subject.record.mentor.org_id.clone(),
-                    scenario_type: record.scenario_type,
-                    dedupe_key: key.render(&record.user_id),
-                    payload,
-                    created_at: now,
-                    run_id: record.run_id.clone(),
-                    evaluation_id: Some(record.id.clone()),
-                })
-            }
-            _ => None,
-        };
+        let Rendered {
+            record,
+            notification,
+            milestone_seen,
+        } = render(&*self.ids, &target, &decision, now);
         match self
             .repo
             .record_evaluation(&record, notification.as_ref(), milestone_seen)
@@ -572,12 +644,8 @@ impl EvaluationService {
             // Another request enqueued the same once-only notification between
             // our read and our write: this decision is now a duplicate.
             Err(StoreError::Conflict(_)) if notification.is_some() => {
-                let lost = Decision {
-                    should_notify: false,
-                    reason_code: ReasonCode::AlreadyNotified,
-                    ..decision
-                };
-                let record = self.record_of(request, &lost, now);
+                let record =
+                    evaluation_record(&*self.ids, &target, &already_notified(decision), now);
                 self.repo.record_evaluation(&record, None, milestone_seen)?;
                 Ok(record)
             }
@@ -588,26 +656,6 @@ impl EvaluationService {
     /// "Now" as the services see it: the clock, truncated to seconds.
     pub fn now(&self) -> DateTime<Utc> {
         truncate_to_seconds(self.clock.now())
-    }
-
-    fn record_of(
-        &self,
-        request: &EvaluateRequest,
-        decision: &Decision<'_>,
-        now: DateTime<Utc>,
-    ) -> EvaluationRecord {
-        EvaluationRecord {
-            id: self.ids.next_id("trg"),
-            user_id: request.user_id.clone(),
-            scenario_type: decision.scenario_type,
-            should_notify: decision.should_notify,
-            evaluated_at: now,
-            evaluation_metadata: decision.metadata_json(),
-            reason: decision.reason_sentence(),
-            reason_code: decision.reason_code.as_str().to_owned(),
-            run_id: request.run_id.clone(),
-            dry_run: request.dry_run,
-        }
     }
 
     /// Decides without recording or enqueuing anything.

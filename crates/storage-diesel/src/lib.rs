@@ -6,6 +6,7 @@
 //! migrations are embedded and applied by [`Store::open`], and every SQL
 //! statement of the service lives in this crate.
 
+mod batches;
 mod conn;
 mod convert;
 mod error;

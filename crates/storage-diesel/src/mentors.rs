@@ -14,8 +14,11 @@ use crate::convert::{from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
 
+// `treat_none_as_default_value = false`: every field is a plain value
+// (`None` is NULL, never DEFAULT), so that SQLite runs a multi-row insert
+// (`Store::bulk_insert_mentors`) as one statement (STYLE 4.4).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = mentors)]
+#[diesel(table_name = mentors, treat_none_as_default_value = false)]
 pub(crate) struct MentorRow {
     pub user_id: String,
     pub org_id: String,
@@ -35,7 +38,7 @@ pub(crate) struct MentorRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = certifications)]
+#[diesel(table_name = certifications, treat_none_as_default_value = false)]
 pub(crate) struct CertificationRow {
     pub user_id: String,
     pub certification_id: String,
@@ -59,6 +62,28 @@ struct MentorChanges {
 }
 
 impl MentorRow {
+    /// The row of a whole record, as given.
+    pub(crate) fn of(r: &MentorRecord) -> Self {
+        let m = &r.mentor;
+        Self {
+            user_id: m.user_id.clone(),
+            org_id: m.org_id.clone(),
+            status: m.status.as_str().to_owned(),
+            pause_reason: m.pause.as_ref().map(|p| p.reason.as_str().to_owned()),
+            pause_since: m.pause.as_ref().map(|p| to_millis(p.since)),
+            pause_until: m.pause.as_ref().and_then(|p| p.until.map(to_millis)),
+            last_active_at: m.last_active_at.map(to_millis),
+            sessions_count: i64::from(m.sessions_count),
+            first_session_at: m.first_session_at.map(to_millis),
+            pref_all: r.preferences.all,
+            pref_inactivity: r.preferences.inactivity,
+            pref_milestone: r.preferences.milestone,
+            pref_certification_expiry: r.preferences.certification_expiry,
+            created_at: to_millis(m.created_at),
+            updated_at: to_millis(m.updated_at),
+        }
+    }
+
     pub(crate) fn preferences(&self) -> Preferences {
         Preferences {
             all: self.pref_all,
@@ -95,6 +120,20 @@ impl MentorRow {
 }
 
 impl CertificationRow {
+    /// The row of `cert`, written at `now`.
+    pub(crate) fn of(user_id: &str, cert: &Certification, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id: user_id.to_owned(),
+            certification_id: cert.certification_id.clone(),
+            name: cert.name.clone(),
+            issued_at: cert.issued_at.map(to_millis),
+            expires_at: to_millis(cert.expires_at),
+            required: cert.required,
+            created_at: to_millis(now),
+            updated_at: to_millis(now),
+        }
+    }
+
     pub(crate) fn into_certification(self) -> Result<Certification, StorageError> {
         Ok(Certification {
             certification_id: self.certification_id,
@@ -126,7 +165,10 @@ pub(crate) fn load_record(
     Ok(Some(record_of(row, certs)?))
 }
 
-fn record_of(row: MentorRow, certs: Vec<CertificationRow>) -> Result<MentorRecord, StorageError> {
+pub(crate) fn record_of(
+    row: MentorRow,
+    certs: Vec<CertificationRow>,
+) -> Result<MentorRecord, StorageError> {
     let preferences = row.preferences();
     Ok(MentorRecord {
         mentor: row.into_mentor()?,

@@ -151,6 +151,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    batch_decisions (run_id, batch_index, user_id, scenario_type) {
+        run_id -> Text,
+        batch_index -> BigInt,
+        user_id -> Text,
+        scenario_type -> Text,
+        notified -> Bool,
+        reason_code -> Text,
+    }
+}
+
+diesel::table! {
     markers (name) {
         name -> Text,
         created_at -> BigInt,
@@ -168,5 +179,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     runs,
     batch_results,
+    batch_decisions,
     markers,
 );

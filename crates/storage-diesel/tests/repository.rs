@@ -24,9 +24,9 @@ use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use scenario_engine::{
-    ActivityOutcome, EvaluationFilter, EvaluationOverride, Mentor, MentorFilter, MentorRecord,
-    MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason, Preferences,
-    PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
+    ActivityOutcome, BatchRequest, EvaluationFilter, EvaluationOverride, Mentor, MentorFilter,
+    MentorRecord, MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason,
+    Preferences, PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
 };
 
 use common::{
@@ -1005,6 +1005,13 @@ fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {
     let services = Services::new(s, t0(), Rules::default());
     mentor_with_history(&services, s, USER);
     mentor_with_history(&services, s, "usr_other");
+    // A run's batch: six more evaluations each, and batch decision rows.
+    let ids = vec![USER.to_owned(), "usr_other".to_owned()];
+    let report = services
+        .batches
+        .evaluate_batch(BatchRequest::new("run_erasure", 0, ids))
+        .unwrap();
+    assert_eq!(report.users_evaluated, 2);
 
     assert!(s.delete_mentor(USER).unwrap());
 
@@ -1021,9 +1028,12 @@ fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {
         s.list_evaluations(&by_user("usr_other"), all())
             .unwrap()
             .total,
-        3
+        3 + 6
     );
     assert_eq!(s.outbox("usr_other").len(), 3);
+    if let Some(rows) = s.rows_about("usr_other") {
+        assert!(rows.contains(&("batch_decisions", 3)), "{rows:?}");
+    }
     assert_eq!(mentor(&**s, "usr_other").certifications.len(), 1);
 
     // Re-created with the same id, the mentor starts afresh.

@@ -7,10 +7,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use scenario_engine::{
-    ActivityEvent, ActivityOutcome, Certification, EvaluateRequest, EvaluationRecord,
-    EvaluationRepository, EvaluationService, FixedClock, InMemoryStore, MentorRecord,
-    MentorRepository, MentorService, MentorUpsert, NewNotification, NotificationStatus, Rules,
-    Scenario, ScenarioType, UlidIds,
+    ActivityEvent, ActivityOutcome, BatchEvaluator, BatchRepository, Certification,
+    EvaluateRequest, EvaluationRecord, EvaluationRepository, EvaluationService, FixedClock,
+    InMemoryStore, MentorRecord, MentorRepository, MentorService, MentorUpsert, NewNotification,
+    NotificationStatus, Rules, Scenario, ScenarioType, UlidIds,
 };
 use storage_diesel::Store;
 
@@ -55,10 +55,13 @@ pub trait Probe {
     fn set_notification_status(&self, id: &str, status: NotificationStatus) -> bool;
 }
 
-/// A store under contract: both repositories plus the probes.
-pub trait Repo: MentorRepository + EvaluationRepository + Probe + 'static {}
+/// A store under contract: the three repositories plus the probes.
+pub trait Repo:
+    MentorRepository + EvaluationRepository + BatchRepository + Probe + 'static
+{
+}
 
-impl<T: MentorRepository + EvaluationRepository + Probe + 'static> Repo for T {}
+impl<T: MentorRepository + EvaluationRepository + BatchRepository + Probe + 'static> Repo for T {}
 
 impl Probe for InMemoryStore {
     fn outbox(&self, user_id: &str) -> Vec<OutboxRow> {
@@ -87,7 +90,7 @@ impl Probe for InMemoryStore {
 }
 
 /// Every table that holds rows about a mentor, by `user_id`.
-const MENTOR_TABLES: [&str; 7] = [
+const MENTOR_TABLES: [&str; 8] = [
     "mentors",
     "certifications",
     "activity_events",
@@ -95,6 +98,7 @@ const MENTOR_TABLES: [&str; 7] = [
     "evaluations",
     "notifications",
     "notification_keys",
+    "batch_decisions",
 ];
 
 /// A string literal for SQL; the ids in these tests are ours, but quote anyway.
@@ -277,10 +281,11 @@ pub fn user_ids(rows: &[MentorRecord]) -> Vec<&str> {
     rows.iter().map(|r| r.mentor.user_id.as_str()).collect()
 }
 
-/// Both services over one store, on a fixed clock.
+/// The services over one store, on a fixed clock.
 pub struct Services {
     pub mentors: MentorService,
     pub evaluations: EvaluationService,
+    pub batches: BatchEvaluator,
     pub clock: Arc<FixedClock>,
 }
 
@@ -291,6 +296,12 @@ impl Services {
         Self {
             mentors: MentorService::new(store.clone(), clock.clone()),
             evaluations: EvaluationService::new(
+                store.clone(),
+                clock.clone(),
+                Arc::new(UlidIds::new()),
+                rules,
+            ),
+            batches: BatchEvaluator::new(
                 store.clone(),
                 clock.clone(),
                 Arc::new(UlidIds::new()),

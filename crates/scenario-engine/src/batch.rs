@@ -1,0 +1,336 @@
+//! Batches of a scenario-evaluation run (SPEC sections 6 and 15): load the
+//! batch's mentors at once, decide every (mentor, scenario) with
+//! [`evaluate`], and write the whole batch in one transaction through
+//! [`BatchRepository`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::{Clock, truncate_to_seconds};
+use crate::evaluate::evaluate;
+use crate::ids::IdSource;
+use crate::repo::{BatchEntry, BatchRepository, BatchWrite, Enqueue, Subject};
+use crate::rules::Rules;
+use crate::scenario::{MilestoneType, Scenario, ScenarioType};
+use crate::service::{
+    EvaluationError, Rendered, Target, already_notified, lookup_id, render, snapshot,
+};
+
+/// The reason code of a user id that names no mentor: a result, not an error.
+pub const UNKNOWN_USER: &str = "unknown_user";
+
+/// One batch to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRequest {
+    /// The run the batch belongs to.
+    pub run_id: String,
+    /// The batch's index in the run, from 0; a run has each index once.
+    pub batch_index: i64,
+    /// The mentors; a repeated id is evaluated once, unknown ids get an
+    /// [`UNKNOWN_USER`] result.
+    pub user_ids: Vec<String>,
+    /// Record evaluations with `dry_run: true` and enqueue nothing.
+    pub dry_run: bool,
+    /// The scenarios, evaluated in this order for each mentor.
+    pub scenarios: Vec<Scenario>,
+}
+
+impl BatchRequest {
+    /// A real (not dry-run) batch over [`BatchRequest::default_scenarios`].
+    pub fn new(run_id: impl Into<String>, batch_index: i64, user_ids: Vec<String>) -> Self {
+        Self {
+            run_id: run_id.into(),
+            batch_index,
+            user_ids,
+            dry_run: false,
+            scenarios: Self::default_scenarios(),
+        }
+    }
+
+    /// What a run evaluates by default: inactivity with the default
+    /// threshold, every milestone type, certification expiry with the
+    /// default lead time.
+    ///
+    /// ```
+    /// use scenario_engine::BatchRequest;
+    /// assert_eq!(BatchRequest::default_scenarios().len(), 6);
+    /// ```
+    pub fn default_scenarios() -> Vec<Scenario> {
+        let mut scenarios = vec![Scenario::Inactivity {
+            threshold_days: crate::rules::DEFAULT_THRESHOLD_DAYS,
+        }];
+        scenarios.extend(
+            MilestoneType::ALL
+                .into_iter()
+                .map(|milestone_type| Scenario::Milestone { milestone_type }),
+        );
+        scenarios.push(Scenario::CertificationExpiry {
+            lead_time_days: crate::rules::DEFAULT_LEAD_TIME_DAYS,
+        });
+        scenarios
+    }
+}
+
+/// The result of one (user, scenario type) of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchUserResult {
+    /// The user id as given.
+    pub user_id: String,
+    /// The scenario type; `None` for an unknown user.
+    pub scenario_type: Option<ScenarioType>,
+    /// Whether a notification was enqueued (never in a dry run).
+    pub notified: bool,
+    /// The reported decision's reason code (see
+    /// [`BatchWrite::decisions`](crate::BatchWrite::decisions)), or [`UNKNOWN_USER`].
+    pub reason_code: String,
+}
+
+/// What a batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchReport {
+    /// The run.
+    pub run_id: String,
+    /// The batch's index.
+    pub batch_index: i64,
+    /// Distinct existing mentors evaluated.
+    pub users_evaluated: i64,
+    /// Notifications enqueued (committed with the batch).
+    pub notifications_sent: i64,
+    /// Milliseconds from the start of the batch to the start of its write,
+    /// as stored in the batch result.
+    pub duration_ms: i64,
+    /// One result per (known user, scenario type), and one per unknown
+    /// user, in the order of the request.
+    pub results: Vec<BatchUserResult>,
+}
+
+/// Evaluates batches of a scenario-evaluation run.
+///
+/// Each batch costs a constant number of queries to read
+/// ([`BatchRepository::load_subjects`]) and one transaction to write
+/// ([`BatchRepository::record_batch`]), whatever its size.
+///
+/// # Several decisions of one mentor in a batch
+///
+/// Each mentor's decisions are made in the order of
+/// [`BatchRequest::scenarios`] against an in-memory copy of their history
+/// that every decision that fires updates, exactly as if the evaluations
+/// were recorded one after the other: an inactivity reminder and a
+/// milestone may fire together (their cooldowns are separate), but of two
+/// milestones reached at once only the first fires; the second is
+/// `cooldown_active` and fires in a later run once the cooldown is over. A
+/// dry run follows the same rule, so it reports what the real batch would
+/// do. Should a notification lose its dedupe key to another writer between
+/// read and write, its decision is stored `already_notified`; the decisions
+/// after it in the batch still saw it as sent.
+///
+/// ```
+/// use std::sync::Arc;
+/// use chrono::{TimeZone, Utc};
+/// use scenario_engine::{
+///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository, MentorUpsert,
+///     Rules, UlidIds,
+/// };
+/// let store = Arc::new(InMemoryStore::default());
+/// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
+/// let upsert = MentorUpsert {
+///     org_id: Some("org_oslo_01".into()),
+///     last_active_at: Some(Utc.with_ymd_and_hms(2026, 3, 16, 14, 22, 0).unwrap()),
+///     sessions_count: Some(12),
+///     first_session_at: Some(Utc.with_ymd_and_hms(2026, 1, 5, 17, 0, 0).unwrap()),
+///     ..MentorUpsert::default()
+/// };
+/// store.upsert_mentor("usr_mentor_7821", &upsert, now).unwrap();
+/// let batches = BatchEvaluator::new(store.clone(), Arc::new(FixedClock::new(now)), Arc::new(UlidIds::new()), Rules::default());
+/// let ids = vec!["usr_mentor_7821".to_owned(), "usr_nobody".to_owned()];
+/// let report = batches.evaluate_batch(BatchRequest::new("run_1", 0, ids)).unwrap();
+/// assert_eq!((report.users_evaluated, report.notifications_sent), (1, 2));
+/// let notified: Vec<_> = report.results.iter().filter(|r| r.notified).map(|r| r.reason_code.as_str()).collect();
+/// assert_eq!(notified, ["threshold_reached", "milestone_reached"]);
+/// assert_eq!(report.results.last().unwrap().reason_code, "unknown_user");
+/// ```
+#[derive(Clone)]
+pub struct BatchEvaluator {
+    repo: Arc<dyn BatchRepository>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+    rules: Rules,
+}
+
+impl BatchEvaluator {
+    /// An evaluator over `repo` with the given rules.
+    pub fn new(
+        repo: Arc<dyn BatchRepository>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        rules: Rules,
+    ) -> Self {
+        Self {
+            repo,
+            clock,
+            ids,
+            rules,
+        }
+    }
+
+    /// The rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Up to `limit` ids of active mentors after `after`, in `user_id`
+    /// order: the pages a run plans its batches from.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`].
+    pub fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, EvaluationError> {
+        Ok(self.repo.active_user_ids_after(after, limit)?)
+    }
+
+    /// Evaluates one batch: every (mentor, scenario) decided, recorded, and
+    /// notified where it fires, in one transaction with the batch result
+    /// and the run's totals.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`], for example
+    /// `Conflict("batch_results.batch_index")` when the run already has
+    /// this batch (nothing is written then).
+    pub fn evaluate_batch(&self, request: BatchRequest) -> Result<BatchReport, EvaluationError> {
+        let started = self.clock.now();
+        let now = truncate_to_seconds(started);
+        let mut seen = HashSet::with_capacity(request.user_ids.len());
+        let user_ids: Vec<&String> = request
+            .user_ids
+            .iter()
+            .filter(|id| seen.insert(id.as_str()))
+            .collect();
+        // Ids that cannot exist are unknown without asking storage (which
+        // may refuse their bytes).
+        let lookup: Vec<String> = user_ids
+            .iter()
+            .filter(|id| lookup_id(id))
+            .map(|id| (*id).clone())
+            .collect();
+        let mut subjects = self.repo.load_subjects(&lookup)?;
+
+        let mut entries = Vec::with_capacity(subjects.len() * request.scenarios.len());
+        for subject in &mut subjects {
+            self.decide(subject, &request, now, &mut entries);
+        }
+        let write = BatchWrite {
+            run_id: request.run_id.clone(),
+            batch_index: request.batch_index,
+            user_count: user_ids.len() as i64,
+            users_evaluated: subjects.len() as i64,
+            duration_ms: (self.clock.now() - started).num_milliseconds().max(0),
+            entries,
+        };
+        let outcome = self.repo.record_batch(&write)?;
+
+        let decisions = write.decisions(&outcome.key_taken(write.entries.len()));
+        let mut by_user: HashMap<&str, Vec<usize>> = HashMap::with_capacity(subjects.len());
+        for (i, d) in decisions.iter().enumerate() {
+            by_user.entry(d.user_id).or_default().push(i);
+        }
+        let mut results = Vec::with_capacity(decisions.len() + user_ids.len() - subjects.len());
+        for id in user_ids {
+            match by_user.get(id.as_str()) {
+                Some(rows) => results.extend(rows.iter().map(|&i| {
+                    let d = &decisions[i];
+                    BatchUserResult {
+                        user_id: id.clone(),
+                        scenario_type: Some(d.scenario_type),
+                        notified: d.notified,
+                        reason_code: d.reason_code.to_owned(),
+                    }
+                })),
+                None if subjects.iter().any(|s| s.record.mentor.user_id == *id) => {
+                    // Known, but no scenario was asked for.
+                }
+                None => results.push(BatchUserResult {
+                    user_id: id.clone(),
+                    scenario_type: None,
+                    notified: false,
+                    reason_code: UNKNOWN_USER.to_owned(),
+                }),
+            }
+        }
+        Ok(BatchReport {
+            run_id: request.run_id,
+            batch_index: request.batch_index,
+            users_evaluated: write.users_evaluated,
+            notifications_sent: outcome.notifications_sent,
+            duration_ms: write.duration_ms,
+            results,
+        })
+    }
+
+    /// Decides every scenario for one mentor, in order, recording each
+    /// decision that fires in the mentor's in-memory history so that the
+    /// next decisions see it (see the type's documentation).
+    fn decide(
+        &self,
+        subject: &mut Subject,
+        request: &BatchRequest,
+        now: DateTime<Utc>,
+        entries: &mut Vec<BatchEntry>,
+    ) {
+        for scenario in &request.scenarios {
+            let (entry, fired, achieved) = {
+                let decision = evaluate(&snapshot(subject), scenario, &self.rules, now);
+                let m = &subject.record.mentor;
+                let target = Target {
+                    user_id: &m.user_id,
+                    org_id: &m.org_id,
+                    run_id: Some(&request.run_id),
+                    dry_run: request.dry_run,
+                };
+                let Rendered {
+                    record,
+                    notification,
+                    milestone_seen,
+                } = render(&*self.ids, &target, &decision, now);
+                let fired = match (&notification, decision.should_notify, decision.dedupe_key) {
+                    (Some(n), _, _) => Some(n.dedupe_key.clone()),
+                    // A dry run enqueues nothing but follows the same rule.
+                    (None, true, Some(key)) => Some(key.render(&m.user_id)),
+                    _ => None,
+                };
+                let enqueue = notification.map(|notification| Enqueue {
+                    notification,
+                    reason_if_taken: already_notified(decision).reason_sentence(),
+                });
+                let achieved = match decision.metadata {
+                    crate::Metadata::Milestone {
+                        milestone_type,
+                        achieved_at: Some(at),
+                        newly_achieved: true,
+                        ..
+                    } => Some((milestone_type, at)),
+                    _ => None,
+                };
+                let entry = BatchEntry {
+                    evaluation: record,
+                    enqueue,
+                    milestone_seen,
+                };
+                (entry, fired, achieved)
+            };
+            if let Some(key) = fired {
+                subject
+                    .history
+                    .record_rendered(scenario.scenario_type(), key, now);
+            }
+            if let Some((t, at)) = achieved {
+                subject.milestones_achieved_at[t.index()] = Some(at);
+            }
+            entries.push(entry);
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! A full scenario-evaluation run on SQLite (SPEC section 11: 100,000
+//! mentors, every decision recorded and notifications enqueued, in at most
+//! 5 s on a 2-core machine, with memory that does not grow with the number
+//! of mentors).
+//!
+//! ```text
+//! cargo bench -p storage-diesel --bench batch_run                 # 10,000 and 100,000 mentors, batches of 50
+//! cargo bench -p storage-diesel --bench batch_run -- 100000 50,200,500
+//! ```
+//!
+//! For each (mentor count, batch size) it creates a fresh SQLite file in
+//! the temporary directory, inserts generated mentors with
+//! `Store::bulk_insert_mentors` (not timed), then times the run: plan pages
+//! of active ids (`active_user_ids_after`) and evaluate them in batches
+//! through `BatchEvaluator::evaluate_batch`, each batch one transaction.
+//! Peak RSS is reset before the run (`/proc/self/clear_refs`) and read
+//! after it (`VmHWM`). No criterion: one run is seconds long and its
+//! figure goes into `docs/benchmarks.md` by hand.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "benchmark: a failure is a failed measurement"
+)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use run_log::{Run, RunRepository, RunStatus, Trigger};
+use scenario_engine::{
+    BatchEvaluator, BatchRequest, Certification, Clock, Mentor, MentorRecord, MentorStatus, Pause,
+    PauseReason, Preferences, Rules, SystemClock, UlidIds, truncate_to_seconds,
+};
+use storage_diesel::Store;
+
+/// Ids per planning page (`active_user_ids_after`).
+const PLAN_PAGE: u32 = 1000;
+/// Mentors per `bulk_insert_mentors` call.
+const INSERT_CHUNK: usize = 10_000;
+
+/// A small deterministic generator, so every run measures the same mix.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn below(&mut self, n: u64) -> i64 {
+        i64::try_from(self.next() % n).unwrap()
+    }
+}
+
+/// Mentor `i` of the mix: 20% inactive long enough, 15% with sessions
+/// reaching milestones (some a year ago), 10% with a certification
+/// expiring within 30 days, 5% paused, 5% inactive, the rest recently
+/// active; a third of everyone holds a certification expiring later.
+fn mentor(i: usize, rng: &mut Lcg, now: DateTime<Utc>) -> MentorRecord {
+    let days = TimeDelta::days;
+    let user_id = format!("usr_mentor_{i:07}");
+    let group = rng.below(20);
+    let mut last_active_at = Some(now - days(rng.below(5)));
+    let mut sessions_count = 0;
+    let mut first_session_at = None;
+    let mut status = MentorStatus::Active;
+    let mut pause = None;
+    let mut certifications = Vec::new();
+    match group {
+        0..=3 => last_active_at = Some(now - days(8 + rng.below(60))),
+        4..=6 => {
+            sessions_count = [1, 3, 10, 12, 50, 60][usize::try_from(rng.below(6)).unwrap()];
+            first_session_at = Some(now - days(30 + rng.below(500)));
+        }
+        7..=8 => certifications.push(Certification {
+            certification_id: "cert_safeguarding".to_owned(),
+            name: "Safeguarding".to_owned(),
+            issued_at: Some(now - days(335)),
+            expires_at: now + days(rng.below(31)) + TimeDelta::hours(12),
+            required: true,
+        }),
+        9 => {
+            status = MentorStatus::Paused;
+            pause = Some(Pause {
+                reason: PauseReason::Requested,
+                since: now - days(3),
+                until: None,
+            });
+        }
+        10 => status = MentorStatus::Inactive,
+        _ => {}
+    }
+    if rng.below(3) == 0 {
+        certifications.push(Certification {
+            certification_id: "cert_first_aid".to_owned(),
+            name: "First aid".to_owned(),
+            issued_at: Some(now - days(100)),
+            expires_at: now + days(90 + rng.below(600)),
+            required: false,
+        });
+    }
+    if group == 19 {
+        last_active_at = None;
+    }
+    MentorRecord {
+        mentor: Mentor {
+            user_id,
+            org_id: format!("org_{:02}", i % 40),
+            status,
+            pause,
+            last_active_at,
+            sessions_count,
+            first_session_at,
+            created_at: now - days(400),
+            updated_at: now - days(1),
+        },
+        certifications,
+        preferences: Preferences {
+            inactivity: rng.below(25) != 0,
+            ..Preferences::default()
+        },
+    }
+}
+
+fn populate(store: &Store, mentors: usize, now: DateTime<Utc>) {
+    let mut rng = Lcg(0x5eed);
+    let mut i = 0;
+    while i < mentors {
+        let end = (i + INSERT_CHUNK).min(mentors);
+        let records: Vec<MentorRecord> = (i..end).map(|j| mentor(j, &mut rng, now)).collect();
+        store.bulk_insert_mentors(&records).unwrap();
+        i = end;
+    }
+}
+
+/// `VmHWM` or `VmRSS` of this process, in MiB.
+fn status_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Figures {
+    batches: u64,
+    users: i64,
+    decisions: i64,
+    notifications: i64,
+    wall: Duration,
+    peak_rss_mib: f64,
+}
+
+fn timed_run(store: &Store, batch_size: usize, scenarios: usize) -> Figures {
+    let clock = Arc::new(SystemClock);
+    let evaluator = BatchEvaluator::new(
+        Arc::new(store.clone()),
+        clock.clone(),
+        Arc::new(UlidIds::new()),
+        Rules::default(),
+    );
+    let run_id = "run_bench";
+    let run = Run::start(
+        run_id.into(),
+        "scenario_evaluation",
+        Trigger::Manual,
+        truncate_to_seconds(clock.now()),
+    );
+    store.insert_run(&run, None).unwrap();
+    // Peak RSS from here on (Linux: writing 5 resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+
+    let started = Instant::now();
+    let mut after: Option<String> = None;
+    let mut index = 0_i64;
+    let mut figures = Figures {
+        batches: 0,
+        users: 0,
+        decisions: 0,
+        notifications: 0,
+        wall: Duration::ZERO,
+        peak_rss_mib: 0.0,
+    };
+    loop {
+        let page = evaluator
+            .active_user_ids_after(after.as_deref(), PLAN_PAGE)
+            .unwrap();
+        let Some(last) = page.last().cloned() else {
+            break;
+        };
+        for chunk in page.chunks(batch_size) {
+            let report = evaluator
+                .evaluate_batch(BatchRequest::new(run_id, index, chunk.to_vec()))
+                .unwrap();
+            index += 1;
+            figures.batches += 1;
+            figures.users += report.users_evaluated;
+            figures.decisions += report.users_evaluated * i64::try_from(scenarios).unwrap();
+            figures.notifications += report.notifications_sent;
+        }
+        after = Some(last);
+    }
+    figures.wall = started.elapsed();
+
+    figures.peak_rss_mib = status_mib("VmHWM:");
+
+    // The batches added to the stored totals: finish from the stored run,
+    // since finish_run writes every field.
+    let mut stored = store.get_run(run_id).unwrap().unwrap();
+    assert_eq!(stored.users_evaluated, figures.users);
+    assert_eq!(stored.notifications_dispatched, figures.notifications);
+    stored
+        .finish(RunStatus::Success, truncate_to_seconds(clock.now()), None)
+        .unwrap();
+    assert!(store.finish_run(&stored).unwrap());
+    figures
+}
+
+fn parse_list(arg: Option<&String>, default: &[usize]) -> Vec<usize> {
+    arg.map_or_else(
+        || default.to_vec(),
+        |a| a.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
+    )
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; the rest are ours.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let sizes = parse_list(args.first(), &[10_000, 100_000]);
+    let batch_sizes = parse_list(args.get(1), &[50]);
+    let scenarios = BatchRequest::default_scenarios().len();
+
+    println!(
+        "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9} {:>14} {:>14}",
+        "mentors",
+        "batch",
+        "batches",
+        "evaluated",
+        "decisions",
+        "notifications",
+        "wall_s",
+        "decisions/s",
+        "peak_rss_MiB"
+    );
+    for &n in &sizes {
+        for &b in &batch_sizes {
+            let dir: PathBuf =
+                std::env::temp_dir().join(format!("ms_batch_run_{}_{n}_{b}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = dir.join("bench.db").display().to_string();
+            let store = Store::open(&url, 4).unwrap();
+            let now = truncate_to_seconds(SystemClock.now());
+            let t = Instant::now();
+            populate(&store, n, now);
+            eprintln!(
+                "populated {n} mentors in {:.2} s",
+                t.elapsed().as_secs_f64()
+            );
+
+            let f = timed_run(&store, b, scenarios);
+            println!(
+                "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9.2} {:>14.0} {:>14.1}",
+                n,
+                b,
+                f.batches,
+                f.users,
+                f.decisions,
+                f.notifications,
+                f.wall.as_secs_f64(),
+                f.decisions as f64 / f.wall.as_secs_f64(),
+                f.peak_rss_mib
+            );
+            drop(store);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
