@@ -16,7 +16,7 @@ use std::time::Duration;
 use cert_expiry::{ExpiryJobs, JobError as ExpiryError, RunContext};
 use chrono::{DateTime, TimeDelta, Utc};
 use run_log::{Run, RunFilter, RunRepository, RunStatus, StoreError, Transition, Trigger};
-use scenario_engine::{Clock, EvaluationRepository, IdSource};
+use scenario_engine::{BatchEvaluator, BatchRequest, Clock, EvaluationRepository, IdSource};
 use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
 use serde_json::{Map, Value, json};
 
@@ -127,6 +127,7 @@ pub struct JobRuntime {
     /// The run log.
     pub runs: Arc<dyn RunRepository>,
     expiry: ExpiryJobs,
+    batches: BatchEvaluator,
     evaluations: Arc<dyn EvaluationRepository>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
@@ -142,6 +143,7 @@ impl JobRuntime {
         jobs: JobService,
         runs: Arc<dyn RunRepository>,
         expiry: ExpiryJobs,
+        batches: BatchEvaluator,
         evaluations: Arc<dyn EvaluationRepository>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
@@ -152,6 +154,7 @@ impl JobRuntime {
             jobs,
             runs,
             expiry,
+            batches,
             evaluations,
             clock,
             ids,
@@ -295,20 +298,77 @@ impl JobRuntime {
         };
         match job.handler {
             Handler::CertificationExpiryCheck => {
-                let lead = param(&job.params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
+                let lead =
+                    param(&job.params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
                 expiry(self.expiry.expiry_check(&ctx, lead).map(|s| s.to_json()))
             }
             Handler::PauseAutoLift => expiry(self.expiry.auto_lift(&ctx).map(|s| s.to_json())),
             Handler::WeeklyExpiryReport => {
-                let days = param(&job.params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650).map_err(Stop::Failed)?;
-                expiry(self.expiry.weekly_report(&ctx, days, self.timezone).map(|r| r.to_json()))
+                let days = param(
+                    &job.params,
+                    "days",
+                    cert_expiry::DEFAULT_REPORT_DAYS,
+                    1..=3650,
+                )
+                .map_err(Stop::Failed)?;
+                expiry(
+                    self.expiry
+                        .weekly_report(&ctx, days, self.timezone)
+                        .map(|r| r.to_json()),
+                )
             }
             Handler::RunLogRetention => self.retention(job, run),
-            Handler::ScenarioEvaluation => Err(Stop::Failed(
-                "scenario_evaluation runs are not implemented yet: no mentor was evaluated and nothing was sent"
-                    .to_owned(),
-            )),
+            Handler::ScenarioEvaluation => self.scenario_evaluation(job, run, &cancelled),
         }
+    }
+
+    /// Evaluates every active mentor for every scenario, batch by batch:
+    /// active ids are read a batch at a time in `user_id` order (memory does
+    /// not grow with the number of mentors), each batch commits its
+    /// evaluations, notifications, decisions, batch result and the run's
+    /// totals at once, and cancellation is checked between batches.
+    fn scenario_evaluation(
+        &self,
+        job: &Job,
+        run: &Run,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Value, Stop> {
+        let batch_size: u32 =
+            param(&job.params, "batch_size", 50, 1..=500).map_err(Stop::Failed)?;
+        let failed =
+            |e: scenario_engine::EvaluationError| Stop::Failed(format!("batch failed: {e}"));
+        let (mut after, mut batches, mut users, mut notifications) =
+            (None::<String>, 0_i64, 0_i64, 0_i64);
+        loop {
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let ids = self
+                .batches
+                .active_user_ids_after(after.as_deref(), batch_size)
+                .map_err(failed)?;
+            let Some(last) = ids.last().cloned() else {
+                break;
+            };
+            let full = ids.len() == batch_size as usize;
+            let mut request = BatchRequest::new(run.id.clone(), batches, ids);
+            request.dry_run = run.dry_run;
+            let report = self.batches.evaluate_batch(request).map_err(failed)?;
+            users += report.users_evaluated;
+            notifications += report.notifications_sent;
+            batches += 1;
+            after = Some(last);
+            if !full {
+                break;
+            }
+        }
+        Ok(json!({
+            "batches": batches,
+            "batch_size": batch_size,
+            "users_evaluated": users,
+            "notifications_dispatched": notifications,
+            "dry_run": run.dry_run,
+        }))
     }
 
     /// Prunes finished runs (with their batch results) and evaluations older
@@ -359,6 +419,12 @@ impl JobRuntime {
             Err(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(Stop::Failed(message)) => (RunStatus::Failed, Some(message)),
         };
+        // Batches add to the run's totals as they commit: take the stored
+        // totals, not this copy's, so the end does not undo them.
+        if let Ok(Some(stored)) = self.runs.get_run(&run.id) {
+            run.users_evaluated = stored.users_evaluated;
+            run.notifications_dispatched = stored.notifications_dispatched;
+        }
         if run.finish(status, now, error).is_err() {
             return run;
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cert_expiry::ExpiryJobs;
-use scenario_engine::{Clock, EvaluationService, IdSource, MentorService, Rules};
+use scenario_engine::{BatchEvaluator, Clock, EvaluationService, IdSource, MentorService, Rules};
 use scheduler_core::JobService;
 use storage_diesel::Store;
 
@@ -61,6 +61,7 @@ impl AppState {
             JobService::new(repo.clone()),
             repo.clone(),
             ExpiryJobs::new(repo.clone(), evaluations.clone()),
+            BatchEvaluator::new(repo.clone(), clock.clone(), ids.clone(), rules),
             repo.clone(),
             clock.clone(),
             ids,

@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig, TriggerRequest};
 use mentor_scheduler_api::state::AppState;
 use run_log::{Run, RunFilter, RunStatus, Trigger};
-use scenario_engine::{Clock, FixedClock, Rules, SystemClock, UlidIds};
+use scenario_engine::{Clock, FixedClock, MentorUpsert, PauseReason, Rules, SystemClock, UlidIds};
 use scheduler_core::{Job, NewJob};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
@@ -52,7 +52,7 @@ runtime_tests![
     a_run_whose_lease_expired_is_failed_as_abandoned,
     two_instances_ticking_together_fire_each_instant_once,
     a_disabled_job_never_fires_but_can_be_triggered,
-    the_reminder_job_fails_honestly_until_scenario_runs_exist,
+    the_reminder_job_evaluates_every_active_mentor_in_batches,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -333,25 +333,81 @@ async fn a_disabled_job_never_fires_but_can_be_triggered(db: &TestDb) {
     assert_eq!(runs[0].status, RunStatus::Success);
 }
 
-async fn the_reminder_job_fails_honestly_until_scenario_runs_exist(db: &TestDb) {
+async fn the_reminder_job_evaluates_every_active_mentor_in_batches(db: &TestDb) {
     let clock = Arc::new(FixedClock::new(t0()));
-    let app = state(db, clock, "host-a");
+    let app = state(db, clock.clone(), "host-a");
     let rt = app.runtime.clone();
     assert!(rt.seed_default_jobs().unwrap());
     assert!(!rt.seed_default_jobs().unwrap(), "registered once");
+    // 120 active mentors inactive for 30 days, and one paused mentor.
+    for i in 0..120 {
+        let upsert = MentorUpsert {
+            org_id: Some("org_oslo_01".into()),
+            last_active_at: Some(t0() - TimeDelta::days(30)),
+            ..MentorUpsert::default()
+        };
+        app.mentors.upsert(&format!("usr_{i:03}"), upsert).unwrap();
+    }
+    app.mentors
+        .upsert(
+            "usr_paused",
+            MentorUpsert {
+                org_id: Some("org".into()),
+                ..MentorUpsert::default()
+            },
+        )
+        .unwrap();
+    app.mentors
+        .pause("usr_paused", PauseReason::Admin, None)
+        .unwrap();
     let job = rt.jobs.get_by_name("daily-reminder-check").unwrap();
-    rt.trigger(&job, TriggerRequest::default()).unwrap();
-    let runs = settle(&rt, &job);
-    assert_eq!(runs[0].status, RunStatus::Failed);
-    assert!(
-        runs[0]
-            .error_message
-            .as_deref()
-            .unwrap()
-            .contains("not implemented yet")
+
+    let dry = rt
+        .trigger(
+            &job,
+            TriggerRequest {
+                dry_run: true,
+                ..TriggerRequest::default()
+            },
+        )
+        .unwrap();
+    settle(&rt, &job);
+    let dry = rt.runs.get_run(&dry.id).unwrap().unwrap();
+    assert_eq!(dry.status, RunStatus::Success, "{:?}", dry.error_message);
+    assert_eq!(
+        dry.notifications_dispatched, 0,
+        "a dry run enqueues nothing"
     );
+
+    let run = rt.trigger(&job, TriggerRequest::default()).unwrap();
+    settle(&rt, &job);
+    let run = rt.runs.get_run(&run.id).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(run.users_evaluated, 120, "the paused mentor is not planned");
+    assert_eq!(
+        run.notifications_dispatched, 120,
+        "one inactivity reminder each"
+    );
+    let batches = rt.runs.batch_results(&run.id).unwrap();
+    let sizes: Vec<i64> = batches.iter().map(|b| b.user_count).collect();
+    assert_eq!(sizes, [50, 50, 20]);
+    assert_eq!(
+        batches.iter().map(|b| b.notifications_sent).sum::<i64>(),
+        120
+    );
+    assert_eq!(run.result_summary.as_ref().unwrap()["batches"], 3);
     assert_eq!(
         rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
-        Some("failed")
+        Some("success")
+    );
+
+    // The next day, inside the 3-day cooldown: nothing new is sent.
+    clock.set(t0() + TimeDelta::days(1));
+    let again = rt.trigger(&job, TriggerRequest::default()).unwrap();
+    settle(&rt, &job);
+    let again = rt.runs.get_run(&again.id).unwrap().unwrap();
+    assert_eq!(
+        (again.users_evaluated, again.notifications_dispatched),
+        (120, 0)
     );
 }
