@@ -118,17 +118,9 @@ fn insert_job(c: &mut AnyConnection, job: &Job) -> Result<bool, StorageError> {
     Ok(true)
 }
 
-fn run<T>(
-    store: &Store,
-    f: impl FnOnce(&mut AnyConnection) -> Result<T, StorageError>,
-) -> Result<T, StoreError> {
-    let mut conn = store.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-    f(&mut conn).map_err(StoreError::from)
-}
-
 impl JobRepository for Store {
     fn insert(&self, job: &Job) -> Result<(), StoreError> {
-        if run(self, |c| insert_job(c, job))? {
+        if self.with_conn::<_, StoreError>(|c| insert_job(c, job))? {
             Ok(())
         } else {
             Err(StoreError::Conflict("jobs.id"))
@@ -136,7 +128,7 @@ impl JobRepository for Store {
     }
 
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let row = jobs::table
                 .find(id)
                 .select(JobRow::as_select())
@@ -147,7 +139,7 @@ impl JobRepository for Store {
     }
 
     fn get_by_name(&self, name: &str) -> Result<Option<Job>, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let row = jobs::table
                 .filter(jobs::name.eq(name))
                 .select(JobRow::as_select())
@@ -163,7 +155,7 @@ impl JobRepository for Store {
         limit: u32,
         handler: Option<Handler>,
     ) -> Result<(Vec<Job>, u64), StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let total: i64 = by_handler(handler).count().get_result(c)?;
             let offset = u64::from(page.max(1) - 1) * u64::from(limit);
             let rows: Vec<JobRow> = by_handler(handler)
@@ -177,7 +169,7 @@ impl JobRepository for Store {
     }
 
     fn update(&self, job: &Job) -> Result<bool, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let row = JobRow::of(job);
             let changes = JobChanges {
                 name: row.name,
@@ -197,13 +189,11 @@ impl JobRepository for Store {
     }
 
     fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        run(self, |c| {
-            Ok(diesel::delete(jobs::table.find(id)).execute(c)? > 0)
-        })
+        self.with_conn(|c| Ok(diesel::delete(jobs::table.find(id)).execute(c)? > 0))
     }
 
     fn due(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Job>, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let rows: Vec<JobRow> = jobs::table
                 .filter(jobs::enabled.eq(true))
                 .filter(jobs::next_run_at.le(to_millis(now)))
@@ -216,7 +206,7 @@ impl JobRepository for Store {
     }
 
     fn next_wake(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let next: Option<i64> = jobs::table
                 .filter(jobs::enabled.eq(true))
                 .filter(jobs::next_run_at.is_not_null())
@@ -235,7 +225,7 @@ impl JobRepository for Store {
         seed: &[Job],
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             write_tx(c, |c| -> Result<bool, StorageError> {
                 let inserted = per_backend!(c, |c| diesel::insert_into(markers::table)
                     .values((
@@ -267,7 +257,7 @@ impl JobRepository for Store {
         expected: Option<DateTime<Utc>>,
         next: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let next = jobs::next_run_at.eq(next.map(to_millis));
             let n = match expected {
                 Some(t) => diesel::update(
@@ -291,7 +281,7 @@ impl JobRepository for Store {
         started: DateTime<Utc>,
         status: &str,
     ) -> Result<bool, StoreError> {
-        run(self, |c| {
+        self.with_conn(|c| {
             let n = diesel::update(jobs::table.find(id))
                 .set((
                     jobs::last_run_at.eq(to_millis(started)),

@@ -66,6 +66,16 @@ impl Store {
             .map_err(|e| StoreError::from(StorageError::Pool(e)))
     }
 
+    /// Runs `f` on a pooled connection; its errors, and the pool's, become
+    /// the calling port's `StoreError` (each pure crate has its own).
+    pub(crate) fn with_conn<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, StorageError>,
+    ) -> Result<T, E> {
+        let mut conn = self.pool.get().map_err(StorageError::Pool)?;
+        f(&mut conn).map_err(E::from)
+    }
+
     /// Whether the database answers and every migration is applied (`/readyz`).
     ///
     /// # Errors

@@ -112,41 +112,34 @@ fn filtered(f: &RunFilter) -> runs::BoxedQuery<'_, MultiBackend> {
     q
 }
 
-fn one<T>(f: impl FnOnce() -> Result<T, StorageError>) -> Result<T, StoreError> {
-    f().map_err(StoreError::from)
-}
-
 impl RunRepository for Store {
     fn insert_run(&self, run: &Run, lock_key: Option<&str>) -> Result<(), StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             diesel::insert_into(runs::table)
                 .values(&RunRow::of(run, lock_key))
-                .execute(&mut *conn)?;
+                .execute(conn)?;
             Ok(())
         })
     }
 
     fn get_run(&self, id: &str) -> Result<Option<Run>, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             let row = runs::table
                 .find(id)
                 .select(RunRow::as_select())
-                .first::<RunRow>(&mut *conn)
+                .first::<RunRow>(conn)
                 .optional()?;
             row.map(RunRow::into_run).transpose()
         })
     }
 
     fn running_with_lock(&self, lock_key: &str) -> Result<Option<Run>, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             let row = runs::table
                 .filter(runs::lock_key.eq(lock_key))
                 .filter(runs::status.eq(RunStatus::Running.as_str()))
                 .select(RunRow::as_select())
-                .first::<RunRow>(&mut *conn)
+                .first::<RunRow>(conn)
                 .optional()?;
             row.map(RunRow::into_run).transpose()
         })
@@ -158,15 +151,14 @@ impl RunRepository for Store {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<Run>, u64), StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
-            let total: i64 = filtered(filter).count().get_result(&mut *conn)?;
+        self.with_conn(|conn| {
+            let total: i64 = filtered(filter).count().get_result(conn)?;
             let rows: Vec<RunRow> = filtered(filter)
                 .order((runs::invoked_at.desc(), runs::id.desc()))
                 .limit(i64::from(limit))
                 .offset(i64::try_from(offset).unwrap_or(i64::MAX))
                 .select(RunRow::as_select())
-                .load(&mut *conn)?;
+                .load(conn)?;
             let runs = rows
                 .into_iter()
                 .map(RunRow::into_run)
@@ -176,13 +168,12 @@ impl RunRepository for Store {
     }
 
     fn update_run(&self, run: &Run) -> Result<bool, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             // The lock key is the run's for life; keep the stored one.
             let lock_key: Option<Option<String>> = runs::table
                 .find(&run.id)
                 .select(runs::lock_key)
-                .first(&mut *conn)
+                .first(conn)
                 .optional()?;
             let Some(lock_key) = lock_key else {
                 return Ok(false);
@@ -190,15 +181,14 @@ impl RunRepository for Store {
             let row = RunRow::of(run, lock_key.as_deref());
             let n = diesel::update(runs::table.find(&run.id))
                 .set(&row)
-                .execute(&mut *conn)?;
+                .execute(conn)?;
             Ok(n > 0)
         })
     }
 
     fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
-            write_tx(&mut conn, |c| -> Result<bool, StorageError> {
+        self.with_conn(|conn| {
+            write_tx(conn, |c| -> Result<bool, StorageError> {
                 diesel::delete(batch_results::table.filter(batch_results::run_id.eq(id)))
                     .execute(c)?;
                 Ok(diesel::delete(runs::table.find(id)).execute(c)? > 0)
@@ -207,8 +197,7 @@ impl RunRepository for Store {
     }
 
     fn batch_results(&self, run_id: &str) -> Result<Vec<BatchResult>, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             let rows: Vec<(i64, i64, i64, i64)> = batch_results::table
                 .filter(batch_results::run_id.eq(run_id))
                 .order(batch_results::batch_index.asc())
@@ -218,7 +207,7 @@ impl RunRepository for Store {
                     batch_results::notifications_sent,
                     batch_results::duration_ms,
                 ))
-                .load(&mut *conn)?;
+                .load(conn)?;
             Ok(rows
                 .into_iter()
                 .map(
@@ -234,9 +223,8 @@ impl RunRepository for Store {
     }
 
     fn prune_runs_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
-            write_tx(&mut conn, |c| -> Result<u64, StorageError> {
+        self.with_conn(|conn| {
+            write_tx(conn, |c| -> Result<u64, StorageError> {
                 let old = runs::table
                     .filter(runs::invoked_at.lt(to_millis(cutoff)))
                     .filter(runs::status.ne(RunStatus::Running.as_str()))
@@ -260,8 +248,7 @@ impl RunRepository for Store {
         owner: &str,
         until: DateTime<Utc>,
     ) -> Result<Option<RunStatus>, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             diesel::update(
                 runs::table
                     .find(id)
@@ -269,11 +256,11 @@ impl RunRepository for Store {
                     .filter(runs::lease_owner.eq(owner)),
             )
             .set(runs::lease_expires_at.eq(to_millis(until)))
-            .execute(&mut *conn)?;
+            .execute(conn)?;
             let status: Option<String> = runs::table
                 .find(id)
                 .select(runs::status)
-                .first(&mut *conn)
+                .first(conn)
                 .optional()?;
             status
                 .map(|s| RunStatus::parse(&s).map_err(|_| StorageError::Corrupt("runs.status")))
@@ -282,12 +269,11 @@ impl RunRepository for Store {
     }
 
     fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
-        let mut conn = self.conn().map_err(|e| StoreError::Backend(Box::new(e)))?;
-        one(|| {
+        self.with_conn(|conn| {
             let lock_key: Option<Option<String>> = runs::table
                 .find(&run.id)
                 .select(runs::lock_key)
-                .first(&mut *conn)
+                .first(conn)
                 .optional()?;
             let Some(lock_key) = lock_key else {
                 return Ok(false);
@@ -298,7 +284,7 @@ impl RunRepository for Store {
                     .filter(runs::status.eq(RunStatus::Running.as_str())),
             )
             .set(&RunRow::of(run, lock_key.as_deref()))
-            .execute(&mut *conn)?;
+            .execute(conn)?;
             Ok(n > 0)
         })
     }
