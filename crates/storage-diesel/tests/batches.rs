@@ -34,39 +34,11 @@ use common::{
     t0, utc,
 };
 
-/// One `#[test]` per case and backend: `memory::case`, `sqlite::case`, `postgres::case`.
-macro_rules! batch_tests {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[test]
-                fn $case() {
-                    super::$case(&std::sync::Arc::new(scenario_engine::InMemoryStore::default()));
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[test]
-                fn $case() {
-                    let db = storage_diesel::testdb::TestDb::sqlite();
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $case() {
-                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-    };
-}
+#[macro_use]
+mod three_stores;
 
-batch_tests![
+three_store_tests![
+    scenario_engine::InMemoryStore::default() =>
     load_subjects_matches_load_subject_for_a_mixed_set_in_request_order,
     active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order,
     a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_scenario_type,

@@ -12,38 +12,11 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use scheduler_core::{Handler, Job, JobName, JobRepository, Schedule, StoreError};
 
-macro_rules! job_tests {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[test]
-                fn $case() {
-                    super::$case(&std::sync::Arc::new(scheduler_core::InMemoryJobs::default()));
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[test]
-                fn $case() {
-                    let db = storage_diesel::testdb::TestDb::sqlite();
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $case() {
-                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-    };
-}
+#[macro_use]
+mod three_stores;
 
-job_tests![
+three_store_tests![
+    scheduler_core::InMemoryJobs::default() =>
     a_duplicate_name_or_id_is_a_conflict_and_writes_nothing,
     a_job_round_trips_every_field,
     lists_page_in_creation_order_and_filter_by_handler,

@@ -13,38 +13,11 @@ use std::sync::{Arc, Barrier};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use run_log::{Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
 
-macro_rules! run_tests {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[test]
-                fn $case() {
-                    super::$case(&std::sync::Arc::new(run_log::InMemoryRuns::default()));
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[test]
-                fn $case() {
-                    let db = storage_diesel::testdb::TestDb::sqlite();
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $case() {
-                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
-                    super::$case(&std::sync::Arc::new(storage_diesel::Store::open(db.url(), 4).unwrap()));
-                }
-            )*
-        }
-    };
-}
+#[macro_use]
+mod three_stores;
 
-run_tests![
+three_store_tests![
+    run_log::InMemoryRuns::default() =>
     a_second_running_run_with_the_same_lock_is_a_conflict_until_the_first_finishes,
     runs_without_a_lock_key_never_conflict,
     each_scheduled_instant_of_a_job_is_recorded_once,
