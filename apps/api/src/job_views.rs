@@ -16,7 +16,7 @@ use cert_expiry::ExpiryReport;
 use chrono::{DateTime, Utc};
 use run_log::{BatchResult, Run, RunFilter, RunStatus};
 use scenario_engine::{PageRequest, Paged};
-use scheduler_core::{Handler, Job, JobError, JobName, JobPatch, NewJob, Schedule, ScheduleError};
+use scheduler_core::{Handler, Job, JobError, JobPatch, NewJob, Schedule, ScheduleError};
 use serde_json::Value;
 
 use crate::runtime::{self, JobRuntime, RuntimeError, TriggerRequest};
@@ -78,14 +78,7 @@ impl JobKey {
     /// certification view, and for a key no job can have (a control
     /// character, which PostgreSQL cannot even compare, or too long).
     pub fn resolve(&self, rt: &JobRuntime) -> Result<Job, JobError> {
-        let (Self::Name(key) | Self::Id(key) | Self::CertificationId(key)) = self;
-        let impossible = match self {
-            Self::Name(name) => JobName::parse(name).is_err(),
-            Self::Id(id) | Self::CertificationId(id) => !possible_id(id),
-        };
-        if impossible {
-            return Err(JobError::NotFound(key.clone()));
-        }
+        // Keys no job can have are refused by JobService itself.
         match self {
             Self::Name(name) => rt.jobs.get_by_name(name),
             Self::Id(id) => rt.jobs.get(id),
@@ -97,7 +90,7 @@ impl JobKey {
     }
 }
 
-/// Whether `id` could name a stored job or run: ids are made here
+/// Whether `id` could name a stored run: ids are made here
 /// (`job_`/`run_` plus a ULID), so one with a control character or over
 /// 128 characters is simply unknown, and never reaches the database.
 fn possible_id(id: &str) -> bool {

@@ -206,6 +206,12 @@ impl JobService {
     /// # Errors
     /// [`JobError::NotFound`].
     pub fn get(&self, id: &str) -> Result<Job, JobError> {
+        // Ids are made here (`job_` + ULID): one that is empty, over 128
+        // characters or holds a control character names no job, and never
+        // reaches storage (PostgreSQL cannot even compare a NUL).
+        if id.is_empty() || id.chars().count() > 128 || id.chars().any(char::is_control) {
+            return Err(JobError::NotFound(id.to_owned()));
+        }
         self.repo
             .get(id)
             .map_err(JobError::Store)?
@@ -217,6 +223,10 @@ impl JobService {
     /// # Errors
     /// [`JobError::NotFound`].
     pub fn get_by_name(&self, name: &str) -> Result<Job, JobError> {
+        // A name no job can have is not looked up.
+        if JobName::parse(name).is_err() {
+            return Err(JobError::NotFound(name.to_owned()));
+        }
         self.repo
             .get_by_name(name)
             .map_err(JobError::Store)?
@@ -426,6 +436,18 @@ mod tests {
         assert!(matches!(s.delete("job_x"), Err(JobError::NotFound(_))));
         assert_eq!(s.delete("job_2").unwrap().name.as_str(), "b");
         assert!(matches!(s.get_by_name("b"), Err(JobError::NotFound(_))));
+    }
+
+    #[test]
+    fn keys_no_job_can_have_are_not_found_without_asking_storage() {
+        let s = service();
+        for id in ["", "job_\u{0}", &"x".repeat(129)] {
+            assert!(matches!(s.get(id), Err(JobError::NotFound(_))), "{id:?}");
+            assert!(
+                matches!(s.get_by_name(id), Err(JobError::NotFound(_))),
+                "{id:?}"
+            );
+        }
     }
 
     #[test]
