@@ -3,6 +3,7 @@
 //! well-typed but invalid value is a 422 rather than a 400 (SPEC section 15).
 
 pub mod evaluation;
+pub mod invocation;
 pub mod job;
 pub mod mentor;
 pub mod run;

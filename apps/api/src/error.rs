@@ -7,8 +7,9 @@ use std::fmt;
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use run_log::UpdateRefused;
 use scenario_engine::{
-    EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
+    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
@@ -43,8 +44,8 @@ pub struct ErrorDetail {
 pub struct LockConflictBody {
     /// `code: lock_held`, `details: {job_id, run_id}`.
     pub error: ErrorDetail,
-    /// The job.
-    pub job_id: String,
+    /// The job (null for an ad-hoc scheduler invocation).
+    pub job_id: Option<String>,
     /// Always false.
     pub lock_acquired: bool,
     /// The run holding the lock.
@@ -148,6 +149,12 @@ pub enum ApiError {
         /// The view's own keys.
         view: LockView,
     },
+    /// An `Idempotency-Key` whose first request is still being answered.
+    #[error("a request with Idempotency-Key `{0}` is still being answered; retry shortly")]
+    IdempotencyInProgress(String),
+    /// An `Idempotency-Key` used before for another request.
+    #[error("Idempotency-Key `{0}` was used for another request within the last 24 hours")]
+    IdempotencyKeyReused(String),
     /// A blocking task was cancelled or panicked.
     #[error("internal error")]
     Blocking(#[from] actix_web::error::BlockingError),
@@ -226,6 +233,35 @@ fn view_parts(e: &ViewError) -> (StatusCode, &'static str) {
         ViewError::Runtime(RuntimeError::Runs(S::Backend(_))) | ViewError::CorruptReport(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
+        ViewError::Runtime(RuntimeError::InvocationRunning { .. }) => {
+            (StatusCode::CONFLICT, "lock_held")
+        }
+        ViewError::Runtime(RuntimeError::RunFinished { .. }) => {
+            (StatusCode::CONFLICT, "run_finished")
+        }
+        ViewError::Runtime(RuntimeError::NotExternal(_)) => {
+            (StatusCode::CONFLICT, "run_not_external")
+        }
+        ViewError::Runtime(RuntimeError::RunRunning(_)) => (StatusCode::CONFLICT, "run_running"),
+        ViewError::Runtime(RuntimeError::BatchIds(BatchIdsError::TooMany { .. })) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range")
+        }
+        ViewError::Runtime(RuntimeError::BatchIds(
+            BatchIdsError::Empty | BatchIdsError::Duplicate(_),
+        )) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
+        ViewError::Runtime(RuntimeError::UpdateRefused(_)) => {
+            (StatusCode::CONFLICT, "invalid_transition")
+        }
+        ViewError::Runtime(RuntimeError::Batch(e)) => evaluation_parts(e),
+    }
+}
+
+fn evaluation_parts(e: &EvaluationError) -> (StatusCode, &'static str) {
+    match e {
+        EvaluationError::Store(e) => store_parts(e),
+        EvaluationError::UnknownUser(_) | EvaluationError::NotFound(_) => {
+            (StatusCode::NOT_FOUND, "not_found")
+        }
     }
 }
 
@@ -267,7 +303,33 @@ fn view_details(e: &ViewError) -> Value {
         }
         ViewError::NeverRan(name) => json!({"resource": "run", "job_name": name}),
         ViewError::NoReport { run_id, .. } => json!({"resource": "report", "run_id": run_id}),
-        ViewError::Runtime(RuntimeError::Runs(_)) | ViewError::CorruptReport(_) => Value::Null,
+        ViewError::Runtime(RuntimeError::Runs(_) | RuntimeError::Batch(_))
+        | ViewError::CorruptReport(_) => Value::Null,
+        ViewError::Runtime(RuntimeError::InvocationRunning { run_id, job_id }) => {
+            json!({"job_id": job_id, "run_id": run_id})
+        }
+        ViewError::Runtime(RuntimeError::RunFinished { run_id, status }) => {
+            json!({"run_id": run_id, "status": status.as_str()})
+        }
+        ViewError::Runtime(
+            RuntimeError::NotExternal(run_id) | RuntimeError::RunRunning(run_id),
+        ) => json!({"run_id": run_id}),
+        ViewError::Runtime(RuntimeError::BatchIds(e)) => match e {
+            BatchIdsError::Empty => json!({"field": "user_ids", "min": 1}),
+            BatchIdsError::TooMany { count, max } => {
+                json!({"field": "user_ids", "value": count, "min": 1, "max": max})
+            }
+            BatchIdsError::Duplicate(id) => json!({"field": "user_ids", "duplicate": id}),
+        },
+        ViewError::Runtime(RuntimeError::UpdateRefused(e)) => match e {
+            UpdateRefused::Illegal(t) => json!({"from": t.from.as_str(), "to": t.to.as_str()}),
+            UpdateRefused::ProcessedByService(run_id) => {
+                json!({"run_id": run_id, "from": "running", "to": "success"})
+            }
+            UpdateRefused::Finished { run_id, status } => {
+                json!({"run_id": run_id, "status": status.as_str()})
+            }
+        },
     }
 }
 
@@ -300,11 +362,13 @@ impl ApiError {
             Self::Mentor(M::PauseHeldByExpiry(_)) => (StatusCode::CONFLICT, "pause_held_by_expiry"),
             Self::Mentor(M::ActivityConflict(_)) => (StatusCode::CONFLICT, "event_conflict"),
             Self::Mentor(M::Store(e)) | Self::Evaluation(E::Store(e)) => store_parts(e),
-            Self::Evaluation(E::UnknownUser(_) | E::NotFound(_)) => {
-                (StatusCode::NOT_FOUND, "not_found")
-            }
+            Self::Evaluation(e @ (E::UnknownUser(_) | E::NotFound(_))) => evaluation_parts(e),
             Self::View(e) => view_parts(e),
             Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
+            Self::IdempotencyInProgress(_) => (StatusCode::CONFLICT, "idempotency_in_progress"),
+            Self::IdempotencyKeyReused(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
             Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -347,6 +411,9 @@ impl ApiError {
             Self::LockConflict { job_id, run_id, .. } => {
                 json!({"job_id": job_id, "run_id": run_id})
             }
+            Self::IdempotencyInProgress(key) | Self::IdempotencyKeyReused(key) => {
+                json!({"header": crate::idempotency::HEADER, "key": key})
+            }
             _ => Value::Null,
         }
     }
@@ -385,15 +452,18 @@ impl ApiError {
     }
 
     /// The holder of the lock, for the top level of a lock conflict's body.
-    fn lock_conflict(&self) -> Option<(&str, &str, LockView)> {
+    fn lock_conflict(&self) -> Option<(Option<&str>, &str, LockView)> {
         match self {
             Self::LockConflict {
                 job_id,
                 run_id,
                 view,
-            } => Some((job_id, run_id, view.clone())),
+            } => Some((Some(job_id), run_id, view.clone())),
             Self::View(ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id })) => {
-                Some((job_id, run_id, LockView::default()))
+                Some((Some(job_id), run_id, LockView::default()))
+            }
+            Self::View(ViewError::Runtime(RuntimeError::InvocationRunning { job_id, run_id })) => {
+                Some((job_id.as_deref(), run_id, LockView::default()))
             }
             _ => None,
         }
@@ -419,7 +489,7 @@ impl ResponseError for ApiError {
         match self.lock_conflict() {
             Some((job_id, run_id, view)) => HttpResponse::build(status).json(LockConflictBody {
                 error,
-                job_id: job_id.to_owned(),
+                job_id: job_id.map(str::to_owned),
                 lock_acquired: false,
                 run_id: run_id.to_owned(),
                 id: view.id,

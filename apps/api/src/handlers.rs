@@ -3,6 +3,7 @@
 
 pub mod evaluations;
 pub mod health;
+pub mod invocations;
 pub mod jobs_certification;
 pub mod jobs_cron;
 pub mod jobs_scheduler;

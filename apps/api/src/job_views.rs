@@ -277,6 +277,35 @@ pub fn run(rt: &JobRuntime, id: &str) -> Result<(Run, Vec<BatchResult>), ViewErr
     Ok((run, batches))
 }
 
+/// A page of scheduler invocations (scenario-evaluation runs, scheduled or
+/// ad hoc), newest first, optionally of one status.
+///
+/// # Errors
+/// [`RuntimeError::Runs`].
+pub fn invocations(
+    rt: &JobRuntime,
+    status: Option<RunStatus>,
+    page: PageRequest,
+) -> Result<Paged<Run>, ViewError> {
+    let filter = RunFilter {
+        kind: Some(Handler::ScenarioEvaluation.as_str().to_owned()),
+        status,
+        ..RunFilter::default()
+    };
+    runs(rt, &filter, page)
+}
+
+/// One scheduler invocation with its batch results; any other kind of run
+/// is not found here.
+///
+/// # Errors
+/// [`RuntimeError::RunNotFound`].
+pub fn invocation(rt: &JobRuntime, id: &str) -> Result<(Run, Vec<BatchResult>), ViewError> {
+    let run = rt.scenario_run(id)?;
+    let batches = rt.runs.batch_results(id)?;
+    Ok((run, batches))
+}
+
 fn get_run(rt: &JobRuntime, id: &str) -> Result<Run, ViewError> {
     let run = if possible_id(id) {
         rt.runs.get_run(id)?

@@ -3,10 +3,11 @@
 
 use utoipa::OpenApi;
 
-use crate::dto::{self, evaluation, job, mentor, run};
+use crate::dto::{self, evaluation, invocation, job, mentor, run};
 use crate::error;
 use crate::handlers::{
-    evaluations, health, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs, schedules,
+    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs,
+    schedules,
 };
 
 /// The whole API.
@@ -61,6 +62,13 @@ use crate::handlers::{
         jobs_cron::delete,
         jobs_cron::trigger,
         jobs_cron::runs,
+        invocations::list,
+        invocations::get,
+        invocations::create,
+        invocations::update,
+        invocations::delete,
+        invocations::active_peer_mentors,
+        invocations::evaluation_batch,
         runs::list,
         runs::get,
         runs::cancel,
@@ -115,6 +123,16 @@ use crate::handlers::{
         job::CronTriggeredDto,
         job::CronRunDto,
         job::CronJobDeleted,
+        invocation::InvocationDto,
+        invocation::InvocationDetailDto,
+        invocation::InvocationBody,
+        invocation::InvocationUpdateBody,
+        invocation::InvocationDeleted,
+        invocation::ActivePeerMentorDto,
+        invocation::ActivePeerMentorsDto,
+        invocation::EvaluationBatchBody,
+        invocation::EvaluationBatchDto,
+        invocation::BatchUserResultDto,
         run::RunDto,
         run::RunDetailDto,
         run::BatchResultDto,

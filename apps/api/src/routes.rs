@@ -7,13 +7,15 @@ use actix_web::{Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    evaluations, health, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs, schedules,
+    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs,
+    schedules,
 };
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
 const SCHEDULER: &str = "/api/v1/scheduler";
 const CERTIFICATION_CRON: &str = "/api/v1/certification-cron";
 const CRON: &str = "/api/v1/cron";
+const INVOCATIONS: &str = "/api/v1/scheduler-invocations";
 
 /// One mounted route: its method, canonical path, and the contract base
 /// path it is doubled under (if it comes from a contract).
@@ -45,6 +47,7 @@ pub fn table() -> Vec<RouteSpec> {
     let sch = Some(SCHEDULER);
     let cc = Some(CERTIFICATION_CRON);
     let cron = Some(CRON);
+    let inv = Some(INVOCATIONS);
     vec![
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
@@ -240,6 +243,45 @@ pub fn table() -> Vec<RouteSpec> {
             jobs_cron::trigger
         ),
         spec!(GET, "/api/v1/cron/jobs/{id}/runs", cron, jobs_cron::runs),
+        // scheduler-invocations.txt. The two fixed paths come before `{id}`,
+        // which would otherwise take them.
+        spec!(
+            GET,
+            "/api/v1/scheduler-invocations/active-peer-mentors",
+            inv,
+            invocations::active_peer_mentors
+        ),
+        spec!(
+            POST,
+            "/api/v1/scheduler-invocations/evaluation-batch",
+            inv,
+            invocations::evaluation_batch
+        ),
+        spec!(GET, "/api/v1/scheduler-invocations", inv, invocations::list),
+        spec!(
+            POST,
+            "/api/v1/scheduler-invocations",
+            inv,
+            invocations::create
+        ),
+        spec!(
+            GET,
+            "/api/v1/scheduler-invocations/{id}",
+            inv,
+            invocations::get
+        ),
+        spec!(
+            PUT,
+            "/api/v1/scheduler-invocations/{id}",
+            inv,
+            invocations::update
+        ),
+        spec!(
+            DELETE,
+            "/api/v1/scheduler-invocations/{id}",
+            inv,
+            invocations::delete
+        ),
         // Runs of any job and the schedule preview (SPEC section 15).
         spec!(GET, "/api/v1/runs", None, runs::list),
         spec!(GET, "/api/v1/runs/{id}", None, runs::get),

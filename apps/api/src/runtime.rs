@@ -15,13 +15,32 @@ use std::time::Duration;
 
 use cert_expiry::{ExpiryJobs, JobError as ExpiryError, RunContext};
 use chrono::{DateTime, TimeDelta, Utc};
-use run_log::{Run, RunFilter, RunRepository, RunStatus, StoreError, Transition, Trigger};
-use scenario_engine::{BatchEvaluator, BatchRequest, Clock, EvaluationRepository, IdSource};
+use run_log::{
+    BatchPlanner, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, IDEMPOTENCY_WINDOW, IdempotencyStore, Run,
+    RunFilter, RunRepository, RunStatus, RunUpdate, StoreError, Transition, Trigger, UpdateRefused,
+};
+use scenario_engine::{
+    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, Clock, EvaluationError,
+    EvaluationRepository, IdSource,
+};
 use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
 use serde_json::{Map, Value, json};
 
 /// The lock all non-external scenario-evaluation runs share (SPEC section 15).
 pub const SCENARIO_LOCK: &str = "scenario_evaluation";
+
+/// Mentors per batch of a scenario-evaluation run unless its job's
+/// `params.batch_size` or the invocation says otherwise (SPEC section 5).
+pub const DEFAULT_BATCH_SIZE: u32 = 50;
+
+/// The largest batch a run the service processes may be planned with.
+pub const MAX_BATCH_SIZE: u32 = 500;
+
+/// Active ids read per page while planning a run's batches.
+const PLAN_PAGE: u32 = 5000;
+
+/// Planned batches written per transaction, and read per page while running.
+const PLAN_CHUNK: usize = 1000;
 
 /// The marker row of the default jobs.
 pub const DEFAULT_JOBS_MARKER: &str = "default_jobs_seeded";
@@ -95,6 +114,37 @@ pub enum RuntimeError {
     /// No run with this id.
     #[error("run `{0}` not found")]
     RunNotFound(String),
+    /// A scenario-evaluation run the service processes holds the shared lock.
+    #[error("a scenario evaluation is already running (run `{run_id}`)")]
+    InvocationRunning {
+        /// The running run.
+        run_id: String,
+        /// Its job, if it came from one.
+        job_id: Option<String>,
+    },
+    /// The run is over: it takes no more batches, and stays as it is.
+    #[error("run `{run_id}` is {status}: it takes no more batches")]
+    RunFinished {
+        /// The run.
+        run_id: String,
+        /// How it ended.
+        status: RunStatus,
+    },
+    /// The service processes this run itself: no orchestrator feeds it.
+    #[error("run `{0}` is processed by the service; only external runs take batches")]
+    NotExternal(String),
+    /// A running run cannot be deleted.
+    #[error("run `{0}` is still running; cancel it first")]
+    RunRunning(String),
+    /// The user ids of a batch are not acceptable.
+    #[error(transparent)]
+    BatchIds(#[from] BatchIdsError),
+    /// A change to a run that the run-log rules refuse.
+    #[error(transparent)]
+    UpdateRefused(#[from] UpdateRefused),
+    /// Evaluating a batch failed in storage.
+    #[error("evaluating the batch failed")]
+    Batch(#[source] EvaluationError),
     /// The run state machine refused the change.
     #[error(transparent)]
     IllegalTransition(#[from] run_log::IllegalTransition),
@@ -114,6 +164,21 @@ pub struct TriggerRequest {
     pub dry_run: bool,
 }
 
+/// An ad-hoc scheduler invocation (`POST /api/v1/scheduler-invocations`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvocationRequest {
+    /// Who asked.
+    pub triggered_by: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Compute and record, enqueue nothing.
+    pub dry_run: bool,
+    /// Fed by an orchestrator through `evaluation-batch` instead of processed here.
+    pub external: bool,
+    /// Mentors per batch (1 to [`MAX_BATCH_SIZE`]); default [`DEFAULT_BATCH_SIZE`].
+    pub batch_size: Option<u32>,
+}
+
 /// Why a handler stopped.
 enum Stop {
     Cancelled,
@@ -129,6 +194,7 @@ pub struct JobRuntime {
     expiry: ExpiryJobs,
     batches: BatchEvaluator,
     evaluations: Arc<dyn EvaluationRepository>,
+    idempotency: Arc<dyn IdempotencyStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     timezone: chrono_tz::Tz,
@@ -145,6 +211,7 @@ impl JobRuntime {
         expiry: ExpiryJobs,
         batches: BatchEvaluator,
         evaluations: Arc<dyn EvaluationRepository>,
+        idempotency: Arc<dyn IdempotencyStore>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
         timezone: chrono_tz::Tz,
@@ -156,6 +223,7 @@ impl JobRuntime {
             expiry,
             batches,
             evaluations,
+            idempotency,
             clock,
             ids,
             timezone,
@@ -203,6 +271,10 @@ impl JobRuntime {
         run.job_name = Some(job.name.as_str().to_owned());
         run.lease_owner = Some(self.config.owner.clone());
         run.lease_expires_at = Some(now + self.config.lease_ttl);
+        if job.handler == Handler::ScenarioEvaluation {
+            // An invalid parameter fails the run itself, with its message.
+            run.batch_size = batch_size_param(&job.params).ok().map(i64::from);
+        }
         run
     }
 
@@ -223,7 +295,7 @@ impl JobRuntime {
         let key = lock_key(job);
         match self.runs.insert_run(&run, Some(&key)) {
             Ok(()) => {
-                self.spawn(job.clone(), run.clone());
+                self.spawn(Some(job.clone()), run.clone());
                 Ok(run)
             }
             Err(StoreError::Conflict("runs.lock")) => {
@@ -240,33 +312,39 @@ impl JobRuntime {
         }
     }
 
-    fn spawn(self: &Arc<Self>, job: Job, run: Run) {
+    /// Processes `run` (of `job`, or an ad-hoc invocation without one) on
+    /// its own thread.
+    fn spawn(self: &Arc<Self>, job: Option<Job>, run: Run) {
         let runtime = Arc::clone(self);
         let name = format!("run-{}", run.id);
         let fallback = run.clone();
         let fallback_job = job.clone();
         if let Err(e) = std::thread::Builder::new()
             .name(name)
-            .spawn(move || runtime.execute(job, run))
+            .spawn(move || runtime.execute(job.as_ref(), run))
         {
             tracing::error!(run_id = %fallback.id, error = %e, "could not start a run thread");
             self.finish(
-                &fallback_job,
+                fallback_job.as_ref(),
                 fallback,
                 Err(Stop::Failed(format!("could not start the run: {e}"))),
             );
         }
     }
 
-    /// Runs the handler of `job` for `run`, then records the outcome.
-    fn execute(&self, job: Job, run: Run) {
-        tracing::info!(run_id = %run.id, job = %job.name.as_str(), handler = job.handler.as_str(), dry_run = run.dry_run, "run started");
-        let outcome = self.run_handler(&job, &run);
-        let finished = self.finish(&job, run, outcome);
-        tracing::info!(run_id = %finished.id, status = finished.status.as_str(), duration_ms = finished.duration_ms, "run finished");
+    /// Runs the handler of `run`, then records the outcome.
+    fn execute(&self, job: Option<&Job>, run: Run) {
+        tracing::info!(run_id = %run.id, job = job.map(|j| j.name.as_str()), handler = run.kind.as_str(), dry_run = run.dry_run, "run started");
+        let outcome = self.run_handler(job, &run);
+        let finished = self.finish(job, run, outcome);
+        tracing::info!(run_id = %finished.id, status = finished.status.as_str(), duration_ms = finished.duration_ms, users_evaluated = finished.users_evaluated, notifications_dispatched = finished.notifications_dispatched, "run finished");
     }
 
-    fn run_handler(&self, job: &Job, run: &Run) -> Result<Value, Stop> {
+    fn run_handler(&self, job: Option<&Job>, run: &Run) -> Result<Value, Stop> {
+        let no_params = Map::new();
+        let params = job.map_or(&no_params, |j| &j.params);
+        let handler = Handler::parse(&run.kind)
+            .map_err(|_| Stop::Failed(format!("unknown handler `{}`", run.kind)))?;
         // The heartbeat renews the lease between pages and tells the handler
         // when its run was cancelled (or deleted) meanwhile.
         let cancelled = || {
@@ -296,104 +374,155 @@ impl JobRuntime {
                 ExpiryError::Store(e) => Stop::Failed(format!("reading mentors failed: {e}")),
             })
         };
-        match job.handler {
+        match handler {
             Handler::CertificationExpiryCheck => {
-                let lead =
-                    param(&job.params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
+                let lead = param(params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
                 expiry(self.expiry.expiry_check(&ctx, lead).map(|s| s.to_json()))
             }
             Handler::PauseAutoLift => expiry(self.expiry.auto_lift(&ctx).map(|s| s.to_json())),
             Handler::WeeklyExpiryReport => {
-                let days = param(
-                    &job.params,
-                    "days",
-                    cert_expiry::DEFAULT_REPORT_DAYS,
-                    1..=3650,
-                )
-                .map_err(Stop::Failed)?;
+                let days = param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)
+                    .map_err(Stop::Failed)?;
                 expiry(
                     self.expiry
                         .weekly_report(&ctx, days, self.timezone)
                         .map(|r| r.to_json()),
                 )
             }
-            Handler::RunLogRetention => self.retention(job, run),
-            Handler::ScenarioEvaluation => self.scenario_evaluation(job, run, &cancelled),
+            Handler::RunLogRetention => self.retention(params, run),
+            Handler::ScenarioEvaluation => self.scenario_evaluation(params, run, &cancelled),
         }
     }
 
-    /// Evaluates every active mentor for every scenario, batch by batch:
-    /// active ids are read a batch at a time in `user_id` order (memory does
-    /// not grow with the number of mentors), each batch commits its
+    /// Evaluates every active mentor for every scenario, batch by batch
+    /// (SPEC section 15, "Batch plan"): unless the run has a complete plan
+    /// (it is being resumed), one streaming pass over the active mentors
+    /// writes the batch plan; then every planned batch without a batch
+    /// result is evaluated, in index order, each committing its
     /// evaluations, notifications, decisions, batch result and the run's
-    /// totals at once, and cancellation is checked between batches.
+    /// totals at once. Cancellation is checked between batches; memory
+    /// holds one page of the plan, never all mentors.
     fn scenario_evaluation(
         &self,
-        job: &Job,
+        params: &Map<String, Value>,
         run: &Run,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Value, Stop> {
-        let batch_size: u32 =
-            param(&job.params, "batch_size", 50, 1..=500).map_err(Stop::Failed)?;
+        let batch_size = match run.batch_size.and_then(|b| u32::try_from(b).ok()) {
+            Some(b) => b,
+            None => batch_size_param(params).map_err(Stop::Failed)?,
+        };
+        let failed = |what: &str, e: &dyn std::fmt::Display| Stop::Failed(format!("{what}: {e}"));
+        let planned = match run.planned_batches {
+            Some(n) => n,
+            None => self.plan(run, batch_size, cancelled)?,
+        };
+        let mut after = None;
+        loop {
+            let page = self
+                .runs
+                .unfinished_batches(&run.id, after, PLAN_CHUNK as u32)
+                .map_err(|e| failed("reading the batch plan failed", &e))?;
+            let Some(last) = page.last().map(|b| b.batch_index) else {
+                break;
+            };
+            for batch in page {
+                if cancelled() {
+                    return Err(Stop::Cancelled);
+                }
+                let ids = self
+                    .batches
+                    .active_user_ids_between(&batch.first_user_id, &batch.last_user_id)
+                    .map_err(|e| failed("reading a batch failed", &e))?;
+                let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, ids);
+                request.dry_run = run.dry_run;
+                match self.batches.evaluate_batch(request) {
+                    Ok(_) => {}
+                    // Another process wrote this batch (a takeover race): it is done.
+                    Err(EvaluationError::Store(scenario_engine::StoreError::Conflict(
+                        "batch_results.batch_index",
+                    ))) => {}
+                    Err(e) => return Err(failed("batch failed", &e)),
+                }
+            }
+            after = Some(last);
+        }
+        let stored = self.runs.get_run(&run.id).ok().flatten();
+        Ok(json!({
+            "batches": planned,
+            "batch_size": batch_size,
+            "users_evaluated": stored.as_ref().map_or(0, |r| r.users_evaluated),
+            "notifications_dispatched": stored.as_ref().map_or(0, |r| r.notifications_dispatched),
+            "dry_run": run.dry_run,
+        }))
+    }
+
+    /// Writes the batch plan of `run` in one streaming pass over the active
+    /// mentors (keyset pages of [`PLAN_PAGE`] ids, chunks of
+    /// [`PLAN_CHUNK`] batches), then marks it complete. A plan left
+    /// incomplete by a process that died is thrown away first.
+    fn plan(&self, run: &Run, batch_size: u32, cancelled: &dyn Fn() -> bool) -> Result<i64, Stop> {
         let failed =
-            |e: scenario_engine::EvaluationError| Stop::Failed(format!("batch failed: {e}"));
-        let (mut after, mut batches, mut users, mut notifications) =
-            (None::<String>, 0_i64, 0_i64, 0_i64);
+            |e: &dyn std::fmt::Display| Stop::Failed(format!("planning the batches failed: {e}"));
+        self.runs.clear_plan(&run.id).map_err(|e| failed(&e))?;
+        let mut planner = BatchPlanner::new(batch_size);
+        let mut chunk = Vec::with_capacity(PLAN_CHUNK);
+        let mut after: Option<String> = None;
         loop {
             if cancelled() {
                 return Err(Stop::Cancelled);
             }
             let ids = self
                 .batches
-                .active_user_ids_after(after.as_deref(), batch_size)
-                .map_err(failed)?;
-            let Some(last) = ids.last().cloned() else {
-                break;
-            };
-            let full = ids.len() == batch_size as usize;
-            let mut request = BatchRequest::new(run.id.clone(), batches, ids);
-            request.dry_run = run.dry_run;
-            let report = self.batches.evaluate_batch(request).map_err(failed)?;
-            users += report.users_evaluated;
-            notifications += report.notifications_sent;
-            batches += 1;
-            after = Some(last);
+                .active_user_ids_after(after.as_deref(), PLAN_PAGE)
+                .map_err(|e| failed(&e))?;
+            let full = ids.len() == PLAN_PAGE as usize;
+            chunk.extend(ids.iter().filter_map(|id| planner.push(id)));
             if !full {
-                break;
+                chunk.extend(planner.finish());
+            }
+            if chunk.len() >= PLAN_CHUNK || !full {
+                self.runs
+                    .insert_plan(&run.id, &chunk)
+                    .map_err(|e| failed(&e))?;
+                chunk.clear();
+            }
+            match ids.into_iter().last() {
+                Some(last) if full => after = Some(last),
+                _ => break,
             }
         }
-        Ok(json!({
-            "batches": batches,
-            "batch_size": batch_size,
-            "users_evaluated": users,
-            "notifications_dispatched": notifications,
-            "dry_run": run.dry_run,
-        }))
+        let planned = planner.planned();
+        self.runs
+            .complete_plan(&run.id, planned)
+            .map_err(|e| failed(&e))?;
+        Ok(planned)
     }
 
     /// Prunes finished runs (with their batch results) and evaluations older
     /// than the retention period; dedupe keys and notifications stay. A dry
     /// run prunes nothing.
-    fn retention(&self, job: &Job, run: &Run) -> Result<Value, Stop> {
+    fn retention(&self, params: &Map<String, Value>, run: &Run) -> Result<Value, Stop> {
         let days = param(
-            &job.params,
+            params,
             "retention_days",
             self.config.retention_days,
             1..=36500,
         )
         .map_err(Stop::Failed)?;
         let cutoff = run_log::retention_cutoff(run.invoked_at, days);
-        let summary = |runs: u64, evaluations: u64| {
+        let summary = |runs: u64, evaluations: u64, keys: u64| {
             json!({
                 "retention_days": days,
                 "cutoff": scenario_engine::format_instant(cutoff),
                 "runs_pruned": runs,
                 "evaluations_pruned": evaluations,
+                "idempotency_keys_pruned": keys,
                 "dry_run": run.dry_run,
             })
         };
         if run.dry_run {
-            return Ok(summary(0, 0));
+            return Ok(summary(0, 0, 0));
         }
         let runs = self
             .runs
@@ -403,13 +532,18 @@ impl JobRuntime {
             .evaluations
             .prune_evaluations_before(cutoff)
             .map_err(|e| Stop::Failed(format!("pruning evaluations failed: {e}")))?;
-        Ok(summary(runs, evaluations))
+        // Idempotency keys live for their window only, whatever the retention.
+        let keys = self
+            .idempotency
+            .prune_keys_before(run.invoked_at - IDEMPOTENCY_WINDOW)
+            .map_err(|e| Stop::Failed(format!("pruning idempotency keys failed: {e}")))?;
+        Ok(summary(runs, evaluations, keys))
     }
 
     /// Records a run's end; a run cancelled meanwhile keeps its cancellation.
     /// The job's `last_run_*` is written first, so that whoever sees the run
     /// finished also sees it on its job.
-    fn finish(&self, job: &Job, mut run: Run, outcome: Result<Value, Stop>) -> Run {
+    fn finish(&self, job: Option<&Job>, mut run: Run, outcome: Result<Value, Stop>) -> Run {
         let now = self.now();
         let (status, error) = match outcome {
             Ok(summary) => {
@@ -445,7 +579,8 @@ impl JobRuntime {
         }
     }
 
-    fn record_on_job(&self, job: &Job, run: &Run) {
+    fn record_on_job(&self, job: Option<&Job>, run: &Run) {
+        let Some(job) = job else { return };
         if let Err(e) = self
             .jobs
             .record_run(&job.id, run.invoked_at, run.status.as_str())
@@ -501,6 +636,166 @@ impl JobRuntime {
         Ok((job, self.now()))
     }
 
+    /// Starts an ad-hoc scenario-evaluation run over all active mentors
+    /// (`POST /api/v1/scheduler-invocations`). A run the service processes
+    /// takes the lock all of them share and is processed on its own thread;
+    /// an external run takes no lock, is not processed here, and waits
+    /// [`EXTERNAL_BATCH_WINDOW`] for each batch from its orchestrator.
+    ///
+    /// # Errors
+    /// [`RuntimeError::InvocationRunning`] while another run holds the lock.
+    pub fn start_invocation(
+        self: &Arc<Self>,
+        request: InvocationRequest,
+    ) -> Result<Run, RuntimeError> {
+        let now = self.now();
+        let mut run = Run::start(
+            self.next_id("run"),
+            Handler::ScenarioEvaluation.as_str(),
+            Trigger::Manual,
+            now,
+        );
+        run.triggered_by = request.triggered_by;
+        run.reason = request.reason;
+        run.dry_run = request.dry_run;
+        run.external = request.external;
+        if request.external {
+            run.lease_owner = Some(EXTERNAL_OWNER.to_owned());
+            run.lease_expires_at = Some(now + EXTERNAL_BATCH_WINDOW);
+            self.runs
+                .insert_run(&run, None)
+                .map_err(RuntimeError::Runs)?;
+            return Ok(run);
+        }
+        run.batch_size = Some(i64::from(request.batch_size.unwrap_or(DEFAULT_BATCH_SIZE)));
+        run.lease_owner = Some(self.config.owner.clone());
+        run.lease_expires_at = Some(now + self.config.lease_ttl);
+        match self.runs.insert_run(&run, Some(SCENARIO_LOCK)) {
+            Ok(()) => {
+                self.spawn(None, run.clone());
+                Ok(run)
+            }
+            Err(StoreError::Conflict("runs.lock")) => {
+                let holder = self
+                    .runs
+                    .running_with_lock(SCENARIO_LOCK)
+                    .map_err(RuntimeError::Runs)?;
+                Err(RuntimeError::InvocationRunning {
+                    run_id: holder.as_ref().map(|r| r.id.clone()).unwrap_or_default(),
+                    job_id: holder.and_then(|r| r.job_id),
+                })
+            }
+            Err(e) => Err(RuntimeError::Runs(e)),
+        }
+    }
+
+    /// A scenario-evaluation run (any other kind of run is not found here).
+    ///
+    /// # Errors
+    /// [`RuntimeError::RunNotFound`].
+    pub fn scenario_run(&self, id: &str) -> Result<Run, RuntimeError> {
+        // An id no run can have never reaches the database (PostgreSQL
+        // cannot even compare a control character).
+        if scenario_engine::validate_platform_id("id", id).is_err() {
+            return Err(RuntimeError::RunNotFound(id.to_owned()));
+        }
+        self.runs
+            .get_run(id)
+            .map_err(RuntimeError::Runs)?
+            .filter(|r| r.kind == Handler::ScenarioEvaluation.as_str())
+            .ok_or_else(|| RuntimeError::RunNotFound(id.to_owned()))
+    }
+
+    /// Evaluates one batch of `user_ids` for an external run, as its next
+    /// batch (`POST .../evaluation-batch`): the run's totals grow, and its
+    /// one-hour window for the next batch starts again.
+    ///
+    /// # Errors
+    /// [`RuntimeError::BatchIds`] (empty, more than 500, duplicates);
+    /// [`RuntimeError::RunNotFound`]; [`RuntimeError::RunFinished`];
+    /// [`RuntimeError::NotExternal`] for a run the service processes.
+    pub fn evaluation_batch(
+        &self,
+        run_id: &str,
+        user_ids: Vec<String>,
+    ) -> Result<BatchReport, RuntimeError> {
+        scenario_engine::check_batch_ids(&user_ids)?;
+        let run = self.scenario_run(run_id)?;
+        if run.status.is_finished() {
+            return Err(RuntimeError::RunFinished {
+                run_id: run.id,
+                status: run.status,
+            });
+        }
+        if !run.external {
+            return Err(RuntimeError::NotExternal(run.id));
+        }
+        // Concurrent batches of one run race for the next index: the loser
+        // of a race wrote nothing and takes the index after.
+        let mut attempts = 0;
+        let report = loop {
+            let index = self
+                .runs
+                .next_batch_index(&run.id)
+                .map_err(RuntimeError::Runs)?;
+            let mut request = BatchRequest::new(run.id.clone(), index, user_ids.clone());
+            request.dry_run = run.dry_run;
+            match self.batches.evaluate_batch(request) {
+                Ok(report) => break report,
+                Err(EvaluationError::Store(scenario_engine::StoreError::Conflict(
+                    "batch_results.batch_index",
+                ))) if attempts < 10 => attempts += 1,
+                Err(e) => return Err(RuntimeError::Batch(e)),
+            }
+        };
+        let until = self.now() + EXTERNAL_BATCH_WINDOW;
+        if let Err(e) = self.runs.renew_lease(&run.id, EXTERNAL_OWNER, until) {
+            tracing::warn!(run_id = %run.id, error = %e, "extending an external run's window failed");
+        }
+        Ok(report)
+    }
+
+    /// Changes a scenario-evaluation run from outside (`PUT` on a scheduler
+    /// invocation) by the rules of [`Run::apply_update`]; a run the service
+    /// processes stops at its next batch. Returns the run as stored.
+    ///
+    /// # Errors
+    /// [`RuntimeError::RunNotFound`]; [`RuntimeError::UpdateRefused`].
+    pub fn update_invocation(&self, id: &str, change: &RunUpdate) -> Result<Run, RuntimeError> {
+        let mut run = self.scenario_run(id)?;
+        if run.apply_update(change, self.now())? == Transition::Unchanged {
+            return Ok(run);
+        }
+        if self.runs.finish_run(&run).map_err(RuntimeError::Runs)? {
+            if run.status.is_finished() {
+                let job = run.job_id.as_deref().and_then(|j| self.jobs.get(j).ok());
+                self.record_on_job(job.as_ref(), &run);
+            }
+            return self.scenario_run(id);
+        }
+        // It finished between our read and our write: judge the change
+        // against what it became.
+        let mut stored = self.scenario_run(id)?;
+        stored.apply_update(change, self.now())?;
+        Ok(stored)
+    }
+
+    /// Deletes a finished scenario-evaluation run with its batch results
+    /// and plan; the notifications it enqueued stay.
+    ///
+    /// # Errors
+    /// [`RuntimeError::RunNotFound`]; [`RuntimeError::RunRunning`].
+    pub fn delete_invocation(&self, id: &str) -> Result<String, RuntimeError> {
+        let run = self.scenario_run(id)?;
+        if !run.status.is_finished() {
+            return Err(RuntimeError::RunRunning(run.id));
+        }
+        if !self.runs.delete_run(&run.id).map_err(RuntimeError::Runs)? {
+            return Err(RuntimeError::RunNotFound(run.id));
+        }
+        Ok(run.id)
+    }
+
     /// One pass of the scheduler: fails runs whose lease expired, fires due
     /// jobs, and returns when the next job is due.
     pub fn tick(self: &Arc<Self>) -> Option<DateTime<Utc>> {
@@ -539,7 +834,7 @@ impl JobRuntime {
             run.scheduled_for = Some(at);
             let key = lock_key(&job);
             match self.runs.insert_run(&run, Some(&key)) {
-                Ok(()) => self.spawn(job.clone(), run),
+                Ok(()) => self.spawn(Some(job.clone()), run),
                 // Another instance claimed this instant.
                 Err(StoreError::Conflict("runs.job_instant")) => {}
                 Err(StoreError::Conflict("runs.lock")) => self.record_skip(&job, &key, at, now),
@@ -609,9 +904,12 @@ impl JobRuntime {
         self.record_finished(run, RunStatus::Skipped, now);
     }
 
-    /// Running runs whose lease lapsed belong to a dead process: they are
-    /// marked `failed` with `abandoned: lease expired`.
-    fn reap_expired_leases(&self, now: DateTime<Utc>) {
+    /// Running runs whose lease lapsed: their process died (or, for an
+    /// external run, no batch came in time). Whoever claims the lapsed
+    /// lease first (compare-and-set, across instances) deals with the run:
+    /// a batched scenario-evaluation run is resumed here at its first
+    /// unfinished batch; any other run is failed with `abandoned: ...`.
+    fn reap_expired_leases(self: &Arc<Self>, now: DateTime<Utc>) {
         let filter = RunFilter {
             status: Some(RunStatus::Running),
             ..RunFilter::default()
@@ -620,29 +918,47 @@ impl JobRuntime {
             return;
         };
         for mut run in running.into_iter().filter(|r| r.lease_expired(now)) {
-            if run
-                .finish(
-                    RunStatus::Failed,
-                    now,
-                    Some("abandoned: lease expired".to_owned()),
-                )
-                .is_ok()
+            let until = now + self.config.lease_ttl;
+            match self
+                .runs
+                .take_over_lease(&run.id, &self.config.owner, now, until)
             {
-                match self.runs.finish_run(&run) {
-                    Ok(true) => {
-                        tracing::warn!(run_id = %run.id, "run abandoned: lease expired");
-                        if let Some(job_id) = &run.job_id {
-                            let _ = self.jobs.record_run(
-                                job_id,
-                                run.invoked_at,
-                                RunStatus::Failed.as_str(),
-                            );
-                        }
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::error!(run_id = %run.id, error = %e, "claiming an abandoned run failed");
+                    continue;
+                }
+            }
+            run.lease_owner = Some(self.config.owner.clone());
+            run.lease_expires_at = Some(until);
+            if run.kind == Handler::ScenarioEvaluation.as_str() && !run.external {
+                tracing::warn!(run_id = %run.id, "lease expired: resuming the run at its first unfinished batch");
+                let job = run.job_id.as_deref().and_then(|id| self.jobs.get(id).ok());
+                self.spawn(job, run);
+                continue;
+            }
+            let message = run.abandoned_message();
+            if run
+                .finish(RunStatus::Failed, now, Some(message.to_owned()))
+                .is_err()
+            {
+                continue;
+            }
+            match self.runs.finish_run(&run) {
+                Ok(true) => {
+                    tracing::warn!(run_id = %run.id, "run {message}");
+                    if let Some(job_id) = &run.job_id {
+                        let _ = self.jobs.record_run(
+                            job_id,
+                            run.invoked_at,
+                            RunStatus::Failed.as_str(),
+                        );
                     }
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::error!(run_id = %run.id, error = %e, "failing an abandoned run failed")
-                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(run_id = %run.id, error = %e, "failing an abandoned run failed")
                 }
             }
         }
@@ -703,4 +1019,14 @@ where
                 )
             }),
     }
+}
+
+/// A scenario-evaluation job's `params.batch_size` (1 to [`MAX_BATCH_SIZE`]).
+fn batch_size_param(params: &Map<String, Value>) -> Result<u32, String> {
+    param(
+        params,
+        "batch_size",
+        DEFAULT_BATCH_SIZE,
+        1..=i64::from(MAX_BATCH_SIZE),
+    )
 }

@@ -63,6 +63,7 @@ impl AppState {
             ExpiryJobs::new(repo.clone(), evaluations.clone()),
             BatchEvaluator::new(repo.clone(), clock.clone(), ids.clone(), rules),
             repo.clone(),
+            repo.clone(),
             clock.clone(),
             ids,
             rules.timezone,

@@ -12,12 +12,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cert_expiry::ExpiryJobs;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig, TriggerRequest};
+use mentor_scheduler_api::runtime::{
+    self, InvocationRequest, JobRuntime, RuntimeConfig, TriggerRequest,
+};
 use mentor_scheduler_api::state::AppState;
-use run_log::{Run, RunFilter, RunStatus, Trigger};
-use scenario_engine::{Clock, FixedClock, MentorUpsert, PauseReason, Rules, SystemClock, UlidIds};
-use scheduler_core::{Job, NewJob};
+use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
+use scenario_engine::{
+    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Clock,
+    EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, PageRequest, PauseReason, Rules,
+    ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
+};
+use scheduler_core::{Job, JobService, NewJob};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
 
@@ -53,6 +60,10 @@ runtime_tests![
     two_instances_ticking_together_fire_each_instant_once,
     a_disabled_job_never_fires_but_can_be_triggered,
     the_reminder_job_evaluates_every_active_mentor_in_batches,
+    a_cancelled_run_stops_between_batches,
+    a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch,
+    a_run_that_died_while_planning_is_planned_again,
+    an_external_run_without_batches_for_an_hour_is_abandoned,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -410,4 +421,291 @@ async fn the_reminder_job_evaluates_every_active_mentor_in_batches(db: &TestDb) 
         (again.users_evaluated, again.notifications_dispatched),
         (120, 0)
     );
+}
+
+/// A batch store that cancels the run (as a `PUT` would) right after batch
+/// `cancel_after` commits, so the run must stop before the next batch.
+struct CancelAfter {
+    store: Arc<Store>,
+    cancel_after: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl BatchRepository for CancelAfter {
+    fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, BatchStoreError> {
+        self.store.load_subjects(user_ids)
+    }
+
+    fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, BatchStoreError> {
+        let outcome = self.store.record_batch(batch)?;
+        if batch.batch_index == self.cancel_after {
+            let mut run = self.store.get_run(&batch.run_id).unwrap().unwrap();
+            run.finish(RunStatus::Cancelled, self.clock.now(), None)
+                .unwrap();
+            assert!(self.store.finish_run(&run).unwrap());
+        }
+        Ok(outcome)
+    }
+
+    fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        self.store.active_user_ids_after(after, limit)
+    }
+
+    fn active_user_ids_between(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        self.store.active_user_ids_between(first, last)
+    }
+}
+
+/// A runtime over `store` whose batches go through `batches`.
+fn runtime_with(
+    store: Arc<Store>,
+    batches: Arc<dyn BatchRepository>,
+    clock: Arc<dyn Clock>,
+) -> Arc<JobRuntime> {
+    let ids: Arc<UlidIds> = Arc::new(UlidIds::new());
+    let evaluations =
+        EvaluationService::new(store.clone(), clock.clone(), ids.clone(), Rules::default());
+    Arc::new(JobRuntime::new(
+        JobService::new(store.clone()),
+        store.clone(),
+        ExpiryJobs::new(store.clone(), evaluations),
+        BatchEvaluator::new(batches, clock.clone(), ids.clone(), Rules::default()),
+        store.clone(),
+        store,
+        clock,
+        ids,
+        chrono_tz::UTC,
+        RuntimeConfig {
+            owner: "host-a".into(),
+            ..RuntimeConfig::default()
+        },
+    ))
+}
+
+/// `n` active mentors `usr_000`..., inactive for 30 days.
+fn mentors(app: &AppState, n: usize) {
+    for i in 0..n {
+        let upsert = MentorUpsert {
+            org_id: Some("org_oslo_01".into()),
+            last_active_at: Some(t0() - TimeDelta::days(30)),
+            ..MentorUpsert::default()
+        };
+        app.mentors.upsert(&format!("usr_{i:03}"), upsert).unwrap();
+    }
+}
+
+/// Waits (real time, with a deadline) until the run is no longer running.
+fn settle_run(rt: &JobRuntime, id: &str) -> Run {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let run = rt.runs.get_run(id).unwrap().unwrap();
+        if run.status != RunStatus::Running || Instant::now() > deadline {
+            return run;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    mentors(&app, 25);
+    let store = Arc::new(app.store.clone());
+    let batches = Arc::new(CancelAfter {
+        store: store.clone(),
+        cancel_after: 1,
+        clock: clock.clone(),
+    });
+    let rt = runtime_with(store, batches, clock);
+    let run = rt
+        .start_invocation(InvocationRequest {
+            batch_size: Some(5),
+            ..InvocationRequest::default()
+        })
+        .unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Cancelled);
+    assert_eq!(run.planned_batches, Some(5));
+    let done: Vec<i64> = rt
+        .runs
+        .batch_results(&run.id)
+        .unwrap()
+        .iter()
+        .map(|b| b.batch_index)
+        .collect();
+    assert_eq!(done, [0, 1], "no batch after the cancellation");
+    assert_eq!(
+        run.users_evaluated, 10,
+        "the totals of the two batches stay"
+    );
+    assert_eq!(run.notifications_dispatched, 10);
+}
+
+/// A running scenario run of a process that died: planned in batches of
+/// 10 and with `done` batches evaluated, its lease lapsed at `t0 + 30 s`.
+fn dead_run(rt: &JobRuntime, app: &AppState, done: i64) -> Run {
+    let mut run = Run::start(
+        "run_dead".into(),
+        "scenario_evaluation",
+        Trigger::Manual,
+        t0(),
+    );
+    run.lease_owner = Some("host-gone".into());
+    run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    run.batch_size = Some(10);
+    rt.runs
+        .insert_run(&run, Some(runtime::SCENARIO_LOCK))
+        .unwrap();
+    let ids: Vec<String> = (0..35).map(|i| format!("usr_{i:03}")).collect();
+    let mut planner = BatchPlanner::new(10);
+    let mut plan: Vec<PlannedBatch> = ids.iter().filter_map(|id| planner.push(id)).collect();
+    plan.extend(planner.finish());
+    rt.runs.insert_plan(&run.id, &plan).unwrap();
+    rt.runs.complete_plan(&run.id, 4).unwrap();
+    let evaluator = BatchEvaluator::new(
+        Arc::new(app.store.clone()),
+        Arc::new(FixedClock::new(t0())),
+        Arc::new(UlidIds::new()),
+        Rules::default(),
+    );
+    for b in &plan[..usize::try_from(done).unwrap()] {
+        let batch_ids = ids
+            .iter()
+            .filter(|id| **id >= b.first_user_id && **id <= b.last_user_id)
+            .cloned()
+            .collect();
+        evaluator
+            .evaluate_batch(BatchRequest::new(run.id.clone(), b.batch_index, batch_ids))
+            .unwrap();
+    }
+    rt.runs.get_run(&run.id).unwrap().unwrap()
+}
+
+async fn a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 35);
+    let dead = dead_run(&rt, &app, 2);
+    assert_eq!(
+        (dead.users_evaluated, dead.notifications_dispatched),
+        (20, 20)
+    );
+
+    clock.set(t0() + TimeDelta::seconds(29));
+    rt.tick();
+    assert_eq!(
+        rt.runs.batch_results("run_dead").unwrap().len(),
+        2,
+        "not yet"
+    );
+    clock.set(t0() + TimeDelta::seconds(31));
+    rt.tick();
+    let run = settle_run(&rt, "run_dead");
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    let sizes: Vec<(i64, i64)> = rt
+        .runs
+        .batch_results("run_dead")
+        .unwrap()
+        .iter()
+        .map(|b| (b.batch_index, b.user_count))
+        .collect();
+    assert_eq!(
+        sizes,
+        [(0, 10), (1, 10), (2, 10), (3, 5)],
+        "each batch once"
+    );
+    assert_eq!(run.users_evaluated, 35);
+    assert_eq!(run.notifications_dispatched, 35, "nobody notified twice");
+    let filter = EvaluationFilter {
+        run_id: Some("run_dead".into()),
+        scenario_type: Some(ScenarioType::Inactivity),
+        ..EvaluationFilter::default()
+    };
+    let page = PageRequest { page: 1, limit: 1 };
+    assert_eq!(
+        app.evaluations.list(&filter, page).unwrap().total,
+        35,
+        "no batch evaluated twice"
+    );
+}
+
+async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 12);
+    let mut run = Run::start(
+        "run_dead".into(),
+        "scenario_evaluation",
+        Trigger::Manual,
+        t0(),
+    );
+    run.lease_owner = Some("host-gone".into());
+    run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    run.batch_size = Some(5);
+    rt.runs
+        .insert_run(&run, Some(runtime::SCENARIO_LOCK))
+        .unwrap();
+    // Half a plan, never completed.
+    let partial = PlannedBatch {
+        batch_index: 0,
+        first_user_id: "usr_000".into(),
+        last_user_id: "usr_008".into(),
+        user_count: 9,
+    };
+    rt.runs.insert_plan(&run.id, &[partial]).unwrap();
+    clock.set(t0() + TimeDelta::minutes(1));
+    rt.tick();
+    let run = settle_run(&rt, "run_dead");
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(run.planned_batches, Some(3));
+    let sizes: Vec<i64> = rt
+        .runs
+        .batch_results("run_dead")
+        .unwrap()
+        .iter()
+        .map(|b| b.user_count)
+        .collect();
+    assert_eq!(sizes, [5, 5, 2]);
+}
+
+async fn an_external_run_without_batches_for_an_hour_is_abandoned(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 1);
+    let run = rt
+        .start_invocation(InvocationRequest {
+            external: true,
+            ..InvocationRequest::default()
+        })
+        .unwrap();
+    clock.set(t0() + TimeDelta::minutes(50));
+    rt.evaluation_batch(&run.id, vec!["usr_000".into()])
+        .unwrap();
+    clock.set(t0() + TimeDelta::minutes(100));
+    rt.tick();
+    assert_eq!(
+        rt.runs.get_run(&run.id).unwrap().unwrap().status,
+        RunStatus::Running,
+        "a batch came 50 minutes ago"
+    );
+    clock.set(t0() + TimeDelta::minutes(111));
+    rt.tick();
+    let run = rt.runs.get_run(&run.id).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(
+        run.error_message.as_deref(),
+        Some("abandoned: no batch received")
+    );
+    assert_eq!(run.users_evaluated, 1, "its batch stays");
 }

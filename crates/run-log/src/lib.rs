@@ -24,12 +24,23 @@
 //! ```
 #![warn(missing_docs)]
 
+mod idempotency;
 mod memory;
+mod plan;
 mod repo;
 mod run;
 mod status;
+mod update;
 
+pub use idempotency::{
+    Claim, IDEMPOTENCY_WINDOW, IdempotencyStore, InMemoryIdempotency, StoredAnswer,
+};
 pub use memory::InMemoryRuns;
+pub use plan::{BatchPlanner, PlannedBatch};
 pub use repo::{RunFilter, RunRepository, StoreError};
-pub use run::{BatchResult, DEFAULT_RETENTION_DAYS, Run, Trigger, retention_cutoff};
+pub use run::{
+    BatchResult, DEFAULT_RETENTION_DAYS, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run, Trigger,
+    retention_cutoff,
+};
 pub use status::{IllegalTransition, RunStatus, Transition, UnknownStatus};
+pub use update::{RunUpdate, UpdateRefused};

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
+use crate::plan::PlannedBatch;
 use crate::repo::{RunFilter, RunRepository, StoreError};
 use crate::run::{BatchResult, Run};
 use crate::status::RunStatus;
@@ -13,6 +14,7 @@ use crate::status::RunStatus;
 struct State {
     runs: BTreeMap<String, (Run, Option<String>)>,
     batches: BTreeMap<(String, i64), BatchResult>,
+    plans: BTreeMap<(String, i64), PlannedBatch>,
 }
 
 /// Runs in memory, with the same lock and instant rules as storage.
@@ -134,6 +136,7 @@ impl RunRepository for InMemoryRuns {
     fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
         let mut state = self.lock();
         state.batches.retain(|(r, _), _| r != id);
+        state.plans.retain(|(r, _), _| r != id);
         Ok(state.runs.remove(id).is_some())
     }
 
@@ -156,6 +159,7 @@ impl RunRepository for InMemoryRuns {
             .map(|(r, _)| r.id.clone())
             .collect();
         state.batches.retain(|(r, _), _| !doomed.contains(r));
+        state.plans.retain(|(r, _), _| !doomed.contains(r));
         for id in &doomed {
             state.runs.remove(id);
         }
@@ -182,7 +186,94 @@ impl RunRepository for InMemoryRuns {
         let mut state = self.lock();
         match state.runs.get_mut(&run.id) {
             Some((stored, _)) if stored.status == RunStatus::Running => {
+                let kept = stored.clone();
                 *stored = run.clone();
+                stored.users_evaluated = kept.users_evaluated;
+                stored.notifications_dispatched = kept.notifications_dispatched;
+                stored.batch_size = kept.batch_size;
+                stored.planned_batches = kept.planned_batches;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn insert_plan(&self, run_id: &str, batches: &[PlannedBatch]) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if batches.iter().any(|b| {
+            state
+                .plans
+                .contains_key(&(run_id.to_owned(), b.batch_index))
+        }) {
+            return Err(StoreError::Conflict("run_batches.batch_index"));
+        }
+        for b in batches {
+            state
+                .plans
+                .insert((run_id.to_owned(), b.batch_index), b.clone());
+        }
+        Ok(())
+    }
+
+    fn complete_plan(&self, run_id: &str, planned: i64) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        match state.runs.get_mut(run_id) {
+            Some((run, _)) => {
+                run.planned_batches = Some(planned);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn clear_plan(&self, run_id: &str) -> Result<(), StoreError> {
+        self.lock().plans.retain(|(r, _), _| r != run_id);
+        Ok(())
+    }
+
+    fn unfinished_batches(
+        &self,
+        run_id: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .plans
+            .iter()
+            .filter(|((r, i), _)| {
+                r == run_id
+                    && after.is_none_or(|a| *i > a)
+                    && !state.batches.contains_key(&(r.clone(), *i))
+            })
+            .map(|(_, b)| b.clone())
+            .take(limit as usize)
+            .collect())
+    }
+
+    fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {
+        Ok(self
+            .lock()
+            .batches
+            .keys()
+            .filter(|(r, _)| r == run_id)
+            .map(|(_, i)| i + 1)
+            .max()
+            .unwrap_or(0))
+    }
+
+    fn take_over_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.lock();
+        match state.runs.get_mut(id) {
+            Some((run, _)) if run.lease_expired(now) => {
+                run.lease_owner = Some(owner.to_owned());
+                run.lease_expires_at = Some(until);
                 Ok(true)
             }
             _ => Ok(false),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::plan::PlannedBatch;
 use crate::run::{BatchResult, Run, Trigger};
 use crate::status::RunStatus;
 
@@ -70,8 +71,8 @@ pub trait RunRepository: Send + Sync {
     /// [`StoreError::Backend`].
     fn update_run(&self, run: &Run) -> Result<bool, StoreError>;
 
-    /// Deletes a run and its batch results (never the notifications it
-    /// enqueued). Returns whether it existed.
+    /// Deletes a run, its batch results and its batch plan (never the
+    /// notifications it enqueued). Returns whether it existed.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
@@ -103,11 +104,70 @@ pub trait RunRepository: Send + Sync {
         until: DateTime<Utc>,
     ) -> Result<Option<RunStatus>, StoreError>;
 
-    /// Writes a finished run only if the stored run is still `running`
+    /// Writes a run only if the stored run is still `running`
     /// (compare-and-set): a run cancelled meanwhile keeps its cancellation.
-    /// Returns whether it was written.
+    /// The totals (`users_evaluated`, `notifications_dispatched`) Must stay
+    /// as stored, since batches add to them while the run runs, and so Must
+    /// `batch_size` and `planned_batches`, which only the run's start and
+    /// its planning pass write. Returns whether it was written.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
     fn finish_run(&self, run: &Run) -> Result<bool, StoreError>;
+
+    /// Appends batches to a run's plan (chunks of one planning pass).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`]`("run_batches.batch_index")`, writing
+    /// nothing, when one of the indices is planned already.
+    fn insert_plan(&self, run_id: &str, batches: &[PlannedBatch]) -> Result<(), StoreError>;
+
+    /// Marks a run's plan complete with `planned` batches
+    /// ([`Run::planned_batches`]). Returns whether the run exists.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn complete_plan(&self, run_id: &str, planned: i64) -> Result<bool, StoreError>;
+
+    /// Deletes a run's plan (one left incomplete by a process that died
+    /// while planning), so that it can be planned again.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn clear_plan(&self, run_id: &str) -> Result<(), StoreError>;
+
+    /// Up to `limit` planned batches of the run with an index above
+    /// `after` (from the first when `None`) that have no batch result yet,
+    /// in index order.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn unfinished_batches(
+        &self,
+        run_id: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError>;
+
+    /// One past the largest `batch_index` with a batch result (0 when the
+    /// run has none): the index of the next batch an orchestrator feeds.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError>;
+
+    /// Takes over a `running` run whose lease lapsed at `now`, for
+    /// `owner` until `until`. Must succeed for exactly one of several
+    /// racing callers (compare-and-set on the lapsed lease); returns
+    /// whether this caller got it.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn take_over_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

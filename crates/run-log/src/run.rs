@@ -73,9 +73,22 @@ pub struct Run {
     pub error_message: Option<String>,
     /// Which process holds the run, while it runs.
     pub lease_owner: Option<String>,
-    /// When that hold lapses unless renewed.
+    /// When that hold lapses unless renewed. For an external run: when it
+    /// is given up unless a batch arrives ([`EXTERNAL_BATCH_WINDOW`]).
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Mentors per planned batch, for a batched run the service processes.
+    pub batch_size: Option<i64>,
+    /// How many batches the run's plan has, once the plan is complete
+    /// (`None` before: a process taking the run over plans again).
+    pub planned_batches: Option<i64>,
 }
+
+/// How long an external run waits for its next batch before it is failed
+/// with `abandoned: no batch received` (SPEC section 15).
+pub const EXTERNAL_BATCH_WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// The lease owner recorded on external runs: no process of the service holds them.
+pub const EXTERNAL_OWNER: &str = "external";
 
 impl Run {
     /// A new `running` run started at `now`.
@@ -101,6 +114,8 @@ impl Run {
             error_message: None,
             lease_owner: None,
             lease_expires_at: None,
+            batch_size: None,
+            planned_batches: None,
         }
     }
 
@@ -143,6 +158,17 @@ impl Run {
     /// Whether a running run's lease lapsed at `now` (its process died).
     pub fn lease_expired(&self, now: DateTime<Utc>) -> bool {
         self.status == RunStatus::Running && self.lease_expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// Why a running run whose lease lapsed is given up, when it is not
+    /// taken over: an external run received no batch in time; any other
+    /// run's process died.
+    pub fn abandoned_message(&self) -> &'static str {
+        if self.external {
+            "abandoned: no batch received"
+        } else {
+            "abandoned: lease expired"
+        }
     }
 }
 

@@ -193,6 +193,19 @@ impl BatchEvaluator {
         Ok(self.repo.active_user_ids_after(after, limit)?)
     }
 
+    /// The active mentors of a planned batch's key range `first..=last`,
+    /// in `user_id` order.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`].
+    pub fn active_user_ids_between(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<String>, EvaluationError> {
+        Ok(self.repo.active_user_ids_between(first, last)?)
+    }
+
     /// Evaluates one batch: every (mentor, scenario) decided, recorded, and
     /// notified where it fires, in one transaction with the batch result
     /// and the run's totals.
@@ -332,5 +345,58 @@ impl BatchEvaluator {
             }
             entries.push(entry);
         }
+    }
+}
+
+/// Most user ids one `evaluation-batch` call may name (SPEC section 6).
+pub const MAX_BATCH_USER_IDS: usize = 500;
+
+/// Why a list of user ids cannot be one orchestrated batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchIdsError {
+    /// No ids at all.
+    #[error("user_ids must name at least one user")]
+    Empty,
+    /// More than [`MAX_BATCH_USER_IDS`].
+    #[error("user_ids names {count} users; at most {max} per batch")]
+    TooMany {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The same id twice.
+    #[error("user_ids names `{0}` more than once")]
+    Duplicate(String),
+}
+
+/// Checks the user ids of an orchestrated batch: 1 to
+/// [`MAX_BATCH_USER_IDS`] of them, each once. Ids that name no mentor are
+/// fine (they get an [`UNKNOWN_USER`] result).
+///
+/// # Errors
+/// [`BatchIdsError`].
+///
+/// ```
+/// use scenario_engine::{check_batch_ids, BatchIdsError};
+/// let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+/// assert!(check_batch_ids(&ids(&["usr_a", "usr_b"])).is_ok());
+/// assert_eq!(check_batch_ids(&ids(&[])), Err(BatchIdsError::Empty));
+/// assert_eq!(check_batch_ids(&ids(&["usr_a", "usr_a"])), Err(BatchIdsError::Duplicate("usr_a".into())));
+/// ```
+pub fn check_batch_ids(user_ids: &[String]) -> Result<(), BatchIdsError> {
+    if user_ids.is_empty() {
+        return Err(BatchIdsError::Empty);
+    }
+    if user_ids.len() > MAX_BATCH_USER_IDS {
+        return Err(BatchIdsError::TooMany {
+            count: user_ids.len(),
+            max: MAX_BATCH_USER_IDS,
+        });
+    }
+    let mut seen = HashSet::with_capacity(user_ids.len());
+    match user_ids.iter().find(|id| !seen.insert(id.as_str())) {
+        Some(dup) => Err(BatchIdsError::Duplicate(dup.clone())),
+        None => Ok(()),
     }
 }

@@ -97,7 +97,10 @@ mod ids;
 mod memory;
 mod repo;
 mod service;
-pub use batch::{BatchEvaluator, BatchReport, BatchRequest, BatchUserResult, UNKNOWN_USER};
+pub use batch::{
+    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchUserResult, MAX_BATCH_USER_IDS,
+    UNKNOWN_USER, check_batch_ids,
+};
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
 pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};

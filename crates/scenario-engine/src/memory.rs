@@ -670,4 +670,20 @@ impl BatchRepository for InMemoryStore {
             .map(|(id, _)| id.clone())
             .collect())
     }
+
+    fn active_user_ids_between(&self, first: &str, last: &str) -> Result<Vec<String>, StoreError> {
+        if first > last {
+            return Ok(Vec::new());
+        }
+        let state = self.lock();
+        Ok(state
+            .mentors
+            .range::<str, _>((
+                std::ops::Bound::Included(first),
+                std::ops::Bound::Included(last),
+            ))
+            .filter(|(_, r)| r.mentor.status == MentorStatus::Active)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
 }

@@ -676,4 +676,12 @@ pub trait BatchRepository: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// The ids of `active` mentors whose `user_id` lies in
+    /// `first..=last` (bytewise), in `user_id` order: the mentors of a
+    /// planned batch, as they are when the batch runs.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails.
+    fn active_user_ids_between(&self, first: &str, last: &str) -> Result<Vec<String>, StoreError>;
 }

@@ -460,6 +460,18 @@ impl BatchRepository for Store {
         };
         Ok(ids.map_err(StorageError::from)?)
     }
+
+    fn active_user_ids_between(&self, first: &str, last: &str) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let ids = mentors::table
+            .filter(mentors::status.eq(MentorStatus::Active.as_str()))
+            .filter(mentors::user_id.ge(first))
+            .filter(mentors::user_id.le(last))
+            .order(mentors::user_id.asc())
+            .select(mentors::user_id)
+            .load(&mut *conn);
+        Ok(ids.map_err(StorageError::from)?)
+    }
 }
 
 impl Store {

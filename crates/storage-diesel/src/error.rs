@@ -63,6 +63,8 @@ fn conflict_name(info: &dyn diesel::result::DatabaseErrorInformation) -> &'stati
         "runs.lock"
     } else if mentions("runs_job_instant") || mentions("runs.job_id") {
         "runs.job_instant"
+    } else if mentions("run_batches") {
+        "run_batches.batch_index"
     } else if mentions("batch_results") {
         "batch_results.batch_index"
     } else if mentions("jobs_name_key") || mentions("jobs.name") {

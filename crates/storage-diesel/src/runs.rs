@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use run_log::{BatchResult, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
+use run_log::{
+    BatchResult, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger,
+};
 
 use crate::Store;
-use crate::conn::{MultiBackend, write_tx};
+use crate::conn::{MultiBackend, per_backend, write_tx};
 use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text, to_millis};
 use crate::error::StorageError;
-use crate::schema::{batch_results, runs};
+use crate::schema::{batch_results, run_batches, runs};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true)]
@@ -34,7 +36,71 @@ pub(crate) struct RunRow {
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<i64>,
     pub lock_key: Option<String>,
+    pub planned_batches: Option<i64>,
+    pub batch_size: Option<i64>,
 }
+
+/// Every column but the key, the lock key, the totals (batches add to them
+/// while the run runs), and the batch size and plan, which are the run's
+/// from its start and its planning pass (`finish_run`).
+#[derive(AsChangeset)]
+#[diesel(table_name = runs, treat_none_as_null = true)]
+struct RunChange {
+    job_id: Option<String>,
+    job_name: Option<String>,
+    kind: String,
+    run_trigger: String,
+    triggered_by: Option<String>,
+    reason: Option<String>,
+    scheduled_for: Option<i64>,
+    dry_run: bool,
+    external: bool,
+    status: String,
+    invoked_at: i64,
+    completed_at: Option<i64>,
+    duration_ms: Option<i64>,
+    result_summary: Option<String>,
+    error_message: Option<String>,
+    lease_owner: Option<String>,
+    lease_expires_at: Option<i64>,
+}
+
+impl From<RunRow> for RunChange {
+    fn from(r: RunRow) -> Self {
+        Self {
+            job_id: r.job_id,
+            job_name: r.job_name,
+            kind: r.kind,
+            run_trigger: r.run_trigger,
+            triggered_by: r.triggered_by,
+            reason: r.reason,
+            scheduled_for: r.scheduled_for,
+            dry_run: r.dry_run,
+            external: r.external,
+            status: r.status,
+            invoked_at: r.invoked_at,
+            completed_at: r.completed_at,
+            duration_ms: r.duration_ms,
+            result_summary: r.result_summary,
+            error_message: r.error_message,
+            lease_owner: r.lease_owner,
+            lease_expires_at: r.lease_expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = run_batches, treat_none_as_default_value = false)]
+struct PlanRow {
+    run_id: String,
+    batch_index: i64,
+    first_user_id: String,
+    last_user_id: String,
+    user_count: i64,
+}
+
+/// Plan rows per multi-row `INSERT` (5 columns: far under both bind limits).
+const PLAN_ROWS: usize = 1000;
 
 impl RunRow {
     fn of(r: &Run, lock_key: Option<&str>) -> Self {
@@ -60,6 +126,8 @@ impl RunRow {
             lease_owner: r.lease_owner.clone(),
             lease_expires_at: r.lease_expires_at.map(to_millis),
             lock_key: lock_key.map(str::to_owned),
+            planned_batches: r.planned_batches,
+            batch_size: r.batch_size,
         }
     }
 
@@ -91,6 +159,8 @@ impl RunRow {
             notifications_dispatched: self.notifications_dispatched,
             error_message: self.error_message,
             lease_owner: self.lease_owner,
+            planned_batches: self.planned_batches,
+            batch_size: self.batch_size,
         })
     }
 }
@@ -191,6 +261,7 @@ impl RunRepository for Store {
             write_tx(conn, |c| -> Result<bool, StorageError> {
                 diesel::delete(batch_results::table.filter(batch_results::run_id.eq(id)))
                     .execute(c)?;
+                diesel::delete(run_batches::table.filter(run_batches::run_id.eq(id))).execute(c)?;
                 Ok(diesel::delete(runs::table.find(id)).execute(c)? > 0)
             })
         })
@@ -231,6 +302,12 @@ impl RunRepository for Store {
                     .select(runs::id);
                 diesel::delete(batch_results::table.filter(batch_results::run_id.eq_any(old)))
                     .execute(c)?;
+                let old = runs::table
+                    .filter(runs::invoked_at.lt(to_millis(cutoff)))
+                    .filter(runs::status.ne(RunStatus::Running.as_str()))
+                    .select(runs::id);
+                diesel::delete(run_batches::table.filter(run_batches::run_id.eq_any(old)))
+                    .execute(c)?;
                 let n = diesel::delete(
                     runs::table
                         .filter(runs::invoked_at.lt(to_millis(cutoff)))
@@ -270,20 +347,117 @@ impl RunRepository for Store {
 
     fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
         self.with_conn(|conn| {
-            let lock_key: Option<Option<String>> = runs::table
-                .find(&run.id)
-                .select(runs::lock_key)
-                .first(conn)
-                .optional()?;
-            let Some(lock_key) = lock_key else {
-                return Ok(false);
-            };
             let n = diesel::update(
                 runs::table
                     .find(&run.id)
                     .filter(runs::status.eq(RunStatus::Running.as_str())),
             )
-            .set(&RunRow::of(run, lock_key.as_deref()))
+            .set(&RunChange::from(RunRow::of(run, None)))
+            .execute(conn)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn insert_plan(&self, run_id: &str, batches: &[PlannedBatch]) -> Result<(), StoreError> {
+        let rows: Vec<PlanRow> = batches
+            .iter()
+            .map(|b| PlanRow {
+                run_id: run_id.to_owned(),
+                batch_index: b.batch_index,
+                first_user_id: b.first_user_id.clone(),
+                last_user_id: b.last_user_id.clone(),
+                user_count: b.user_count,
+            })
+            .collect();
+        self.with_conn(|conn| {
+            write_tx(conn, |c| -> Result<(), StorageError> {
+                for chunk in rows.chunks(PLAN_ROWS) {
+                    per_backend!(&mut *c, |c| diesel::insert_into(run_batches::table)
+                        .values(chunk)
+                        .execute(c))?;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    fn complete_plan(&self, run_id: &str, planned: i64) -> Result<bool, StoreError> {
+        self.with_conn(|conn| {
+            let n = diesel::update(runs::table.find(run_id))
+                .set(runs::planned_batches.eq(Some(planned)))
+                .execute(conn)?;
+            Ok(n > 0)
+        })
+    }
+
+    fn clear_plan(&self, run_id: &str) -> Result<(), StoreError> {
+        self.with_conn(|conn| {
+            diesel::delete(run_batches::table.filter(run_batches::run_id.eq(run_id)))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn unfinished_batches(
+        &self,
+        run_id: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        self.with_conn(|conn| {
+            let done = batch_results::table
+                .filter(batch_results::run_id.eq(run_id))
+                .select(batch_results::batch_index);
+            let rows: Vec<PlanRow> = run_batches::table
+                .filter(run_batches::run_id.eq(run_id))
+                .filter(run_batches::batch_index.gt(after.unwrap_or(-1)))
+                .filter(run_batches::batch_index.ne_all(done))
+                .order(run_batches::batch_index.asc())
+                .limit(i64::from(limit))
+                .select(PlanRow::as_select())
+                .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| PlannedBatch {
+                    batch_index: r.batch_index,
+                    first_user_id: r.first_user_id,
+                    last_user_id: r.last_user_id,
+                    user_count: r.user_count,
+                })
+                .collect())
+        })
+    }
+
+    fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {
+        self.with_conn(|conn| {
+            let max: Option<i64> = batch_results::table
+                .filter(batch_results::run_id.eq(run_id))
+                .select(diesel::dsl::max(batch_results::batch_index))
+                .first(conn)?;
+            Ok(max.map_or(0, |m| m + 1))
+        })
+    }
+
+    fn take_over_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(|conn| {
+            // One statement: of several racing instances, the first to
+            // write moves the lease past `now`, and the others match nothing.
+            let n = diesel::update(
+                runs::table
+                    .find(id)
+                    .filter(runs::status.eq(RunStatus::Running.as_str()))
+                    .filter(runs::lease_expires_at.le(to_millis(now))),
+            )
+            .set((
+                runs::lease_owner.eq(owner),
+                runs::lease_expires_at.eq(to_millis(until)),
+            ))
             .execute(conn)?;
             Ok(n > 0)
         })

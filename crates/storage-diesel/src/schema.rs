@@ -137,6 +137,29 @@ diesel::table! {
         lease_owner -> Nullable<Text>,
         lease_expires_at -> Nullable<BigInt>,
         lock_key -> Nullable<Text>,
+        planned_batches -> Nullable<BigInt>,
+        batch_size -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    run_batches (run_id, batch_index) {
+        run_id -> Text,
+        batch_index -> BigInt,
+        first_user_id -> Text,
+        last_user_id -> Text,
+        user_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, idempotency_key) {
+        scope -> Text,
+        idempotency_key -> Text,
+        request -> Text,
+        status_code -> Nullable<Integer>,
+        response -> Nullable<Text>,
+        created_at -> BigInt,
     }
 }
 
@@ -180,5 +203,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     runs,
     batch_results,
     batch_decisions,
+    run_batches,
+    idempotency_keys,
     markers,
 );

@@ -41,6 +41,7 @@ three_store_tests![
     scenario_engine::InMemoryStore::default() =>
     load_subjects_matches_load_subject_for_a_mixed_set_in_request_order,
     active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order,
+    active_user_ids_between_reads_a_planned_range_inclusively,
     a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_scenario_type,
     a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified,
     a_second_write_of_the_same_batch_is_a_conflict_and_writes_nothing,
@@ -326,6 +327,39 @@ fn active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order<S: Batch
     assert_eq!(
         s.active_user_ids_after(Some("usr_ab"), 10).unwrap(),
         ids(&["usr_b", "usr_e"])
+    );
+}
+
+fn active_user_ids_between_reads_a_planned_range_inclusively<S: BatchProbe>(s: &Arc<S>) {
+    for id in ["usr_b", "usr_B", "usr_a", "usr_c", "usr_d", "usr_e"] {
+        create(&**s, id, t0());
+    }
+    s.upsert_mentor(
+        "usr_c",
+        &MentorUpsert {
+            status: Some(MentorStatus::Inactive),
+            ..MentorUpsert::default()
+        },
+        t0(),
+    )
+    .unwrap();
+    // Bytewise: "usr_B" < "usr_a"; the ends are included; inactive ones are not.
+    assert_eq!(
+        s.active_user_ids_between("usr_B", "usr_d").unwrap(),
+        ids(&["usr_B", "usr_a", "usr_b", "usr_d"])
+    );
+    assert_eq!(
+        s.active_user_ids_between("usr_c", "usr_c").unwrap(),
+        Vec::<String>::new()
+    );
+    // Ends need not exist.
+    assert_eq!(
+        s.active_user_ids_between("usr_ab", "usr_dz").unwrap(),
+        ids(&["usr_b", "usr_d"])
+    );
+    assert_eq!(
+        s.active_user_ids_between("usr_e", "usr_a").unwrap(),
+        Vec::<String>::new()
     );
 }
 

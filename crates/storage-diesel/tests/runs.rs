@@ -11,7 +11,8 @@
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use run_log::{Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
+use run_log::{PlannedBatch, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
+use scenario_engine::{BatchRepository, BatchWrite};
 
 #[macro_use]
 mod three_stores;
@@ -29,6 +30,12 @@ three_store_tests![
     racing_claims_of_one_lock_let_exactly_one_run_in,
     the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status,
     finishing_never_overwrites_a_run_cancelled_meanwhile,
+    finishing_keeps_the_totals_batches_wrote_meanwhile,
+    a_plan_is_read_in_index_order_without_its_finished_batches,
+    a_plan_index_planned_twice_is_a_conflict_that_writes_nothing,
+    a_plan_goes_with_its_run_and_can_be_cleared,
+    the_next_batch_index_is_one_past_the_last_finished_batch,
+    only_a_lapsed_lease_is_taken_over_and_only_once,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -298,4 +305,232 @@ fn finishing_never_overwrites_a_run_cancelled_meanwhile<S: RunRepository>(s: &Ar
         RunStatus::Cancelled
     );
     assert!(!s.finish_run(&run("run_x", t0())).unwrap());
+}
+
+/// Records a finished batch of `users` mentors, as a run's batch would:
+/// in memory directly, in the database through `record_batch` (which also
+/// adds to the run's totals).
+trait Batches {
+    fn add_batch_of(&self, run_id: &str, batch_index: i64, users: i64);
+}
+
+impl Batches for run_log::InMemoryRuns {
+    fn add_batch_of(&self, run_id: &str, batch_index: i64, users: i64) {
+        self.add_batch(
+            run_id,
+            run_log::BatchResult {
+                batch_index,
+                user_count: users,
+                notifications_sent: 0,
+                duration_ms: 1,
+            },
+        );
+    }
+}
+
+impl Batches for storage_diesel::Store {
+    fn add_batch_of(&self, run_id: &str, batch_index: i64, users: i64) {
+        self.record_batch(&BatchWrite {
+            run_id: run_id.into(),
+            batch_index,
+            user_count: users,
+            users_evaluated: users,
+            duration_ms: 1,
+            entries: Vec::new(),
+        })
+        .unwrap();
+    }
+}
+
+fn planned(index: i64, first: &str, last: &str) -> PlannedBatch {
+    PlannedBatch {
+        batch_index: index,
+        first_user_id: first.into(),
+        last_user_id: last.into(),
+        user_count: 2,
+    }
+}
+
+fn indices(batches: &[PlannedBatch]) -> Vec<i64> {
+    batches.iter().map(|b| b.batch_index).collect()
+}
+
+fn scenario_run(id: &str) -> Run {
+    Run::start(id.into(), "scenario_evaluation", Trigger::Manual, t0())
+}
+
+fn finishing_keeps_the_totals_batches_wrote_meanwhile<S: RunRepository>(s: &Arc<S>) {
+    let worker_copy = scenario_run("run_1");
+    s.insert_run(&worker_copy, None).unwrap();
+    // The totals grew after the worker read its copy.
+    let mut grown = worker_copy.clone();
+    grown.users_evaluated = 148;
+    grown.notifications_dispatched = 23;
+    assert!(s.update_run(&grown).unwrap());
+    let mut done = worker_copy;
+    done.finish(RunStatus::Success, t0() + TimeDelta::seconds(4), None)
+        .unwrap();
+    assert!(s.finish_run(&done).unwrap());
+    let stored = s.get_run("run_1").unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Success);
+    assert_eq!(stored.duration_ms, Some(4000));
+    assert_eq!(
+        (stored.users_evaluated, stored.notifications_dispatched),
+        (148, 23)
+    );
+}
+
+fn a_plan_is_read_in_index_order_without_its_finished_batches<S: RunRepository + Batches>(
+    s: &Arc<S>,
+) {
+    let mut run = scenario_run("run_1");
+    run.batch_size = Some(2);
+    s.insert_run(&run, None).unwrap();
+    s.insert_run(&scenario_run("run_2"), None).unwrap();
+    s.insert_plan("run_1", &[planned(0, "a", "b"), planned(1, "c", "d")])
+        .unwrap();
+    s.insert_plan("run_1", &[planned(2, "e", "f"), planned(3, "g", "h")])
+        .unwrap();
+    s.insert_plan("run_2", &[planned(0, "a", "z")]).unwrap();
+    assert_eq!(s.get_run("run_1").unwrap().unwrap().planned_batches, None);
+    assert!(s.complete_plan("run_1", 4).unwrap());
+    assert!(!s.complete_plan("run_x", 4).unwrap());
+    let stored = s.get_run("run_1").unwrap().unwrap();
+    assert_eq!(
+        (stored.planned_batches, stored.batch_size),
+        (Some(4), Some(2))
+    );
+
+    let all = s.unfinished_batches("run_1", None, 100).unwrap();
+    assert_eq!(indices(&all), [0, 1, 2, 3]);
+    assert_eq!(all[1], planned(1, "c", "d"));
+    s.add_batch_of("run_1", 0, 2);
+    s.add_batch_of("run_1", 2, 2);
+    s.add_batch_of("run_2", 1, 2);
+    assert_eq!(
+        indices(&s.unfinished_batches("run_1", None, 100).unwrap()),
+        [1, 3]
+    );
+    assert_eq!(
+        indices(&s.unfinished_batches("run_1", Some(1), 100).unwrap()),
+        [3]
+    );
+    assert_eq!(
+        indices(&s.unfinished_batches("run_1", None, 1).unwrap()),
+        [1]
+    );
+    assert_eq!(
+        indices(&s.unfinished_batches("run_2", None, 100).unwrap()),
+        [0]
+    );
+    // Finishing the run writes no plan fields back.
+    let mut done = s.get_run("run_1").unwrap().unwrap();
+    done.planned_batches = None;
+    done.batch_size = None;
+    done.finish(RunStatus::Success, t0(), None).unwrap();
+    assert!(s.finish_run(&done).unwrap());
+    let stored = s.get_run("run_1").unwrap().unwrap();
+    assert_eq!(
+        (stored.planned_batches, stored.batch_size),
+        (Some(4), Some(2))
+    );
+}
+
+fn a_plan_index_planned_twice_is_a_conflict_that_writes_nothing<S: RunRepository>(s: &Arc<S>) {
+    s.insert_run(&scenario_run("run_1"), None).unwrap();
+    s.insert_plan("run_1", &[planned(0, "a", "b")]).unwrap();
+    assert!(matches!(
+        s.insert_plan("run_1", &[planned(1, "c", "d"), planned(0, "a", "b")]),
+        Err(StoreError::Conflict("run_batches.batch_index"))
+    ));
+    assert_eq!(
+        indices(&s.unfinished_batches("run_1", None, 100).unwrap()),
+        [0]
+    );
+}
+
+fn a_plan_goes_with_its_run_and_can_be_cleared<S: RunRepository>(s: &Arc<S>) {
+    s.insert_run(&scenario_run("run_1"), None).unwrap();
+    s.insert_plan("run_1", &[planned(0, "a", "b"), planned(1, "c", "d")])
+        .unwrap();
+    s.clear_plan("run_1").unwrap();
+    assert!(s.unfinished_batches("run_1", None, 100).unwrap().is_empty());
+    s.insert_plan("run_1", &[planned(0, "a", "d")]).unwrap();
+    let mut done = s.get_run("run_1").unwrap().unwrap();
+    done.finish(RunStatus::Cancelled, t0(), None).unwrap();
+    assert!(s.finish_run(&done).unwrap());
+    assert!(s.delete_run("run_1").unwrap());
+    assert!(s.unfinished_batches("run_1", None, 100).unwrap().is_empty());
+    // A run of the same id could plan index 0 again.
+    s.insert_run(&scenario_run("run_1"), None).unwrap();
+    s.insert_plan("run_1", &[planned(0, "a", "b")]).unwrap();
+}
+
+fn the_next_batch_index_is_one_past_the_last_finished_batch<S: RunRepository + Batches>(
+    s: &Arc<S>,
+) {
+    s.insert_run(&scenario_run("run_1"), None).unwrap();
+    s.insert_run(&scenario_run("run_2"), None).unwrap();
+    assert_eq!(s.next_batch_index("run_1").unwrap(), 0);
+    s.add_batch_of("run_1", 0, 3);
+    s.add_batch_of("run_1", 1, 3);
+    s.add_batch_of("run_2", 7, 3);
+    assert_eq!(s.next_batch_index("run_1").unwrap(), 2);
+    assert_eq!(s.next_batch_index("run_2").unwrap(), 8);
+    assert_eq!(s.next_batch_index("run_x").unwrap(), 0);
+}
+
+fn only_a_lapsed_lease_is_taken_over_and_only_once<S: RunRepository + 'static>(s: &Arc<S>) {
+    let mut r = scenario_run("run_1");
+    r.lease_owner = Some("host-gone".into());
+    r.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
+    s.insert_run(&r, None).unwrap();
+    let before = t0() + TimeDelta::seconds(29);
+    assert!(
+        !s.take_over_lease("run_1", "host-a", before, before + TimeDelta::seconds(30))
+            .unwrap()
+    );
+    let after = t0() + TimeDelta::seconds(31);
+    let barrier = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let (s, barrier) = (Arc::clone(s), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                barrier.wait();
+                s.take_over_lease(
+                    "run_1",
+                    &format!("host-{i}"),
+                    after,
+                    after + TimeDelta::seconds(30),
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    let won = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|w| *w)
+        .count();
+    assert_eq!(won, 1, "exactly one instance takes the run over");
+    let stored = s.get_run("run_1").unwrap().unwrap();
+    assert!(
+        stored
+            .lease_owner
+            .as_deref()
+            .is_some_and(|o| o.starts_with("host-") && o != "host-gone")
+    );
+    assert_eq!(
+        stored.lease_expires_at,
+        Some(after + TimeDelta::seconds(30))
+    );
+    // A finished run is never taken over.
+    let mut done = stored;
+    done.finish(RunStatus::Failed, after, None).unwrap();
+    assert!(s.finish_run(&done).unwrap());
+    let much_later = after + TimeDelta::days(1);
+    assert!(
+        !s.take_over_lease("run_1", "host-a", much_later, much_later)
+            .unwrap()
+    );
 }

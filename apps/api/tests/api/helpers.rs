@@ -42,6 +42,10 @@ pub const CRON: &str = "/api/v1/cron/jobs";
 pub const CRON_DOUBLED: &str = "/api/v1/cron/api/v1/cron/jobs";
 /// The run log.
 pub const RUNS: &str = "/api/v1/runs";
+/// The scheduler invocations (`scheduler-invocations.txt`).
+pub const INVOCATIONS: &str = "/api/v1/scheduler-invocations";
+/// The doubled contract form of [`INVOCATIONS`].
+pub const INVOCATIONS_DOUBLED: &str = "/api/v1/scheduler-invocations/api/v1/scheduler-invocations";
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +69,8 @@ pub struct TestApp {
     /// The job runtime behind the server, for what no endpoint does
     /// (holding a job's lock with a run nobody processes).
     pub runtime: Arc<JobRuntime>,
+    /// The store behind the server, for bulk test data.
+    pub store: storage_diesel::Store,
     server: ServerHandle,
     // Dropped after the server is stopped: the database outlives its users.
     _db: TestDb,
@@ -100,7 +106,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let store = storage_diesel::Store::open(db.url(), 4).expect("open the test database");
     let clock = Arc::new(FixedClock::new(at(T0)));
     let state = AppState::new(
-        store,
+        store.clone(),
         clock.clone(),
         Arc::new(UlidIds::new()),
         Rules::default(),
@@ -129,6 +135,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         clock,
         kind: backend,
         runtime,
+        store,
         server: handle,
         _db: db,
     })
