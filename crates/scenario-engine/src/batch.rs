@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, truncate_to_seconds};
 use crate::evaluate::evaluate;
 use crate::ids::IdSource;
-use crate::repo::{BatchEntry, BatchRepository, BatchWrite, Enqueue, Subject};
+use crate::repo::{BatchEntry, BatchRepository, BatchWrite, Enqueue, Subject, rank};
 use crate::rules::Rules;
 use crate::scenario::{MilestoneType, Scenario, ScenarioType};
 use crate::service::{
@@ -287,6 +287,13 @@ impl BatchEvaluator {
     /// Decides every scenario for one mentor, in order, recording each
     /// decision that fires in the mentor's in-memory history so that the
     /// next decisions see it (see the type's documentation).
+    ///
+    /// One entry is kept per scenario type (SPEC section 15, "Batch
+    /// results"): every decision that fires, or else the most telling one
+    /// ([`rank`]; the first of equals), so the four milestone types make
+    /// one evaluation unless more than one fires. Only kept decisions are
+    /// rendered. A decision that does not fire changes no history, so the
+    /// kept one is decided again after the others and comes out the same.
     fn decide(
         &self,
         subject: &mut Subject,
@@ -294,57 +301,114 @@ impl BatchEvaluator {
         now: DateTime<Utc>,
         entries: &mut Vec<BatchEntry>,
     ) {
-        for scenario in &request.scenarios {
-            let (entry, fired, achieved) = {
+        // Per scenario type: the entries kept, the best decision that did
+        // not fire (rank, index into `request.scenarios`), the milestones seen.
+        #[derive(Default)]
+        struct Group {
+            kept: Vec<BatchEntry>,
+            best_quiet: Option<(u8, usize)>,
+            milestones_seen: Vec<(MilestoneType, DateTime<Utc>)>,
+        }
+        let mut groups: [Group; 3] = Default::default();
+        let mut order: Vec<ScenarioType> = Vec::with_capacity(3);
+        for (i, scenario) in request.scenarios.iter().enumerate() {
+            let t = scenario.scenario_type();
+            if !order.contains(&t) {
+                order.push(t);
+            }
+            let (fired, achieved) = {
                 let decision = evaluate(&snapshot(subject), scenario, &self.rules, now);
-                let m = &subject.record.mentor;
-                let target = Target {
-                    user_id: &m.user_id,
-                    org_id: &m.org_id,
-                    run_id: Some(&request.run_id),
-                    dry_run: request.dry_run,
+                let achieved = newly_achieved(&decision.metadata);
+                let group = &mut groups[t.index()];
+                if let Some(seen) = achieved.filter(|_| !request.dry_run) {
+                    group.milestones_seen.push(seen);
+                }
+                let fired = if decision.should_notify {
+                    let (entry, fired) = self.entry(subject, request, &decision, now);
+                    group.kept.push(entry);
+                    fired
+                } else {
+                    let r = rank(decision.reason_code);
+                    if group.best_quiet.is_none_or(|(best, _)| r < best) {
+                        group.best_quiet = Some((r, i));
+                    }
+                    None
                 };
-                let Rendered {
-                    record,
-                    notification,
-                    milestone_seen,
-                } = render(&*self.ids, &target, &decision, now);
-                let fired = match (&notification, decision.should_notify, decision.dedupe_key) {
-                    (Some(n), _, _) => Some(n.dedupe_key.clone()),
-                    // A dry run enqueues nothing but follows the same rule.
-                    (None, true, Some(key)) => Some(key.render(&m.user_id)),
-                    _ => None,
-                };
-                let enqueue = notification.map(|notification| Enqueue {
-                    notification,
-                    reason_if_taken: already_notified(decision).reason_sentence(),
-                });
-                let achieved = match decision.metadata {
-                    crate::Metadata::Milestone {
-                        milestone_type,
-                        achieved_at: Some(at),
-                        newly_achieved: true,
-                        ..
-                    } => Some((milestone_type, at)),
-                    _ => None,
-                };
-                let entry = BatchEntry {
-                    evaluation: record,
-                    enqueue,
-                    milestone_seen,
-                };
-                (entry, fired, achieved)
+                (fired, achieved)
             };
             if let Some(key) = fired {
-                subject
-                    .history
-                    .record_rendered(scenario.scenario_type(), key, now);
+                subject.history.record_rendered(t, key, now);
             }
-            if let Some((t, at)) = achieved {
-                subject.milestones_achieved_at[t.index()] = Some(at);
+            if let Some((m, at)) = achieved {
+                subject.milestones_achieved_at[m.index()] = Some(at);
             }
-            entries.push(entry);
         }
+        for t in order {
+            let group = std::mem::take(&mut groups[t.index()]);
+            let mut kept = group.kept;
+            if kept.is_empty()
+                && let Some((_, i)) = group.best_quiet
+            {
+                let decision =
+                    evaluate(&snapshot(subject), &request.scenarios[i], &self.rules, now);
+                kept.push(self.entry(subject, request, &decision, now).0);
+            }
+            if let Some(first) = kept.first_mut() {
+                first.milestones_seen = group.milestones_seen;
+            }
+            entries.extend(kept);
+        }
+    }
+
+    /// Renders one kept decision, and the dedupe key it takes when it fires
+    /// (in a dry run too: it follows the same rule and enqueues nothing).
+    fn entry(
+        &self,
+        subject: &Subject,
+        request: &BatchRequest,
+        decision: &crate::Decision<'_>,
+        now: DateTime<Utc>,
+    ) -> (BatchEntry, Option<String>) {
+        let m = &subject.record.mentor;
+        let target = Target {
+            user_id: &m.user_id,
+            org_id: &m.org_id,
+            run_id: Some(&request.run_id),
+            dry_run: request.dry_run,
+        };
+        let Rendered {
+            record,
+            notification,
+            milestone_seen: _,
+        } = render(&*self.ids, &target, decision, now);
+        let fired = match (&notification, decision.should_notify, decision.dedupe_key) {
+            (Some(n), _, _) => Some(n.dedupe_key.clone()),
+            (None, true, Some(key)) => Some(key.render(&m.user_id)),
+            _ => None,
+        };
+        let enqueue = notification.map(|notification| Enqueue {
+            notification,
+            reason_if_taken: already_notified(*decision).reason_sentence(),
+        });
+        let entry = BatchEntry {
+            evaluation: record,
+            enqueue,
+            milestones_seen: Vec::new(),
+        };
+        (entry, fired)
+    }
+}
+
+/// The milestone a decision saw reached for the first time, and when.
+fn newly_achieved(metadata: &crate::Metadata<'_>) -> Option<(MilestoneType, DateTime<Utc>)> {
+    match *metadata {
+        crate::Metadata::Milestone {
+            milestone_type,
+            achieved_at: Some(at),
+            newly_achieved: true,
+            ..
+        } => Some((milestone_type, at)),
+        _ => None,
     }
 }
 
@@ -398,5 +462,131 @@ pub fn check_batch_ids(user_ids: &[String]) -> Result<(), BatchIdsError> {
     match user_ids.iter().find(|id| !seen.insert(id.as_str())) {
         Some(dup) => Err(BatchIdsError::Duplicate(dup.clone())),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::{
+        EvaluationFilter, EvaluationRepository, FixedClock, InMemoryStore, MentorRepository,
+        MentorUpsert, PageRequest, UlidIds,
+    };
+
+    const USER: &str = "usr_mentor_7821";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap()
+    }
+
+    /// A mentor active yesterday who reached two milestones at once (the
+    /// first session and ten sessions) without being congratulated yet.
+    fn store() -> Arc<InMemoryStore> {
+        let store = Arc::new(InMemoryStore::default());
+        let upsert = MentorUpsert {
+            org_id: Some("org_oslo_01".into()),
+            last_active_at: Some(now() - TimeDelta::days(1)),
+            sessions_count: Some(12),
+            first_session_at: Some(Utc.with_ymd_and_hms(2026, 1, 5, 17, 0, 0).unwrap()),
+            ..MentorUpsert::default()
+        };
+        store.upsert_mentor(USER, &upsert, now()).unwrap();
+        store
+    }
+
+    fn run(store: &Arc<InMemoryStore>, rules: Rules) -> (BatchReport, Vec<String>) {
+        let batches = BatchEvaluator::new(
+            store.clone(),
+            Arc::new(FixedClock::new(now())),
+            Arc::new(UlidIds::new()),
+            rules,
+        );
+        let report = batches
+            .evaluate_batch(BatchRequest::new("run_1", 0, vec![USER.into()]))
+            .unwrap();
+        let filter = EvaluationFilter {
+            scenario_type: Some(ScenarioType::Milestone),
+            ..EvaluationFilter::default()
+        };
+        let page = PageRequest {
+            page: 1,
+            limit: 100,
+        };
+        let mut milestones: Vec<String> = store
+            .list_evaluations(&filter, page)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e.evaluation_metadata["milestone_type"], e.reason_code
+                )
+            })
+            .collect();
+        milestones.sort();
+        (report, milestones)
+    }
+
+    #[test]
+    fn the_four_milestone_types_make_one_evaluation_when_one_fires() {
+        let store = store();
+        let (report, milestones) = run(&store, Rules::default());
+        assert_eq!(
+            milestones,
+            [r#""first_session_completed" milestone_reached"#]
+        );
+        assert_eq!(report.notifications_sent, 1);
+        // Both milestones seen are recorded, also the one not kept.
+        let subject = store.load_subject(USER).unwrap().unwrap();
+        let seen = subject.milestones_achieved_at;
+        assert!(seen[MilestoneType::FirstSessionCompleted.index()].is_some());
+        assert!(seen[MilestoneType::Sessions10.index()].is_some());
+        assert!(seen[MilestoneType::Sessions50.index()].is_none());
+    }
+
+    #[test]
+    fn every_milestone_that_fires_is_kept_when_no_cooldown_holds_them_back() {
+        let store = store();
+        let rules = Rules::default().with_cooldown_days(0).unwrap();
+        let (report, milestones) = run(&store, rules);
+        assert_eq!(
+            milestones,
+            [
+                r#""first_session_completed" milestone_reached"#,
+                r#""sessions_10" milestone_reached"#,
+            ]
+        );
+        assert_eq!(report.notifications_sent, 2);
+    }
+
+    #[test]
+    fn without_a_milestone_reached_the_reported_one_says_so() {
+        let store = Arc::new(InMemoryStore::default());
+        let upsert = MentorUpsert {
+            org_id: Some("org_oslo_01".into()),
+            last_active_at: Some(now() - TimeDelta::days(1)),
+            ..MentorUpsert::default()
+        };
+        store.upsert_mentor(USER, &upsert, now()).unwrap();
+        let (report, milestones) = run(&store, Rules::default());
+        assert_eq!(
+            milestones,
+            [r#""first_session_completed" milestone_not_reached"#]
+        );
+        let types: Vec<_> = report.results.iter().map(|r| r.scenario_type).collect();
+        assert_eq!(
+            types,
+            [
+                Some(ScenarioType::Inactivity),
+                Some(ScenarioType::Milestone),
+                Some(ScenarioType::CertificationExpiry)
+            ],
+            "one result per scenario type, in the order of the scenarios"
+        );
     }
 }

@@ -620,7 +620,7 @@ impl BatchRepository for InMemoryStore {
                 });
                 outcome.notifications_sent += 1;
             }
-            if let Some((t, at)) = entry.milestone_seen {
+            for &(t, at) in &entry.milestones_seen {
                 state
                     .milestones
                     .entry((evaluation.user_id.clone(), t))

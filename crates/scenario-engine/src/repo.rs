@@ -475,9 +475,10 @@ pub struct BatchEntry {
     pub evaluation: EvaluationRecord,
     /// The notification, when the decision fired and the batch is not a dry run.
     pub enqueue: Option<Enqueue>,
-    /// A milestone time this decision was the first to see (never in a dry
-    /// run); recorded unless one is recorded already.
-    pub milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
+    /// Milestone times first seen by this decision, or by the decisions of
+    /// its scenario type that the batch does not keep (never in a dry run);
+    /// each recorded unless one is recorded already.
+    pub milestones_seen: Vec<(MilestoneType, DateTime<Utc>)>,
 }
 
 /// How one entry of a batch is stored, once storage knows whether its
@@ -550,14 +551,19 @@ pub struct BatchDecision<'a> {
 
 /// How telling a reason code is when several decisions of one scenario
 /// type (the four milestones) share one result: lower is reported first.
-fn report_rank(reason_code: &str) -> u8 {
+pub(crate) fn rank(code: crate::ReasonCode) -> u8 {
     use crate::ReasonCode as R;
-    match R::parse(reason_code) {
-        Ok(code) if code.fires() => 0,
-        Ok(R::MentorPaused | R::MentorInactive | R::PreferenceDisabled | R::CooldownActive) => 1,
-        Ok(R::AlreadyNotified) => 3,
+    match code {
+        code if code.fires() => 0,
+        R::MentorPaused | R::MentorInactive | R::PreferenceDisabled | R::CooldownActive => 1,
+        R::AlreadyNotified => 3,
         _ => 2,
     }
+}
+
+/// [`rank`] of a stored reason code; an unknown code ranks with the rules'.
+fn report_rank(reason_code: &str) -> u8 {
+    crate::ReasonCode::parse(reason_code).map_or(2, rank)
 }
 
 impl BatchWrite {

@@ -275,14 +275,14 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
                 evaluation_id: n.evaluation_id.as_deref(),
             });
         }
-        if let Some((t, at)) = entry.milestone_seen
-            && milestones_seen.insert((e.user_id.as_str(), t))
-        {
-            milestone_rows.push(MilestoneInsert {
-                user_id: &e.user_id,
-                milestone_type: t.as_str(),
-                achieved_at: to_millis(at),
-            });
+        for &(t, at) in &entry.milestones_seen {
+            if milestones_seen.insert((e.user_id.as_str(), t)) {
+                milestone_rows.push(MilestoneInsert {
+                    user_id: &e.user_id,
+                    milestone_type: t.as_str(),
+                    achieved_at: to_millis(at),
+                });
+            }
         }
     }
     outcome.notifications_sent = notification_rows.len() as i64;
@@ -438,7 +438,9 @@ impl BatchRepository for Store {
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| write_batch(c, batch)).map_err(StoreError::from)
+        let outcome = write_tx(&mut conn, |c| write_batch(c, batch)).map_err(StoreError::from)?;
+        self.large_write_committed();
+        Ok(outcome)
     }
 
     fn active_user_ids_after(
@@ -497,11 +499,13 @@ impl Store {
             })
             .collect();
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<_, StorageError> {
+        let n = write_tx(&mut conn, |c| -> Result<_, StorageError> {
             insert_chunked!(c, mentors::table, mentor_rows);
             insert_chunked!(c, certifications::table, cert_rows);
             Ok(records.len() as u64)
         })
-        .map_err(StoreError::from)
+        .map_err(StoreError::from)?;
+        self.large_write_committed();
+        Ok(n)
     }
 }

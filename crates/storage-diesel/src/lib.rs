@@ -7,6 +7,7 @@
 //! statement of the service lives in this crate.
 
 mod batches;
+mod checkpoint;
 mod conn;
 mod convert;
 mod error;
@@ -31,6 +32,8 @@ use scenario_engine::StoreError;
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    /// SQLite: the background WAL checkpoints (stopped with the last clone).
+    checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
 }
 
 /// A pooled connection.
@@ -46,10 +49,30 @@ impl Store {
     pub fn open(url: &str, pool_size: u32) -> Result<Self, StorageError> {
         let target = DatabaseTarget::parse(url)?;
         let pool = open_pool(&target, pool_size)?;
+        let checkpointer = match &target {
+            DatabaseTarget::Sqlite(path) => Some(std::sync::Arc::new(
+                checkpoint::Checkpointer::start(path).map_err(StorageError::Connect)?,
+            )),
+            DatabaseTarget::Postgres(_) => None,
+        };
         Ok(Self {
             pool,
             backend: target.backend(),
+            checkpointer,
         })
+    }
+
+    /// Says that a large write committed, so that SQLite's WAL is
+    /// checkpointed in the background instead of inside a later commit.
+    pub(crate) fn large_write_committed(&self) {
+        if let Some(c) = &self.checkpointer {
+            c.committed();
+        }
+    }
+
+    /// How many background WAL checkpoints ran (SQLite; 0 on PostgreSQL).
+    pub fn background_checkpoints(&self) -> u64 {
+        self.checkpointer.as_ref().map_or(0, |c| c.done())
     }
 
     /// Which backend this store talks to.

@@ -440,9 +440,10 @@ fn a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_sce
             ),
         ]
     );
-    // Six decisions per known mentor, every one recorded under the run.
+    // One decision per known mentor and scenario type (of the four
+    // milestone types, the one reported), every one recorded under the run.
     let recorded = s.list_evaluations(&by_run("run_1"), all()).unwrap();
-    assert_eq!(recorded.total, 12);
+    assert_eq!(recorded.total, 6);
     assert!(recorded.rows.iter().all(|e| !e.dry_run));
     let outbox = s.outbox(USER);
     assert_eq!(outbox.len(), 2);
@@ -494,7 +495,7 @@ fn fired_entry(id: &str, user_id: &str, key: &str, at: DateTime<Utc>) -> BatchEn
             notification: n,
             reason_if_taken: format!("{id} was already notified"),
         }),
-        milestone_seen: None,
+        milestones_seen: Vec::new(),
     }
 }
 
@@ -596,7 +597,7 @@ fn a_second_write_of_the_same_batch_is_a_conflict_and_writes_nothing<S: BatchPro
         .unwrap();
 
     let mut again = fired_entry("trg_2", USER, "key_b", t0());
-    again.milestone_seen = Some((MilestoneType::Sessions10, t0()));
+    again.milestones_seen = vec![(MilestoneType::Sessions10, t0())];
     let err = s.record_batch(&write(0, vec![again])).unwrap_err();
 
     assert!(
@@ -615,7 +616,7 @@ fn a_batch_failing_midway_writes_nothing<S: BatchProbe>(s: &Arc<S>) {
     // The last entry's mentor was deleted after the batch read its
     // subjects: the whole batch fails, the first entries included.
     let mut first = fired_entry("trg_2", USER, "key_b", t0());
-    first.milestone_seen = Some((MilestoneType::Sessions10, t0()));
+    first.milestones_seen = vec![(MilestoneType::Sessions10, t0())];
     let mut ghost = fired_entry("trg_3", "usr_ghost", "key_c", t0());
     ghost.enqueue = None;
     let err = s.record_batch(&write(1, vec![first, ghost])).unwrap_err();
@@ -685,7 +686,7 @@ fn a_dry_run_batch_records_decisions_and_changes_nothing_else<S: BatchProbe>(s: 
         ["threshold_reached", "milestone_reached", "no_certification"]
     );
     let recorded = s.list_evaluations(&by_run("run_1"), all()).unwrap();
-    assert_eq!(recorded.total, 6);
+    assert_eq!(recorded.total, 3);
     assert!(recorded.rows.iter().all(|e| e.dry_run));
     assert_eq!(s.outbox(USER), vec![]);
     assert_eq!(s.load_subject(USER).unwrap().unwrap(), before);
@@ -882,7 +883,7 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
         .batches
         .evaluate_batch(BatchRequest::new("run_1", 0, ids(&[USER])))
         .unwrap();
-    let milestone_codes = |run_id: &str| -> Vec<String> {
+    let milestone_codes = |run_id: &str| -> Vec<(String, String)> {
         let mut rows = s
             .list_evaluations(
                 &EvaluationFilter {
@@ -894,16 +895,23 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
             .unwrap()
             .rows;
         rows.sort_by(|a, b| a.id.cmp(&b.id));
-        rows.into_iter().map(|e| e.reason_code).collect()
+        rows.into_iter()
+            .map(|e| {
+                let t = e.evaluation_metadata["milestone_type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                (e.reason_code, t)
+            })
+            .collect()
     };
+    // One milestone evaluation per run: the one that fired.
     assert_eq!(
         milestone_codes("run_1"),
-        [
-            "milestone_reached",
-            "cooldown_active",
-            "milestone_not_reached",
-            "milestone_not_reached"
-        ]
+        [(
+            "milestone_reached".to_owned(),
+            "first_session_completed".to_owned()
+        )]
     );
     assert_eq!(s.outbox(USER).len(), 1);
 
@@ -916,12 +924,7 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
         .unwrap();
     assert_eq!(
         milestone_codes("run_2"),
-        [
-            "already_notified",
-            "milestone_reached",
-            "milestone_not_reached",
-            "milestone_not_reached"
-        ]
+        [("milestone_reached".to_owned(), "sessions_10".to_owned())]
     );
     let keys: Vec<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();
     assert!(keys.contains(&format!("milestone:{USER}:first_session_completed")));

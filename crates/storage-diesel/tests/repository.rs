@@ -1005,7 +1005,8 @@ fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {
     let services = Services::new(s, t0(), Rules::default());
     mentor_with_history(&services, s, USER);
     mentor_with_history(&services, s, "usr_other");
-    // A run's batch: six more evaluations each, and batch decision rows.
+    // A run's batch: three more evaluations each (one per scenario type),
+    // and batch decision rows.
     let ids = vec![USER.to_owned(), "usr_other".to_owned()];
     let report = services
         .batches
@@ -1028,7 +1029,7 @@ fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {
         s.list_evaluations(&by_user("usr_other"), all())
             .unwrap()
             .total,
-        3 + 6
+        3 + 3
     );
     assert_eq!(s.outbox("usr_other").len(), 3);
     if let Some(rows) = s.rows_about("usr_other") {
