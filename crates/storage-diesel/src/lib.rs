@@ -13,6 +13,7 @@ mod error;
 mod evaluations;
 mod jobs;
 mod mentors;
+mod notifications;
 mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
