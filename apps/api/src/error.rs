@@ -8,7 +8,7 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use scenario_engine::{
-    EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
+    EvaluationError, InvalidId, MentorError, OutOfRange, OutboxError, StoreError, UnknownName,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
@@ -134,6 +134,9 @@ pub enum ApiError {
     /// Evaluation operations.
     #[error(transparent)]
     Evaluation(#[from] EvaluationError),
+    /// Notification (outbox) operations.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
     /// Job, run and schedule operations.
     #[error(transparent)]
     View(#[from] ViewError),
@@ -303,6 +306,11 @@ impl ApiError {
             Self::Evaluation(E::UnknownUser(_) | E::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
+            Self::Outbox(OutboxError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Outbox(OutboxError::NotRetryable { .. }) => {
+                (StatusCode::CONFLICT, "invalid_transition")
+            }
+            Self::Outbox(OutboxError::Store(e)) => store_parts(e),
             Self::View(e) => view_parts(e),
             Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
             Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -343,6 +351,12 @@ impl ApiError {
             }
             Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
             Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
+            Self::Outbox(OutboxError::NotFound(id)) => {
+                json!({"resource": "notification", "id": id})
+            }
+            Self::Outbox(OutboxError::NotRetryable { id, status }) => {
+                json!({"id": id, "from": status.as_str(), "to": "pending"})
+            }
             Self::View(e) => view_details(e),
             Self::LockConflict { job_id, run_id, .. } => {
                 json!({"job_id": job_id, "run_id": run_id})

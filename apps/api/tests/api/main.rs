@@ -10,6 +10,7 @@ mod cron_jobs;
 mod errors;
 mod evaluations;
 mod mentors;
+mod notifications;
 mod routes;
 mod runs;
 mod scheduler_jobs;
