@@ -439,9 +439,9 @@ impl DeliveryWorker {
         self.config.window
     }
 
-    /// One pass: outside the delivery window, nothing; else claim one batch,
-    /// attempt each notification of it side by side, and write every
-    /// outcome in one transaction.
+    /// One pass: outside the delivery window, nothing; else, when something
+    /// is due, claim one batch, attempt each notification of it side by
+    /// side, and write every outcome in one transaction.
     ///
     /// # Errors
     /// [`OutboxError::Store`] when claiming or recording fails. Claimed
@@ -455,12 +455,17 @@ impl DeliveryWorker {
                 return Ok(Step::Held { until: opens });
             }
         }
+        // A read first: an idle worker never takes SQLite's write lock.
+        let outbox = self.outbox.clone();
+        let next = blocking(move || outbox.next_due()).await?;
+        if next.is_none_or(|t| t > now) {
+            return Ok(Step::Idle { next });
+        }
         let outbox = self.outbox.clone();
         let limit = self.config.batch_size;
         let batch = blocking(move || outbox.claim(limit)).await?;
         if batch.is_empty() {
-            let outbox = self.outbox.clone();
-            let next = blocking(move || outbox.next_due()).await?;
+            // Due, but another worker is claiming it right now.
             return Ok(Step::Idle { next });
         }
         let attempted = batch.len();
@@ -520,17 +525,17 @@ impl DeliveryWorker {
     pub async fn run(self: Arc<Self>) {
         tracing::info!(
             sink = self.config.sink.name(),
-            target_ = %self.config.sink.describe(),
+            destination = %self.config.sink.describe(),
             window = ?self.config.window.map(|w| w.to_string()),
             timezone = self.timezone.name(),
             "notification worker started"
         );
         while !self.stopping.load(Ordering::Acquire) {
-            let now = self.clock.now();
             let wait = match self.step().await {
                 Ok(Step::Attempted { .. }) => continue,
                 Ok(Step::Held { until }) => self.until(until),
-                Ok(Step::Idle { next: Some(next) }) if next <= now => CONTENDED_PAUSE,
+                // Due but not claimable: another instance is claiming it now.
+                Ok(Step::Idle { next: Some(next) }) if next <= self.clock.now() => CONTENDED_PAUSE,
                 Ok(Step::Idle { next: Some(next) }) => self.until(next),
                 Ok(Step::Idle { next: None }) => self.config.idle_poll,
                 Err(e) => {
