@@ -434,6 +434,12 @@ impl DeliveryWorker {
         &self.config.sink
     }
 
+    /// How long a claim lasts: also how long a stopping worker may take to
+    /// finish the batch in hand.
+    pub fn claim_ttl(&self) -> Duration {
+        self.config.claim_ttl.to_std().unwrap_or(DEFAULT_IDLE_POLL)
+    }
+
     /// The delivery window in force, if any.
     pub fn window(&self) -> Option<DeliveryWindow> {
         self.config.window

@@ -109,11 +109,12 @@ async fn main() -> anyhow::Result<()> {
             // of the batch in hand; anything still claimed after this is
             // retried by another instance once its claim lapses.
             delivery.shutdown();
-            if actix_web::rt::time::timeout(std::time::Duration::from_secs(30), worker)
-                .await
-                .is_err()
-            {
-                tracing::warn!("the notification worker did not stop within 30 s");
+            let grace = delivery.claim_ttl();
+            if actix_web::rt::time::timeout(grace, worker).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "the notification worker did not stop in time; its claims lapse and are retried"
+                );
             }
             Ok(())
         }
