@@ -1,6 +1,11 @@
 //! Configuration by flags and environment variables (SPEC section 14).
 
-use clap::{Parser, Subcommand};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use scenario_engine::{DeliveryWindow, RetryPolicy};
+
+use crate::delivery::{self, DeliveryConfig, Secret, Sink, SinkError};
 
 /// Default SQLite database, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "./data/mentor-scheduler.db";
@@ -80,6 +85,72 @@ pub struct Cli {
     )]
     pub retention_days: u32,
 
+    /// Where notifications go: `log` or `webhook` (default: `webhook` when
+    /// a webhook URL is set, else `log`).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_NOTIFICATION_SINK",
+        value_enum,
+        global = true
+    )]
+    pub notification_sink: Option<SinkKind>,
+
+    /// The webhook sink's URL (`http://` or `https://`).
+    #[arg(long, env = "MENTOR_SCHEDULER_WEBHOOK_URL", global = true)]
+    pub webhook_url: Option<String>,
+
+    /// The webhook signing secret, at least 16 bytes (prefer the environment
+    /// variable: flags show in process lists).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub webhook_secret: Option<Secret>,
+
+    /// How long one webhook call may take, in seconds (1-60).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_WEBHOOK_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub webhook_timeout_seconds: u64,
+
+    /// Delivery attempts of one notification before it is `failed` (1-100).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_DELIVERY_MAX_ATTEMPTS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub delivery_max_attempts: i64,
+
+    /// The first retry's backoff in milliseconds (1-3600000); each further
+    /// retry doubles it, with jitter, up to 10 minutes.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_DELIVERY_BACKOFF_BASE_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub delivery_backoff_base_ms: i64,
+
+    /// Local hours of delivery in the evaluation time zone, `HH:MM-HH:MM`
+    /// (`22:00-06:00` wraps midnight); unset delivers around the clock.
+    #[arg(long, env = "MENTOR_SCHEDULER_DELIVERY_WINDOW", global = true)]
+    pub delivery_window: Option<String>,
+
+    /// Notifications the worker claims per batch (1-500).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_DELIVERY_BATCH_SIZE",
+        default_value_t = 50,
+        global = true
+    )]
+    pub delivery_batch_size: u32,
+
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -90,6 +161,108 @@ pub struct Cli {
     pub log_format: String,
 }
 
+/// The notification sinks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SinkKind {
+    /// A structured log line per notification.
+    Log,
+    /// A signed POST to `MENTOR_SCHEDULER_WEBHOOK_URL`.
+    Webhook,
+}
+
+/// Why the delivery settings were refused (a startup error).
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryConfigError {
+    /// The sink could not be set up.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// A bad `MENTOR_SCHEDULER_DELIVERY_WINDOW`.
+    #[error(transparent)]
+    Window(#[from] scenario_engine::InvalidWindow),
+    /// Attempts or backoff out of bounds.
+    #[error("delivery settings: {0}")]
+    Policy(#[from] scenario_engine::OutOfRange),
+    /// Another number out of bounds.
+    #[error("--{flag} must be between {min} and {max}, got {value}")]
+    Bound {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: u64,
+        /// Smallest accepted.
+        min: u64,
+        /// Largest accepted.
+        max: u64,
+    },
+}
+
+fn bounded(
+    flag: &'static str,
+    value: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, DeliveryConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(DeliveryConfigError::Bound {
+            flag,
+            value,
+            min: *range.start(),
+            max: *range.end(),
+        })
+    }
+}
+
+impl Cli {
+    /// The delivery worker's settings. The sink is `webhook` when
+    /// `--notification-sink webhook` says so or, without that flag, when a
+    /// webhook URL is set; else `log`.
+    ///
+    /// # Errors
+    /// [`DeliveryConfigError`] for a webhook without URL or secret, a bad
+    /// URL, window or number: the service refuses to start.
+    pub fn delivery(&self) -> Result<DeliveryConfig, DeliveryConfigError> {
+        let timeout = Duration::from_secs(bounded(
+            "webhook-timeout-seconds",
+            self.webhook_timeout_seconds,
+            1..=60,
+        )?);
+        let batch_size = bounded(
+            "delivery-batch-size",
+            u64::from(self.delivery_batch_size),
+            1..=500,
+        )?;
+        let kind = self
+            .notification_sink
+            .unwrap_or(if self.webhook_url.is_some() {
+                SinkKind::Webhook
+            } else {
+                SinkKind::Log
+            });
+        let sink = match kind {
+            SinkKind::Log => Sink::Log,
+            SinkKind::Webhook => {
+                let url = self.webhook_url.as_deref().ok_or(SinkError::MissingUrl)?;
+                let secret = self.webhook_secret.as_ref().ok_or(SinkError::WeakSecret)?;
+                Sink::webhook(url, secret, timeout)?
+            }
+        };
+        Ok(DeliveryConfig {
+            sink,
+            policy: RetryPolicy::new(self.delivery_max_attempts, self.delivery_backoff_base_ms)?,
+            window: self
+                .delivery_window
+                .as_deref()
+                .filter(|w| !w.trim().is_empty())
+                .map(DeliveryWindow::parse)
+                .transpose()?,
+            batch_size: u32::try_from(batch_size).unwrap_or(delivery::DEFAULT_BATCH_SIZE),
+            claim_ttl: delivery::claim_ttl_for(timeout),
+            idle_poll: delivery::DEFAULT_IDLE_POLL,
+        })
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -97,4 +270,112 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses flags alone: the environment of the test process is ignored
+    /// by giving every delivery setting on the command line where it matters.
+    fn cli(args: &[&str]) -> Cli {
+        Cli::try_parse_from(std::iter::once("mentor-scheduler").chain(args.iter().copied()))
+            .unwrap()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123";
+
+    #[test]
+    fn the_log_sink_is_the_default_and_a_webhook_url_selects_the_webhook() {
+        let c = cli(&["--notification-sink", "log"]);
+        let d = c.delivery().unwrap();
+        assert_eq!(d.sink.name(), "log");
+        assert_eq!(d.policy, RetryPolicy::default());
+        assert_eq!(d.window, None);
+        assert_eq!(d.batch_size, 50);
+        let c = cli(&[
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            SECRET,
+        ]);
+        let c = Cli {
+            notification_sink: None,
+            ..c
+        };
+        assert_eq!(c.delivery().unwrap().sink.name(), "webhook");
+        let c = cli(&[
+            "--notification-sink",
+            "log",
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+        ]);
+        assert_eq!(
+            c.delivery().unwrap().sink.name(),
+            "log",
+            "the explicit flag wins"
+        );
+    }
+
+    #[test]
+    fn a_webhook_without_url_or_secret_refuses_to_start() {
+        let c = Cli {
+            webhook_url: None,
+            ..cli(&["--notification-sink", "webhook", "--webhook-secret", SECRET])
+        };
+        assert!(matches!(
+            c.delivery(),
+            Err(DeliveryConfigError::Sink(SinkError::MissingUrl))
+        ));
+        let c = Cli {
+            webhook_secret: None,
+            ..cli(&[
+                "--notification-sink",
+                "webhook",
+                "--webhook-url",
+                "http://127.0.0.1:9/",
+            ])
+        };
+        assert!(matches!(
+            c.delivery(),
+            Err(DeliveryConfigError::Sink(SinkError::WeakSecret))
+        ));
+    }
+
+    #[test]
+    fn bad_delivery_settings_refuse_to_start() {
+        for args in [
+            &["--delivery-window", "8-20"][..],
+            &["--delivery-window", "10:00-10:00"],
+            &["--delivery-max-attempts", "0"],
+            &["--delivery-backoff-base-ms", "0"],
+            &["--delivery-batch-size", "501"],
+            &["--webhook-timeout-seconds", "0"],
+        ] {
+            let mut all = vec!["--notification-sink", "log"];
+            all.extend_from_slice(args);
+            let err = cli(&all).delivery().unwrap_err();
+            assert!(!err.to_string().is_empty(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_window_attempts_and_backoff_are_read() {
+        let c = cli(&[
+            "--notification-sink",
+            "log",
+            "--delivery-window",
+            "22:00-06:00",
+            "--delivery-max-attempts",
+            "3",
+            "--delivery-backoff-base-ms",
+            "10",
+        ]);
+        let d = c.delivery().unwrap();
+        assert_eq!(
+            d.window.map(|w| w.to_string()).as_deref(),
+            Some("22:00-06:00")
+        );
+        assert_eq!(d.policy, RetryPolicy::new(3, 10).unwrap());
+    }
 }

@@ -6,6 +6,7 @@ pub mod evaluation;
 pub mod invocation;
 pub mod job;
 pub mod mentor;
+pub mod notification;
 pub mod run;
 
 use chrono::{DateTime, Utc};
@@ -130,6 +131,20 @@ pub fn instant(t: DateTime<Utc>) -> String {
 /// An optional instant on the wire.
 pub fn opt_instant(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(instant)
+}
+
+/// Checks the platform ids a list is filtered by: an id nothing can have is
+/// a 422 `invalid_id`, not an empty page.
+///
+/// # Errors
+/// [`ApiError::InvalidId`] naming the field.
+pub fn check_filter_ids(ids: &[(&'static str, &Option<String>)]) -> Result<(), ApiError> {
+    for (field, value) in ids {
+        if let Some(v) = value {
+            scenario_engine::validate_platform_id(field, v)?;
+        }
+    }
+    Ok(())
 }
 
 /// Parses a boolean query value (`true` / `false`).

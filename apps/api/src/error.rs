@@ -9,7 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use run_log::UpdateRefused;
 use scenario_engine::{
-    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
+    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, OutboxError, StoreError,
+    UnknownName,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
@@ -135,6 +136,9 @@ pub enum ApiError {
     /// Evaluation operations.
     #[error(transparent)]
     Evaluation(#[from] EvaluationError),
+    /// Notification (outbox) operations.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
     /// Job, run and schedule operations.
     #[error(transparent)]
     View(#[from] ViewError),
@@ -363,6 +367,11 @@ impl ApiError {
             Self::Mentor(M::ActivityConflict(_)) => (StatusCode::CONFLICT, "event_conflict"),
             Self::Mentor(M::Store(e)) | Self::Evaluation(E::Store(e)) => store_parts(e),
             Self::Evaluation(e @ (E::UnknownUser(_) | E::NotFound(_))) => evaluation_parts(e),
+            Self::Outbox(OutboxError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Outbox(OutboxError::NotRetryable { .. }) => {
+                (StatusCode::CONFLICT, "invalid_transition")
+            }
+            Self::Outbox(OutboxError::Store(e)) => store_parts(e),
             Self::View(e) => view_parts(e),
             Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
             Self::IdempotencyInProgress(_) => (StatusCode::CONFLICT, "idempotency_in_progress"),
@@ -407,6 +416,12 @@ impl ApiError {
             }
             Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
             Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
+            Self::Outbox(OutboxError::NotFound(id)) => {
+                json!({"resource": "notification", "id": id})
+            }
+            Self::Outbox(OutboxError::NotRetryable { id, status }) => {
+                json!({"id": id, "from": status.as_str(), "to": "pending"})
+            }
             Self::View(e) => view_details(e),
             Self::LockConflict { job_id, run_id, .. } => {
                 json!({"job_id": job_id, "run_id": run_id})

@@ -8,5 +8,6 @@ pub mod jobs_certification;
 pub mod jobs_cron;
 pub mod jobs_scheduler;
 pub mod mentors;
+pub mod notifications;
 pub mod runs;
 pub mod schedules;

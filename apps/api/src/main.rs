@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("opening the database {}", redacted(&cli.database_url)))?;
     tracing::info!(database = %redacted(&cli.database_url), backend = store.backend().as_str(), "database ready, migrations applied");
-    match cli.command.unwrap_or(Command::Serve) {
+    match cli.command.as_ref().unwrap_or(&Command::Serve) {
         Command::Migrate => {
             println!("migrations applied to {}", redacted(&cli.database_url));
             Ok(())
@@ -76,13 +76,15 @@ async fn main() -> anyhow::Result<()> {
                 retention_days: i64::from(cli.retention_days),
                 ..RuntimeConfig::default()
             };
-            let state = AppState::with_runtime_config(
+            let delivery = cli.delivery()?;
+            let state = AppState::with_config(
                 store,
                 Arc::new(SystemClock),
                 Arc::new(UlidIds::new()),
                 rules,
                 cli.max_body_bytes,
                 config,
+                delivery,
             );
             let runtime = state.runtime.clone();
             if actix_web::rt::task::spawn_blocking(move || runtime.seed_default_jobs()).await?? {
@@ -91,6 +93,8 @@ async fn main() -> anyhow::Result<()> {
             actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
                 state.runtime.clone(),
             ));
+            let delivery = state.delivery.clone();
+            let worker = actix_web::rt::spawn(delivery.clone().run());
             let mut server =
                 HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
             if let Some(w) = cli.workers {
@@ -101,6 +105,17 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("binding {}", cli.bind))?;
             tracing::info!(bind = %cli.bind, "listening; OpenAPI at /api/v1/openapi.json");
             server.run().await?;
+            // Stopped (SIGTERM or SIGINT): let the worker write the outcomes
+            // of the batch in hand; anything still claimed after this is
+            // retried by another instance once its claim lapses.
+            delivery.shutdown();
+            let grace = delivery.claim_ttl();
+            if actix_web::rt::time::timeout(grace, worker).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    "the notification worker did not stop in time; its claims lapse and are retried"
+                );
+            }
             Ok(())
         }
     }

@@ -3,11 +3,11 @@
 
 use utoipa::OpenApi;
 
-use crate::dto::{self, evaluation, invocation, job, mentor, run};
+use crate::dto::{self, evaluation, invocation, job, mentor, notification, run};
 use crate::error;
 use crate::handlers::{
-    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs,
-    schedules,
+    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors,
+    notifications, runs, schedules,
 };
 
 /// The whole API.
@@ -15,7 +15,7 @@ use crate::handlers::{
 #[openapi(
     info(
         title = "Mentor Scheduler",
-        description = "Decides which volunteer peer mentors to nudge, records every decision with its reason, and enqueues notifications. The doubled contract paths (`/api/v1/x/api/v1/x/...`) are aliases of the canonical paths documented here."
+        description = "Decides which volunteer peer mentors to nudge, records every decision with its reason, and enqueues and delivers notifications. The doubled contract paths (`/api/v1/x/api/v1/x/...`) are aliases of the canonical paths documented here."
     ),
     paths(
         health::healthz,
@@ -74,6 +74,9 @@ use crate::handlers::{
         runs::cancel,
         runs::report,
         schedules::preview,
+        notifications::list,
+        notifications::get,
+        notifications::retry,
     ),
     components(schemas(
         error::ErrorBody,
@@ -137,6 +140,7 @@ use crate::handlers::{
         run::RunDetailDto,
         run::BatchResultDto,
         run::PreviewDto,
+        notification::NotificationDto,
     ))
 )]
 pub struct ApiDoc;

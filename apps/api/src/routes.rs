@@ -7,8 +7,8 @@ use actix_web::{Route, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors, runs,
-    schedules,
+    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors,
+    notifications, runs, schedules,
 };
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
@@ -288,6 +288,15 @@ pub fn table() -> Vec<RouteSpec> {
         spec!(POST, "/api/v1/runs/{id}/cancel", None, runs::cancel),
         spec!(GET, "/api/v1/runs/{id}/report", None, runs::report),
         spec!(GET, "/api/v1/schedules/preview", None, schedules::preview),
+        // The outbox (beyond the contracts; no doubled form).
+        spec!(GET, "/api/v1/notifications", None, notifications::list),
+        spec!(GET, "/api/v1/notifications/{id}", None, notifications::get),
+        spec!(
+            POST,
+            "/api/v1/notifications/{id}/retry",
+            None,
+            notifications::retry
+        ),
     ]
 }
 

@@ -26,6 +26,8 @@ use scenario_engine::{
 use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
 use serde_json::{Map, Value, json};
 
+use crate::delivery::DeliveryWaker;
+
 /// The lock all non-external scenario-evaluation runs share (SPEC section 15).
 pub const SCENARIO_LOCK: &str = "scenario_evaluation";
 
@@ -200,6 +202,8 @@ pub struct JobRuntime {
     timezone: chrono_tz::Tz,
     config: RuntimeConfig,
     wake: tokio::sync::Notify,
+    /// Wakes the notification worker when a run enqueued something.
+    delivery: DeliveryWaker,
 }
 
 impl JobRuntime {
@@ -229,7 +233,16 @@ impl JobRuntime {
             timezone,
             config,
             wake: tokio::sync::Notify::new(),
+            delivery: DeliveryWaker::default(),
         }
+    }
+
+    /// The runtime, waking `waker`'s notification worker whenever a run
+    /// enqueues notifications (after each batch, and when a run ends).
+    #[must_use]
+    pub fn with_delivery_waker(mut self, waker: DeliveryWaker) -> Self {
+        self.delivery = waker;
+        self
     }
 
     /// The current instant, from the runtime's clock.
@@ -337,6 +350,8 @@ impl JobRuntime {
         tracing::info!(run_id = %run.id, job = job.map(|j| j.name.as_str()), handler = run.kind.as_str(), dry_run = run.dry_run, "run started");
         let outcome = self.run_handler(job, &run);
         let finished = self.finish(job, run, outcome);
+        // Whatever the handler enqueued (expiry reminders, lift notices) goes out now.
+        self.delivery.wake();
         tracing::info!(run_id = %finished.id, status = finished.status.as_str(), duration_ms = finished.duration_ms, users_evaluated = finished.users_evaluated, notifications_dispatched = finished.notifications_dispatched, "run finished");
     }
 
@@ -437,6 +452,7 @@ impl JobRuntime {
                 let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, ids);
                 request.dry_run = run.dry_run;
                 match self.batches.evaluate_batch(request) {
+                    Ok(report) if report.notifications_sent > 0 => self.delivery.wake(),
                     Ok(_) => {}
                     // Another process wrote this batch (a takeover race): it is done.
                     Err(EvaluationError::Store(scenario_engine::StoreError::Conflict(
@@ -748,6 +764,9 @@ impl JobRuntime {
                 Err(e) => return Err(RuntimeError::Batch(e)),
             }
         };
+        if report.notifications_sent > 0 {
+            self.delivery.wake();
+        }
         let until = self.now() + EXTERNAL_BATCH_WINDOW;
         if let Err(e) = self.runs.renew_lease(&run.id, EXTERNAL_OWNER, until) {
             tracing::warn!(run_id = %run.id, error = %e, "extending an external run's window failed");

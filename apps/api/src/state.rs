@@ -4,10 +4,13 @@
 use std::sync::Arc;
 
 use cert_expiry::ExpiryJobs;
-use scenario_engine::{BatchEvaluator, Clock, EvaluationService, IdSource, MentorService, Rules};
+use scenario_engine::{
+    BatchEvaluator, Clock, EvaluationService, IdSource, MentorService, OutboxService, Rules,
+};
 use scheduler_core::JobService;
 use storage_diesel::Store;
 
+use crate::delivery::{DeliveryConfig, DeliveryWaker, DeliveryWorker};
 use crate::runtime::{JobRuntime, RuntimeConfig};
 
 /// What handlers reach: the domain services and the store behind them.
@@ -19,6 +22,12 @@ pub struct AppState {
     pub evaluations: EvaluationService,
     /// Jobs, runs and the scheduler.
     pub runtime: Arc<JobRuntime>,
+    /// The outbox: the notifications API.
+    pub notifications: OutboxService,
+    /// The notification worker. `serve` runs its loop
+    /// ([`DeliveryWorker::run`]); handlers that enqueue call
+    /// `delivery.wake()`.
+    pub delivery: Arc<DeliveryWorker>,
     /// The store, for readiness checks.
     pub store: Store,
     /// Largest accepted JSON body, in bytes.
@@ -26,9 +35,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Wires the services over `store`. The scheduler loop is not started
-    /// here: `main` (or a test that wants it) spawns
-    /// [`scheduler_loop`](crate::runtime::scheduler_loop).
+    /// Wires the services over `store`, with the log sink. The scheduler
+    /// loop and the notification worker are not started here: `main` (or a
+    /// test that wants them) spawns
+    /// [`scheduler_loop`](crate::runtime::scheduler_loop) and
+    /// [`DeliveryWorker::run`].
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -55,7 +66,46 @@ impl AppState {
         max_body_bytes: usize,
         config: RuntimeConfig,
     ) -> Self {
+        Self::with_config(
+            store,
+            clock,
+            ids,
+            rules,
+            max_body_bytes,
+            config,
+            DeliveryConfig::default(),
+        )
+    }
+
+    /// [`AppState::with_runtime_config`] with explicit delivery settings
+    /// (sink, retries, window). The delivery window is read in the rules'
+    /// evaluation time zone.
+    pub fn with_config(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdSource>,
+        rules: Rules,
+        max_body_bytes: usize,
+        config: RuntimeConfig,
+        delivery: DeliveryConfig,
+    ) -> Self {
         let repo = Arc::new(store.clone());
+        // Made first, so that whatever enqueues (the job runtime too) can
+        // hold a handle that wakes the worker.
+        let waker = DeliveryWaker::new();
+        let notifications = OutboxService::new(
+            repo.clone(),
+            clock.clone(),
+            delivery.policy,
+            delivery.claim_ttl,
+        );
+        let worker = DeliveryWorker::new(
+            notifications.clone(),
+            clock.clone(),
+            rules.timezone,
+            delivery,
+            waker.clone(),
+        );
         let evaluations = EvaluationService::new(repo.clone(), clock.clone(), ids.clone(), rules);
         let runtime = JobRuntime::new(
             JobService::new(repo.clone()),
@@ -68,11 +118,14 @@ impl AppState {
             ids,
             rules.timezone,
             config,
-        );
+        )
+        .with_delivery_waker(waker);
         Self {
             mentors: MentorService::new(repo, clock),
             evaluations,
             runtime: Arc::new(runtime),
+            notifications,
+            delivery: Arc::new(worker),
             store,
             max_body_bytes,
         }

@@ -95,8 +95,11 @@ mod batch;
 mod clock;
 mod ids;
 mod memory;
+mod outbox;
 mod repo;
+mod retry;
 mod service;
+mod window;
 pub use batch::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchUserResult, MAX_BATCH_USER_IDS,
     UNKNOWN_USER, check_batch_ids,
@@ -104,6 +107,10 @@ pub use batch::{
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
 pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};
+pub use outbox::{
+    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter, Outbox,
+    OutboxError, OutboxService, Requeue, Settled,
+};
 pub use repo::{
     ActivityEvent, ActivityOutcome, BatchDecision, BatchEntry, BatchOutcome, BatchRepository,
     BatchWrite, Enqueue, EvaluationFilter, EvaluationOverride, EvaluationRecord,
@@ -111,7 +118,12 @@ pub use repo::{
     NewNotification, NotificationStatus, PageRequest, Paged, PreferencesPatch, SESSION_COMPLETED,
     StoreError, StoredDecision, Subject,
 };
+pub use retry::{
+    AttemptResult, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_RANGE, MAX_ERROR_CHARS, Outcome, RetryPolicy,
+    StatusClass, classify_http_status, error_text,
+};
 pub use service::{
     ActivityResult, EvaluateRequest, EvaluationError, EvaluationService, MentorError,
     MentorService, ShouldNotify, snapshot,
 };
+pub use window::{DeliveryWindow, InvalidWindow};

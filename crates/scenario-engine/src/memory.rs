@@ -7,12 +7,17 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
+use crate::outbox::{
+    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter, Outbox,
+    Requeue, Settled,
+};
 use crate::repo::{
     ActivityEvent, ActivityOutcome, BatchOutcome, BatchRepository, BatchWrite, EvaluationFilter,
     EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor, MentorFilter,
     MentorRecord, MentorRepository, MentorUpsert, NewNotification, NotificationStatus, PageRequest,
     Paged, PreferencesPatch, SESSION_COMPLETED, StoreError, Subject,
 };
+use crate::retry::Outcome;
 use crate::scenario::{MilestoneType, ScenarioType};
 use crate::snapshot::OwnedHistory;
 
@@ -23,6 +28,54 @@ pub struct StoredNotification {
     pub notification: NewNotification,
     /// Its status.
     pub status: NotificationStatus,
+    /// Delivery attempts made.
+    pub attempts: u32,
+    /// Why the latest attempt failed.
+    pub last_error: Option<String>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it is due (while `pending`).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl StoredNotification {
+    /// A freshly enqueued row: `pending`, due at once.
+    fn pending(notification: NewNotification) -> Self {
+        let at = notification.created_at;
+        Self {
+            notification,
+            status: NotificationStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            updated_at: at,
+            next_attempt_at: Some(at),
+            delivered_at: None,
+        }
+    }
+
+    /// The row as the outbox port reads it.
+    pub fn read(&self) -> Notification {
+        let n = &self.notification;
+        Notification {
+            id: n.id.clone(),
+            user_id: n.user_id.clone(),
+            org_id: n.org_id.clone(),
+            scenario_type: n.scenario_type,
+            dedupe_key: n.dedupe_key.clone(),
+            payload: n.payload.clone(),
+            status: self.status,
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            created_at: n.created_at,
+            updated_at: self.updated_at,
+            next_attempt_at: self.next_attempt_at,
+            delivered_at: self.delivered_at,
+            run_id: n.run_id.clone(),
+            evaluation_id: n.evaluation_id.clone(),
+        }
+    }
 }
 
 /// A `batch_decisions` row as the in-memory store keeps it.
@@ -444,10 +497,9 @@ impl EvaluationRepository for InMemoryStore {
             if state.key_taken(&n.dedupe_key) {
                 return Err(StoreError::Conflict("notifications.dedupe_key"));
             }
-            state.notifications.push(StoredNotification {
-                notification: n.clone(),
-                status: NotificationStatus::Pending,
-            });
+            state
+                .notifications
+                .push(StoredNotification::pending(n.clone()));
         }
         if let Some((t, at)) = milestone_seen {
             state
@@ -489,7 +541,7 @@ impl EvaluationRepository for InMemoryStore {
         &self,
         id: &str,
         change: &EvaluationOverride,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Result<Option<EvaluationRecord>, StoreError> {
         let mut state = self.lock();
         let Some(e) = state.evaluations.get_mut(id) else {
@@ -508,6 +560,8 @@ impl EvaluationRepository for InMemoryStore {
                     && n.status == NotificationStatus::Pending
                 {
                     n.status = NotificationStatus::Cancelled;
+                    n.next_attempt_at = None;
+                    n.updated_at = now;
                 }
             }
         }
@@ -614,10 +668,9 @@ impl BatchRepository for InMemoryStore {
             if taken {
                 outcome.already_notified.push(i);
             } else if let Some(q) = &entry.enqueue {
-                state.notifications.push(StoredNotification {
-                    notification: q.notification.clone(),
-                    status: NotificationStatus::Pending,
-                });
+                state
+                    .notifications
+                    .push(StoredNotification::pending(q.notification.clone()));
                 outcome.notifications_sent += 1;
             }
             for &(t, at) in &entry.milestones_seen {
@@ -685,5 +738,143 @@ impl BatchRepository for InMemoryStore {
             .filter(|(_, r)| r.mentor.status == MentorStatus::Active)
             .map(|(id, _)| id.clone())
             .collect())
+    }
+}
+
+impl Outbox for InMemoryStore {
+    fn claim_due(&self, request: &ClaimRequest) -> Result<Vec<Delivery>, StoreError> {
+        let mut state = self.lock();
+        let mut due: Vec<usize> = state
+            .notifications
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| {
+                n.status == NotificationStatus::Pending
+                    && n.next_attempt_at.is_some_and(|t| t <= request.now)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        due.sort_by(|&a, &b| {
+            let (a, b) = (&state.notifications[a], &state.notifications[b]);
+            a.next_attempt_at
+                .cmp(&b.next_attempt_at)
+                .then_with(|| a.notification.id.cmp(&b.notification.id))
+        });
+        due.truncate(request.limit as usize);
+        let mut claimed = Vec::with_capacity(due.len());
+        for i in due {
+            let n = &mut state.notifications[i];
+            n.updated_at = request.now;
+            if n.attempts >= request.max_attempts {
+                n.status = NotificationStatus::Failed;
+                n.next_attempt_at = None;
+                n.last_error = Some(CLAIM_LAPSED_ERROR.to_owned());
+                continue;
+            }
+            n.attempts += 1;
+            n.next_attempt_at = Some(request.until);
+            claimed.push(Delivery {
+                claim: Claim {
+                    id: n.notification.id.clone(),
+                    attempt: n.attempts,
+                    until: request.until,
+                },
+                notification: n.read(),
+            });
+        }
+        Ok(claimed)
+    }
+
+    fn record_outcomes(&self, settled: &[Settled], now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let mut written = 0;
+        for s in settled {
+            let Some(n) = state.notifications.iter_mut().find(|n| {
+                n.notification.id == s.claim.id
+                    && n.status == NotificationStatus::Pending
+                    && n.attempts == s.claim.attempt
+                    && n.next_attempt_at == Some(s.claim.until)
+            }) else {
+                continue;
+            };
+            match &s.outcome {
+                Outcome::Delivered => {
+                    n.status = NotificationStatus::Delivered;
+                    n.delivered_at = Some(now);
+                    n.next_attempt_at = None;
+                    n.last_error = None;
+                }
+                Outcome::Retry { at, error } => {
+                    n.next_attempt_at = Some(*at);
+                    n.last_error = Some(error.clone());
+                }
+                Outcome::Failed { error } => {
+                    n.status = NotificationStatus::Failed;
+                    n.next_attempt_at = None;
+                    n.last_error = Some(error.clone());
+                }
+            }
+            n.updated_at = now;
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(self
+            .lock()
+            .notifications
+            .iter()
+            .filter(|n| n.status == NotificationStatus::Pending)
+            .filter_map(|n| n.next_attempt_at)
+            .min())
+    }
+
+    fn get_notification(&self, id: &str) -> Result<Option<Notification>, StoreError> {
+        Ok(self
+            .lock()
+            .notifications
+            .iter()
+            .find(|n| n.notification.id == id)
+            .map(StoredNotification::read))
+    }
+
+    fn list_notifications(
+        &self,
+        filter: &NotificationFilter,
+        page: PageRequest,
+    ) -> Result<Paged<Notification>, StoreError> {
+        let mut rows: Vec<Notification> = self
+            .lock()
+            .notifications
+            .iter()
+            .map(StoredNotification::read)
+            .filter(|n| filter.matches(n))
+            .collect();
+        rows.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        Ok(page_of(&rows, page))
+    }
+
+    fn requeue_failed(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Requeue>, StoreError> {
+        let mut state = self.lock();
+        let Some(n) = state
+            .notifications
+            .iter_mut()
+            .find(|n| n.notification.id == id)
+        else {
+            return Ok(None);
+        };
+        if n.status != NotificationStatus::Failed {
+            return Ok(Some(Requeue::NotFailed(n.read())));
+        }
+        n.status = NotificationStatus::Pending;
+        n.attempts = 0;
+        n.next_attempt_at = Some(now);
+        n.updated_at = now;
+        Ok(Some(Requeue::Requeued(n.read())))
     }
 }

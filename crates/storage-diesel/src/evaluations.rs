@@ -30,7 +30,7 @@ pub(crate) struct EvaluationRow {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notifications)]
 pub(crate) struct NotificationRow {
     pub id: String,

@@ -15,6 +15,7 @@ mod evaluations;
 mod idempotency;
 mod jobs;
 mod mentors;
+mod notifications;
 mod runs;
 mod schema;
 #[cfg(feature = "test-support")]

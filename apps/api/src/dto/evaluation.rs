@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{instant, parse_bool, parse_opt_instant};
+use super::{check_filter_ids, instant, parse_bool, parse_opt_instant};
 use crate::error::ApiError;
 
 /// One recorded evaluation: the contract's fields plus `reason`,
@@ -219,11 +219,7 @@ impl EvaluationListQuery {
     /// # Errors
     /// 400 for malformed booleans; 422 for unknown names and bad timestamps.
     pub fn filter(&self) -> Result<EvaluationFilter, ApiError> {
-        for (field, value) in [("user_id", &self.user_id), ("run_id", &self.run_id)] {
-            if let Some(v) = value {
-                scenario_engine::validate_platform_id(field, v)?;
-            }
-        }
+        check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
         Ok(EvaluationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self

@@ -30,6 +30,10 @@ async fn evaluate_and_record(
     };
     let evaluations = state.evaluations.clone();
     let record = web::block(move || evaluations.evaluate(request)).await??;
+    if record.should_notify && !record.dry_run {
+        // It enqueued a notification: deliver it now, not at the next poll.
+        state.delivery.wake();
+    }
     Ok(HttpResponse::Created().json(EvaluationDto::from(record)))
 }
 

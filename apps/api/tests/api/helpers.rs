@@ -11,11 +11,12 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, TimeDelta, Utc};
-use mentor_scheduler_api::runtime::{self, JobRuntime};
+use mentor_scheduler_api::delivery::{DeliveryConfig, DeliveryWorker};
+use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig};
 use mentor_scheduler_api::state::AppState;
 use reqwest::Method;
 use reqwest::StatusCode;
-use scenario_engine::{FixedClock, Rules, UlidIds};
+use scenario_engine::{Clock, FixedClock, Rules, SystemClock, UlidIds};
 use serde_json::{Value, json};
 use storage_diesel::testdb::TestDb;
 
@@ -71,6 +72,9 @@ pub struct TestApp {
     pub runtime: Arc<JobRuntime>,
     /// The store behind the server, for bulk test data.
     pub store: storage_diesel::Store,
+    /// The notification worker behind the server; tests step it, or run
+    /// its loop, themselves.
+    pub delivery: Arc<DeliveryWorker>,
     server: ServerHandle,
     // Dropped after the server is stopped: the database outlives its users.
     _db: TestDb,
@@ -96,23 +100,48 @@ pub fn at(s: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// How a test app is built beyond the defaults.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The notification worker's settings (default: the log sink).
+    pub delivery: DeliveryConfig,
+    /// The rules (default: UTC, 3 days of cooldown).
+    pub rules: Rules,
+    /// The services read the wall clock, not the test clock: for the few
+    /// tests that poll real time (webhook retries with a small backoff).
+    pub real_clock: bool,
+}
+
 /// Starts the app on `backend`; `None` when PostgreSQL is unreachable
 /// outside CI (`TestDb::postgres` has printed the notice).
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, Options::default()).await
+}
+
+/// [`spawn_app`] with [`Options`].
+pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestApp> {
     let db = match backend {
         Backend::Sqlite => TestDb::sqlite(),
         Backend::Postgres => TestDb::postgres()?,
     };
     let store = storage_diesel::Store::open(db.url(), 4).expect("open the test database");
     let clock = Arc::new(FixedClock::new(at(T0)));
-    let state = AppState::new(
+    let service_clock: Arc<dyn Clock> = if options.real_clock {
+        Arc::new(SystemClock)
+    } else {
+        clock.clone()
+    };
+    let state = AppState::with_config(
         store.clone(),
-        clock.clone(),
+        service_clock,
         Arc::new(UlidIds::new()),
-        Rules::default(),
+        options.rules,
         MAX_BODY_BYTES,
+        RuntimeConfig::default(),
+        options.delivery,
     );
     let runtime = state.runtime.clone();
+    let delivery = state.delivery.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local addr").port();
     let server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))
@@ -136,6 +165,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         kind: backend,
         runtime,
         store,
+        delivery,
         server: handle,
         _db: db,
     })
@@ -145,6 +175,11 @@ impl TestApp {
     /// Stops the server (its connections to the database close with it).
     pub async fn stop(self) {
         self.server.stop(false).await;
+    }
+
+    /// The test database's URL, for a second store over it (a second instance).
+    pub fn db_url(&self) -> &str {
+        self._db.url()
     }
 
     /// Sets the clock.
@@ -503,3 +538,29 @@ macro_rules! api_tests {
     };
 }
 pub(crate) use api_tests;
+
+/// Expands each `async fn case(backend: Backend)` of the calling module into
+/// `sqlite::case` and `postgres::case` tests, for cases that build their own
+/// app ([`spawn_app_with`]) or more than one; each returns early when
+/// [`spawn_app_with`] says PostgreSQL is unreachable outside CI.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use backend_tests;

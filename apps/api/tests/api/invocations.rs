@@ -38,6 +38,7 @@ api_tests!(
     a_repeated_post_with_the_same_idempotency_key_starts_one_run,
     a_repeated_batch_with_the_same_idempotency_key_is_evaluated_once,
     the_doubled_contract_paths_answer_like_the_canonical_ones,
+    a_run_wakes_the_notification_worker_so_its_reminders_go_out_at_once,
 );
 
 /// `n` active mentors `usr_gen_0000`..., all last active 9 days before
@@ -926,4 +927,33 @@ async fn the_doubled_contract_paths_answer_like_the_canonical_ones(app: &TestApp
     assert_eq!(done.status, StatusCode::OK);
     let gone = app.delete(&format!("{INVOCATIONS_DOUBLED}/{id}")).await;
     assert_eq!(gone.body["deleted_id"], id.as_str());
+}
+
+async fn a_run_wakes_the_notification_worker_so_its_reminders_go_out_at_once(app: &TestApp) {
+    seed(app, 60, 0);
+    // The worker is idle before the run: nothing pending, so it sleeps up
+    // to its one-minute poll unless something wakes it.
+    let worker = actix_web::rt::spawn(app.delivery.clone().run());
+    let run = start(app, &json!({"batch_size": 20})).await;
+    let id = string(&run, "id");
+    finished(app, &id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let delivered = app
+            .get(&format!(
+                "/api/v1/notifications?run_id={id}&status=delivered"
+            ))
+            .await
+            .body;
+        if total(&delivered) == 60 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run's reminders were not delivered within 20 s: {delivered:#}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.delivery.shutdown();
+    worker.await.unwrap();
 }

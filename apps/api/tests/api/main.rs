@@ -11,6 +11,7 @@ mod errors;
 mod evaluations;
 mod invocations;
 mod mentors;
+mod notifications;
 mod routes;
 mod runs;
 mod scheduler_jobs;

@@ -50,8 +50,8 @@ pub trait Probe {
     /// backend can count them (`None` for the in-memory store).
     fn rows_about(&self, user_id: &str) -> Option<Vec<(&'static str, i64)>>;
 
-    /// Moves a notification to `status` as the delivery worker would, where
-    /// the backend can (`false` for the in-memory store, which has no worker).
+    /// Sets a notification's status directly, where the backend can
+    /// (`false` for the in-memory store, whose rows change only through its ports).
     fn set_notification_status(&self, id: &str, status: NotificationStatus) -> bool;
 }
 
