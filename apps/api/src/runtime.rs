@@ -21,7 +21,7 @@ use run_log::{
 };
 use scenario_engine::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, Clock, EvaluationError,
-    EvaluationRepository, IdSource,
+    EvaluationRepository, IdSource, PreparedBatch,
 };
 use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
 use serde_json::{Map, Value, json};
@@ -432,26 +432,54 @@ impl JobRuntime {
             Some(n) => n,
             None => self.plan(run, batch_size, cancelled)?,
         };
-        let mut after = None;
-        loop {
-            let page = self
-                .runs
-                .unfinished_batches(&run.id, after, PLAN_CHUNK as u32)
-                .map_err(|e| failed("reading the batch plan failed", &e))?;
-            let Some(last) = page.last().map(|b| b.batch_index) else {
-                break;
-            };
-            for batch in page {
+        // Two cores, two stages: a reader thread loads and decides the next
+        // batch (on its own connection; SQLite's readers do not wait for
+        // its one writer) while this thread commits the one before. The
+        // channel holds one batch, so the reader is at most two ahead, and
+        // it stops at its next send once this side hangs up (a cancellation
+        // or a failure).
+        std::thread::scope(|scope| -> Result<(), Stop> {
+            let (ready, prepared) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, Stop>>(1);
+            scope.spawn(move || {
+                let mut after = None;
+                loop {
+                    let page = match self
+                        .runs
+                        .unfinished_batches(&run.id, after, PLAN_CHUNK as u32)
+                    {
+                        Ok(page) => page,
+                        Err(e) => {
+                            let _ = ready.send(Err(failed("reading the batch plan failed", &e)));
+                            return;
+                        }
+                    };
+                    let Some(last) = page.last().map(|b| b.batch_index) else {
+                        return;
+                    };
+                    for batch in page {
+                        let next = self
+                            .batches
+                            .active_user_ids_between(&batch.first_user_id, &batch.last_user_id)
+                            .and_then(|ids| {
+                                let mut request =
+                                    BatchRequest::new(run.id.clone(), batch.batch_index, ids);
+                                request.dry_run = run.dry_run;
+                                self.batches.prepare_batch(request)
+                            })
+                            .map_err(|e| failed("reading a batch failed", &e));
+                        let stop = next.is_err();
+                        if ready.send(next).is_err() || stop {
+                            return;
+                        }
+                    }
+                    after = Some(last);
+                }
+            });
+            for next in prepared {
                 if cancelled() {
                     return Err(Stop::Cancelled);
                 }
-                let ids = self
-                    .batches
-                    .active_user_ids_between(&batch.first_user_id, &batch.last_user_id)
-                    .map_err(|e| failed("reading a batch failed", &e))?;
-                let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, ids);
-                request.dry_run = run.dry_run;
-                match self.batches.evaluate_batch(request) {
+                match self.batches.commit_batch(next?) {
                     Ok(report) if report.notifications_sent > 0 => self.delivery.wake(),
                     Ok(_) => {}
                     // Another process wrote this batch (a takeover race): it is done.
@@ -461,8 +489,8 @@ impl JobRuntime {
                     Err(e) => return Err(failed("batch failed", &e)),
                 }
             }
-            after = Some(last);
-        }
+            Ok(())
+        })?;
         let stored = self.runs.get_run(&run.id).ok().flatten();
         Ok(json!({
             "batches": planned,

@@ -87,6 +87,25 @@ pub struct BatchUserResult {
     pub reason_code: String,
 }
 
+/// A batch decided and rendered but not written yet
+/// ([`BatchEvaluator::prepare_batch`]); [`BatchEvaluator::commit_batch`]
+/// writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedBatch {
+    write: BatchWrite,
+    /// The ids asked for, each once, in the order of the request.
+    user_ids: Vec<String>,
+    /// Those that name a mentor.
+    known: HashSet<String>,
+}
+
+impl PreparedBatch {
+    /// The batch's index in its run.
+    pub fn batch_index(&self) -> i64 {
+        self.write.batch_index
+    }
+}
+
 /// What a batch did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchReport {
@@ -208,51 +227,89 @@ impl BatchEvaluator {
 
     /// Evaluates one batch: every (mentor, scenario) decided, recorded, and
     /// notified where it fires, in one transaction with the batch result
-    /// and the run's totals.
+    /// and the run's totals. The same as [`BatchEvaluator::prepare_batch`]
+    /// then [`BatchEvaluator::commit_batch`].
     ///
     /// # Errors
     /// [`EvaluationError::Store`], for example
     /// `Conflict("batch_results.batch_index")` when the run already has
     /// this batch (nothing is written then).
     pub fn evaluate_batch(&self, request: BatchRequest) -> Result<BatchReport, EvaluationError> {
+        self.commit_batch(self.prepare_batch(request)?)
+    }
+
+    /// The reading half of a batch: loads its subjects, decides and renders
+    /// every decision, and writes nothing. A run can prepare the next batch
+    /// while the previous one commits: batches of a run are disjoint sets of
+    /// mentors, and a decision only reads its own mentor's history (a
+    /// dedupe key taken meanwhile is still caught when the batch commits).
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`] when reading fails.
+    pub fn prepare_batch(&self, request: BatchRequest) -> Result<PreparedBatch, EvaluationError> {
         let started = self.clock.now();
         let now = truncate_to_seconds(started);
         let mut seen = HashSet::with_capacity(request.user_ids.len());
-        let user_ids: Vec<&String> = request
+        let user_ids: Vec<String> = request
             .user_ids
             .iter()
             .filter(|id| seen.insert(id.as_str()))
+            .cloned()
             .collect();
         // Ids that cannot exist are unknown without asking storage (which
         // may refuse their bytes).
         let lookup: Vec<String> = user_ids
             .iter()
             .filter(|id| lookup_id(id))
-            .map(|id| (*id).clone())
+            .cloned()
             .collect();
         let mut subjects = self.repo.load_subjects(&lookup)?;
 
-        let mut entries = Vec::with_capacity(subjects.len() * request.scenarios.len());
+        let mut entries = Vec::with_capacity(subjects.len() * 3);
         for subject in &mut subjects {
             self.decide(subject, &request, now, &mut entries);
         }
+        let known: HashSet<String> = subjects
+            .into_iter()
+            .map(|s| s.record.mentor.user_id)
+            .collect();
         let write = BatchWrite {
-            run_id: request.run_id.clone(),
+            run_id: request.run_id,
             batch_index: request.batch_index,
             user_count: user_ids.len() as i64,
-            users_evaluated: subjects.len() as i64,
+            users_evaluated: known.len() as i64,
             duration_ms: (self.clock.now() - started).num_milliseconds().max(0),
             entries,
         };
+        Ok(PreparedBatch {
+            write,
+            user_ids,
+            known,
+        })
+    }
+
+    /// The writing half of a batch: one transaction
+    /// ([`BatchRepository::record_batch`]), then the report.
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`], for example
+    /// `Conflict("batch_results.batch_index")` when the run already has
+    /// this batch (nothing is written then).
+    pub fn commit_batch(&self, prepared: PreparedBatch) -> Result<BatchReport, EvaluationError> {
+        let PreparedBatch {
+            write,
+            user_ids,
+            known,
+        } = prepared;
         let outcome = self.repo.record_batch(&write)?;
 
         let decisions = write.decisions(&outcome.key_taken(write.entries.len()));
-        let mut by_user: HashMap<&str, Vec<usize>> = HashMap::with_capacity(subjects.len());
+        let mut by_user: HashMap<&str, Vec<usize>> = HashMap::with_capacity(known.len());
         for (i, d) in decisions.iter().enumerate() {
             by_user.entry(d.user_id).or_default().push(i);
         }
-        let mut results = Vec::with_capacity(decisions.len() + user_ids.len() - subjects.len());
-        for id in user_ids {
+        let mut results = Vec::with_capacity(decisions.len() + user_ids.len() - known.len());
+        for id in &user_ids {
             match by_user.get(id.as_str()) {
                 Some(rows) => results.extend(rows.iter().map(|&i| {
                     let d = &decisions[i];
@@ -263,7 +320,7 @@ impl BatchEvaluator {
                         reason_code: d.reason_code.to_owned(),
                     }
                 })),
-                None if subjects.iter().any(|s| s.record.mentor.user_id == *id) => {
+                None if known.contains(id) => {
                     // Known, but no scenario was asked for.
                 }
                 None => results.push(BatchUserResult {
@@ -275,8 +332,8 @@ impl BatchEvaluator {
             }
         }
         Ok(BatchReport {
-            run_id: request.run_id,
-            batch_index: request.batch_index,
+            run_id: write.run_id.clone(),
+            batch_index: write.batch_index,
             users_evaluated: write.users_evaluated,
             notifications_sent: outcome.notifications_sent,
             duration_ms: write.duration_ms,

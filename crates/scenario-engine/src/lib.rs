@@ -102,7 +102,7 @@ mod service;
 mod window;
 pub use batch::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchUserResult, MAX_BATCH_USER_IDS,
-    UNKNOWN_USER, check_batch_ids,
+    PreparedBatch, UNKNOWN_USER, check_batch_ids,
 };
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
