@@ -93,12 +93,14 @@ pub use scenario::{MilestoneType, OutOfRange, Scenario, ScenarioType, UnknownNam
 pub use snapshot::{DedupeKey, History, MentorSnapshot, NoHistory, OwnedHistory};
 mod batch;
 mod clock;
+mod demo;
 mod ids;
 mod memory;
 mod repo;
 mod service;
 pub use batch::{BatchEvaluator, BatchReport, BatchRequest, BatchUserResult, UNKNOWN_USER};
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
+pub use demo::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentor, demo_mentors, demo_user_id};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
 pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};
 pub use repo::{

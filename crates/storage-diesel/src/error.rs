@@ -67,6 +67,8 @@ fn conflict_name(info: &dyn diesel::result::DatabaseErrorInformation) -> &'stati
         "batch_results.batch_index"
     } else if mentions("jobs_name_key") || mentions("jobs.name") {
         "jobs.name"
+    } else if mentions("mentors_pkey") || mentions("mentors.user_id") {
+        "mentors.user_id"
     } else {
         "unique"
     }
