@@ -299,6 +299,9 @@ impl ApiError {
             Self::Mentor(M::MentorPaused { .. }) => (StatusCode::CONFLICT, "mentor_paused"),
             Self::Mentor(M::PauseHeldByExpiry(_)) => (StatusCode::CONFLICT, "pause_held_by_expiry"),
             Self::Mentor(M::ActivityConflict(_)) => (StatusCode::CONFLICT, "event_conflict"),
+            Self::Mentor(M::DuplicateUserId { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_user_id")
+            }
             Self::Mentor(M::Store(e)) | Self::Evaluation(E::Store(e)) => store_parts(e),
             Self::Evaluation(E::UnknownUser(_) | E::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "not_found")
@@ -342,6 +345,10 @@ impl ApiError {
                 json!({"user_id": id, "pause_reason": "certification_expired"})
             }
             Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
+            Self::Mentor(M::DuplicateUserId {
+                user_id,
+                first_line,
+            }) => json!({"user_id": user_id, "first_line": first_line}),
             Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
             Self::View(e) => view_details(e),
             Self::LockConflict { job_id, run_id, .. } => {

@@ -95,6 +95,7 @@ mod batch;
 mod clock;
 mod demo;
 mod ids;
+mod import;
 mod memory;
 mod repo;
 mod service;
@@ -102,6 +103,10 @@ pub use batch::{BatchEvaluator, BatchReport, BatchRequest, BatchUserResult, UNKN
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use demo::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentor, demo_mentors, demo_user_id};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
+pub use import::{
+    ImportCounts, ImportFeed, ImportLine, ImportOutcome, ImportSource, MAX_REPORTED_LINES,
+    MentorImport, RejectedImport, SourceLine,
+};
 pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};
 pub use repo::{
     ActivityEvent, ActivityOutcome, BatchDecision, BatchEntry, BatchOutcome, BatchRepository,

@@ -11,6 +11,7 @@ mod conn;
 mod convert;
 mod error;
 mod evaluations;
+mod import;
 mod jobs;
 mod mentors;
 mod runs;
