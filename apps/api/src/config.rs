@@ -30,6 +30,10 @@ pub struct Cli {
     #[arg(long, env = "MENTOR_SCHEDULER_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
 
+    /// Largest accepted NDJSON import body in bytes (`POST /api/v1/mentors/import`; 413 past it).
+    #[arg(long, env = "MENTOR_SCHEDULER_MAX_IMPORT_BYTES", default_value_t = crate::import::DEFAULT_MAX_IMPORT_BYTES, global = true)]
+    pub max_import_bytes: usize,
+
     /// IANA time zone in which calendar days are counted.
     #[arg(
         long,

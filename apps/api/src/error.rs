@@ -8,7 +8,7 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use scenario_engine::{
-    EvaluationError, InvalidId, MentorError, OutOfRange, StoreError, UnknownName,
+    EvaluationError, InvalidId, MentorError, OutOfRange, RejectedImport, StoreError, UnknownName,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
@@ -151,6 +151,35 @@ pub enum ApiError {
     /// A blocking task was cancelled or panicked.
     #[error("internal error")]
     Blocking(#[from] actix_web::error::BlockingError),
+    /// A body of a type the endpoint does not read.
+    #[error(
+        "unsupported content type `{}`: this endpoint takes {expected}",
+        .got.as_deref().unwrap_or("(none)")
+    )]
+    UnsupportedMediaType {
+        /// The type the endpoint takes.
+        expected: &'static str,
+        /// The request's `Content-Type`, if any.
+        got: Option<String>,
+    },
+    /// A line of an NDJSON import is longer than the JSON body limit.
+    #[error("line longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit in bytes (`--max-body-bytes`).
+        limit: usize,
+    },
+    /// The request body broke off or is not valid HTTP framing.
+    #[error("the request body could not be read: {0}")]
+    InvalidPayload(String),
+    /// Reading an import, or its spool file, failed.
+    #[error("reading the import failed")]
+    Io(#[source] std::io::Error),
+    /// An NDJSON import refused because of its lines; nothing was written.
+    #[error(
+        "the import has {} invalid line(s); nothing was imported",
+        .0.error_count
+    )]
+    ImportRejected(RejectedImport<ApiError>),
 }
 
 impl From<JobError> for ApiError {
@@ -308,7 +337,13 @@ impl ApiError {
             }
             Self::View(e) => view_parts(e),
             Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
-            Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Blocking(_) | Self::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::UnsupportedMediaType { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::LineTooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "line_too_long"),
+            Self::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "malformed_body"),
+            Self::ImportRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_lines"),
         }
     }
 
@@ -328,7 +363,20 @@ impl ApiError {
             Self::Mentor(M::MissingField(f)) => json!({"field": f}),
             Self::MissingChoice { field, valid } => json!({"field": field, "valid": valid}),
             Self::InvalidBody { field: Some(f), .. } => json!({"field": f}),
-            Self::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
+            Self::PayloadTooLarge { limit } | Self::LineTooLong { limit } => {
+                json!({"limit_bytes": limit})
+            }
+            Self::UnsupportedMediaType { expected, got } => {
+                json!({"expected": expected, "content_type": got})
+            }
+            // Each line's error as the body of a request would carry it.
+            Self::ImportRejected(r) => json!({
+                "errors": r.errors.iter()
+                    .map(|(line, e)| json!({"line": line, "error": e.detail()}))
+                    .collect::<Vec<_>>(),
+                "error_count": r.error_count,
+                "truncated": r.truncated(),
+            }),
             Self::Mentor(M::NotFound(id)) | Self::Evaluation(E::UnknownUser(id)) => {
                 json!({"resource": "mentor", "user_id": id})
             }
@@ -355,6 +403,15 @@ impl ApiError {
                 json!({"job_id": job_id, "run_id": run_id})
             }
             _ => Value::Null,
+        }
+    }
+
+    /// The inside of the error body: code, message and details.
+    fn detail(&self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.parts().1,
+            message: self.public_message(),
+            details: self.details(),
         }
     }
 
@@ -413,16 +470,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, code) = self.parts();
+        let status = self.status_code();
         if status.is_server_error() {
             // The client gets a generic message; the chain goes to the log.
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
-        let error = ErrorDetail {
-            code,
-            message: self.public_message(),
-            details: self.details(),
-        };
+        let error = self.detail();
         match self.lock_conflict() {
             Some((job_id, run_id, view)) => HttpResponse::build(status).json(LockConflictBody {
                 error,

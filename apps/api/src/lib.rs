@@ -6,6 +6,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod import;
 pub mod job_views;
 pub mod openapi;
 pub mod routes;

@@ -83,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
                 rules,
                 cli.max_body_bytes,
                 config,
-            );
+            )
+            .with_max_import_bytes(cli.max_import_bytes);
             let runtime = state.runtime.clone();
             if actix_web::rt::task::spawn_blocking(move || runtime.seed_default_jobs()).await?? {
                 tracing::info!("registered the default jobs");

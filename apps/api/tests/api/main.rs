@@ -9,6 +9,7 @@ mod certification_cron;
 mod cron_jobs;
 mod errors;
 mod evaluations;
+mod mentor_import;
 mod mentors;
 mod routes;
 mod runs;
