@@ -1,5 +1,7 @@
 //! Configuration by flags and environment variables (SPEC section 14).
 
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 /// Default SQLite database, created on first start.
@@ -84,6 +86,11 @@ pub struct Cli {
     )]
     pub retention_days: u32,
 
+    /// Seed 500 demo mentors across 5 organisations at start, into an
+    /// empty database only (`serve`; a database with mentors is left alone).
+    #[arg(long, env = "MENTOR_SCHEDULER_DEMO", global = true)]
+    pub demo: bool,
+
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -101,4 +108,17 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Import mentors from an NDJSON file, all or nothing, as
+    /// `POST /api/v1/mentors/import` does; bad lines are printed and nothing is written.
+    Import {
+        /// The file: one mentor JSON object per line.
+        file: PathBuf,
+    },
+    /// Insert generated demo mentors (`usr_demo_0000001` onwards, 5
+    /// organisations); refused, writing nothing, when any of their ids exists.
+    DemoData {
+        /// How many (1-9999999).
+        #[arg(long, default_value_t = 500)]
+        mentors: u64,
+    },
 }

@@ -406,6 +406,11 @@ impl ApiError {
         }
     }
 
+    /// The machine code of the error body (`invalid_body`, `not_found`, ...).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
     /// The inside of the error body: code, message and details.
     fn detail(&self) -> ErrorDetail {
         ErrorDetail {

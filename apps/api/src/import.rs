@@ -158,7 +158,15 @@ impl<R: Read + Seek> NdjsonLines<R> {
 /// classification (400 `malformed_json` / `invalid_body`, 422
 /// `unknown_field`), then converted with the DTOs' checks.
 fn parse_line(bytes: &[u8]) -> Result<MentorImport, ApiError> {
-    crate::extract::parse::<ImportLineBody>(bytes).and_then(MentorImport::try_from)
+    crate::extract::parse::<ImportLineBody>(bytes)
+        .map_err(|e| match e {
+            // serde_json counts lines within the line: say only the column.
+            ApiError::MalformedJson(m) => {
+                ApiError::MalformedJson(m.replace(" at line 1 column ", " at column "))
+            }
+            other => other,
+        })
+        .and_then(MentorImport::try_from)
 }
 
 impl<R: Read + Seek> ImportSource for NdjsonLines<R> {
@@ -280,10 +288,15 @@ mod tests {
     }
 
     #[test]
-    fn a_line_that_is_not_json_is_malformed() {
+    fn a_line_that_is_not_json_is_malformed_and_says_where_in_the_line() {
         assert_eq!(
-            read_all(b"{\"user_id\": \"usr_a\"\n", 64),
-            [(1, Err("malformed".to_owned()))]
+            read_all(b"\n{\"user_id\": \"usr_a\"\n", 64),
+            [(2, Err("malformed".to_owned()))]
+        );
+        let err = parse_line(b"{\"user_id\": ").unwrap_err();
+        assert!(
+            matches!(&err, ApiError::MalformedJson(m) if m.ends_with("at column 12")),
+            "{err:?}"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! configuration and the app factory shared by `main` and the tests.
 
 pub mod config;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
