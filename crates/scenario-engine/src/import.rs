@@ -7,8 +7,8 @@
 //!
 //! 1. every line is checked without storage, as the single-mentor calls
 //!    check them (ids, status, certification names), and each mentor's id
-//!    is remembered as a 64-bit fingerprint, so that memory grows by a few
-//!    bytes per line, never with the body;
+//!    is remembered as a 64-bit fingerprint, so that memory grows by about
+//!    20 bytes per line, never with the size of the lines;
 //! 2. the lines go to [`MentorRepository::import_mentors`] chunk by chunk,
 //!    inside ONE transaction, where each chunk is checked against the
 //!    mentors it updates (a create needs `org_id`, a paused mentor's status

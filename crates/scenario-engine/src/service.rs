@@ -214,8 +214,8 @@ impl MentorService {
     /// line leaves storage untouched and is reported with its number.
     ///
     /// The source is read twice: once to check every line without storage
-    /// (remembering each id as a 64-bit fingerprint, so memory grows by a
-    /// few bytes per line, never with the file), then chunk by chunk inside
+    /// (remembering each id as a 64-bit fingerprint, so memory grows by
+    /// about 20 bytes per line, never with the size of the lines), then chunk by chunk inside
     /// [`MentorRepository::import_mentors`]'s one transaction, where lines
     /// are checked against the mentors they update. A suspected duplicate
     /// (a fingerprint seen twice) costs one more read to confirm it. At most
