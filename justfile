@@ -31,6 +31,10 @@ bench:
 serve:
     cargo run --release -p mentor-scheduler-api --bin mentor-scheduler -- serve
 
+# Run the service with 500 demo mentors seeded into an empty ./data/mentor-scheduler.db.
+demo:
+    cargo run --release -p mentor-scheduler-api --bin mentor-scheduler -- serve --demo
+
 # Run the service on a local PostgreSQL database.
 serve-pg url="postgres://postgres@127.0.0.1:5432/mentor_scheduler":
     DATABASE_URL={{url}} cargo run --release -p mentor-scheduler-api --bin mentor-scheduler -- serve

@@ -1,5 +1,6 @@
 //! Configuration by flags and environment variables (SPEC section 14).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -34,6 +35,10 @@ pub struct Cli {
     /// Largest accepted JSON body in bytes (413 past it).
     #[arg(long, env = "MENTOR_SCHEDULER_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
     pub max_body_bytes: usize,
+
+    /// Largest accepted NDJSON import body in bytes (`POST /api/v1/mentors/import`; 413 past it).
+    #[arg(long, env = "MENTOR_SCHEDULER_MAX_IMPORT_BYTES", default_value_t = crate::import::DEFAULT_MAX_IMPORT_BYTES, global = true)]
+    pub max_import_bytes: usize,
 
     /// IANA time zone in which calendar days are counted.
     #[arg(
@@ -150,6 +155,11 @@ pub struct Cli {
         global = true
     )]
     pub delivery_batch_size: u32,
+
+    /// Seed 500 demo mentors across 5 organisations at start, into an
+    /// empty database only (`serve`; a database with mentors is left alone).
+    #[arg(long, env = "MENTOR_SCHEDULER_DEMO", global = true)]
+    pub demo: bool,
 
     /// Log format: `text` or `json`.
     #[arg(
@@ -270,6 +280,19 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Import mentors from an NDJSON file, all or nothing, as
+    /// `POST /api/v1/mentors/import` does; bad lines are printed and nothing is written.
+    Import {
+        /// The file: one mentor JSON object per line.
+        file: PathBuf,
+    },
+    /// Insert generated demo mentors (`usr_demo_0000001` onwards, 5
+    /// organisations); refused, writing nothing, when any of their ids exists.
+    DemoData {
+        /// How many (1-9999999).
+        #[arg(long, default_value_t = 500)]
+        mentors: u64,
+    },
 }
 
 #[cfg(test)]

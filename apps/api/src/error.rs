@@ -9,8 +9,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use run_log::UpdateRefused;
 use scenario_engine::{
-    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, OutboxError, StoreError,
-    UnknownName,
+    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, OutboxError,
+    RejectedImport, StoreError, UnknownName,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
@@ -162,6 +162,35 @@ pub enum ApiError {
     /// A blocking task was cancelled or panicked.
     #[error("internal error")]
     Blocking(#[from] actix_web::error::BlockingError),
+    /// A body of a type the endpoint does not read.
+    #[error(
+        "unsupported content type `{}`: this endpoint takes {expected}",
+        .got.as_deref().unwrap_or("(none)")
+    )]
+    UnsupportedMediaType {
+        /// The type the endpoint takes.
+        expected: &'static str,
+        /// The request's `Content-Type`, if any.
+        got: Option<String>,
+    },
+    /// A line of an NDJSON import is longer than the JSON body limit.
+    #[error("line longer than {limit} bytes")]
+    LineTooLong {
+        /// The limit in bytes (`--max-body-bytes`).
+        limit: usize,
+    },
+    /// The request body broke off or is not valid HTTP framing.
+    #[error("the request body could not be read: {0}")]
+    InvalidPayload(String),
+    /// Reading an import, or its spool file, failed.
+    #[error("reading the import failed")]
+    Io(#[source] std::io::Error),
+    /// An NDJSON import refused because of its lines; nothing was written.
+    #[error(
+        "the import has {} invalid line(s); nothing was imported",
+        .0.error_count
+    )]
+    ImportRejected(RejectedImport<ApiError>),
 }
 
 impl From<JobError> for ApiError {
@@ -365,6 +394,9 @@ impl ApiError {
             Self::Mentor(M::MentorPaused { .. }) => (StatusCode::CONFLICT, "mentor_paused"),
             Self::Mentor(M::PauseHeldByExpiry(_)) => (StatusCode::CONFLICT, "pause_held_by_expiry"),
             Self::Mentor(M::ActivityConflict(_)) => (StatusCode::CONFLICT, "event_conflict"),
+            Self::Mentor(M::DuplicateUserId { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_user_id")
+            }
             Self::Mentor(M::Store(e)) | Self::Evaluation(E::Store(e)) => store_parts(e),
             Self::Evaluation(e @ (E::UnknownUser(_) | E::NotFound(_))) => evaluation_parts(e),
             Self::Outbox(OutboxError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
@@ -378,7 +410,13 @@ impl ApiError {
             Self::IdempotencyKeyReused(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
-            Self::Blocking(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Blocking(_) | Self::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::UnsupportedMediaType { .. } => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::LineTooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "line_too_long"),
+            Self::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "malformed_body"),
+            Self::ImportRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_lines"),
         }
     }
 
@@ -398,7 +436,20 @@ impl ApiError {
             Self::Mentor(M::MissingField(f)) => json!({"field": f}),
             Self::MissingChoice { field, valid } => json!({"field": field, "valid": valid}),
             Self::InvalidBody { field: Some(f), .. } => json!({"field": f}),
-            Self::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
+            Self::PayloadTooLarge { limit } | Self::LineTooLong { limit } => {
+                json!({"limit_bytes": limit})
+            }
+            Self::UnsupportedMediaType { expected, got } => {
+                json!({"expected": expected, "content_type": got})
+            }
+            // Each line's error as the body of a request would carry it.
+            Self::ImportRejected(r) => json!({
+                "errors": r.errors.iter()
+                    .map(|(line, e)| json!({"line": line, "error": e.detail()}))
+                    .collect::<Vec<_>>(),
+                "error_count": r.error_count,
+                "truncated": r.truncated(),
+            }),
             Self::Mentor(M::NotFound(id)) | Self::Evaluation(E::UnknownUser(id)) => {
                 json!({"resource": "mentor", "user_id": id})
             }
@@ -415,6 +466,10 @@ impl ApiError {
                 json!({"user_id": id, "pause_reason": "certification_expired"})
             }
             Self::Mentor(M::ActivityConflict(id)) => json!({"event_id": id}),
+            Self::Mentor(M::DuplicateUserId {
+                user_id,
+                first_line,
+            }) => json!({"user_id": user_id, "first_line": first_line}),
             Self::Evaluation(E::NotFound(id)) => json!({"resource": "evaluation", "id": id}),
             Self::Outbox(OutboxError::NotFound(id)) => {
                 json!({"resource": "notification", "id": id})
@@ -430,6 +485,20 @@ impl ApiError {
                 json!({"header": crate::idempotency::HEADER, "key": key})
             }
             _ => Value::Null,
+        }
+    }
+
+    /// The machine code of the error body (`invalid_body`, `not_found`, ...).
+    pub fn code(&self) -> &'static str {
+        self.parts().1
+    }
+
+    /// The inside of the error body: code, message and details.
+    fn detail(&self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.parts().1,
+            message: self.public_message(),
+            details: self.details(),
         }
     }
 
@@ -491,16 +560,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (status, code) = self.parts();
+        let status = self.status_code();
         if status.is_server_error() {
             // The client gets a generic message; the chain goes to the log.
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
-        let error = ErrorDetail {
-            code,
-            message: self.public_message(),
-            details: self.details(),
-        };
+        let error = self.detail();
         match self.lock_conflict() {
             Some((job_id, run_id, view)) => HttpResponse::build(status).json(LockConflictBody {
                 error,

@@ -3,11 +3,13 @@
 
 pub mod config;
 pub mod delivery;
+pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod idempotency;
+pub mod import;
 pub mod job_views;
 pub mod openapi;
 pub mod routes;

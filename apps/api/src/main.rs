@@ -1,24 +1,32 @@
-//! `mentor-scheduler`: serve the API, or migrate the database.
+//! `mentor-scheduler`: serve the API (the default), migrate the database,
+//! import mentors from NDJSON, or insert demo mentors.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_web::HttpServer;
 use anyhow::Context;
 use clap::Parser;
 use mentor_scheduler_api::config::{Cli, Command};
+use mentor_scheduler_api::demo;
+use mentor_scheduler_api::import::NdjsonLines;
 use mentor_scheduler_api::runtime::RuntimeConfig;
 use mentor_scheduler_api::state::AppState;
-use scenario_engine::{Rules, SystemClock, UlidIds};
+use scenario_engine::{
+    Clock, ImportOutcome, MentorService, Rules, SystemClock, UlidIds, truncate_to_seconds,
+};
 use storage_diesel::Store;
 
-fn init_logging(format: &str) -> anyhow::Result<()> {
+fn init_logging(format: &str, to_stderr: bool) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        "json" => builder.json().init(),
-        "text" => builder.init(),
-        other => anyhow::bail!("unknown log format `{other}`: use `text` or `json`"),
+    match (format, to_stderr) {
+        ("json", false) => builder.json().init(),
+        ("json", true) => builder.json().with_writer(std::io::stderr).init(),
+        ("text", false) => builder.init(),
+        ("text", true) => builder.with_writer(std::io::stderr).init(),
+        (other, _) => anyhow::bail!("unknown log format `{other}`: use `text` or `json`"),
     }
     Ok(())
 }
@@ -48,75 +56,155 @@ fn redacted(url: &str) -> String {
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    init_logging(&cli.log_format)?;
+    let mut cli = Cli::parse();
+    let command = cli.command.take().unwrap_or(Command::Serve);
+    // One-shot commands print their result on stdout; their logs go to stderr.
+    init_logging(&cli.log_format, !matches!(command, Command::Serve))?;
+    anyhow::ensure!(
+        !cli.demo || matches!(command, Command::Serve),
+        "--demo seeds an empty database when the service starts (serve); use `demo-data --mentors N` to insert demo mentors otherwise"
+    );
     let rules = rules(&cli)?;
     let url = cli.database_url.clone();
     let pool_size = cli.db_pool_size;
-    let store = actix_web::rt::task::spawn_blocking(move || Store::open(&url, pool_size))
+    let store = blocking(move || Store::open(&url, pool_size))
         .await?
         .with_context(|| format!("opening the database {}", redacted(&cli.database_url)))?;
     tracing::info!(database = %redacted(&cli.database_url), backend = store.backend().as_str(), "database ready, migrations applied");
-    match cli.command.as_ref().unwrap_or(&Command::Serve) {
+    match command {
         Command::Migrate => {
             println!("migrations applied to {}", redacted(&cli.database_url));
             Ok(())
         }
-        Command::Serve => {
-            anyhow::ensure!(
-                (5..=3600).contains(&cli.lease_seconds),
-                "--lease-seconds must be between 5 and 3600"
+        Command::Import { file } => import(&cli, store, file).await,
+        Command::DemoData { mentors } => {
+            let started = std::time::Instant::now();
+            let now = truncate_to_seconds(SystemClock.now());
+            let n = blocking(move || demo::insert_demo_mentors(&store, mentors, now)).await??;
+            println!(
+                "inserted {n} demo mentors (usr_demo_0000001 to {}) across {} in {:.2} s",
+                scenario_engine::demo_user_id(n),
+                demo::organisations(),
+                started.elapsed().as_secs_f64()
             );
-            anyhow::ensure!(
-                (1..=36500).contains(&cli.retention_days),
-                "--retention-days must be between 1 and 36500"
-            );
-            let config = RuntimeConfig {
-                lease_ttl: chrono::TimeDelta::seconds(i64::from(cli.lease_seconds)),
-                retention_days: i64::from(cli.retention_days),
-                ..RuntimeConfig::default()
-            };
-            let delivery = cli.delivery()?;
-            let state = AppState::with_config(
-                store,
-                Arc::new(SystemClock),
-                Arc::new(UlidIds::new()),
-                rules,
-                cli.max_body_bytes,
-                config,
-                delivery,
-            );
-            let runtime = state.runtime.clone();
-            if actix_web::rt::task::spawn_blocking(move || runtime.seed_default_jobs()).await?? {
-                tracing::info!("registered the default jobs");
-            }
-            actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
-                state.runtime.clone(),
-            ));
-            let delivery = state.delivery.clone();
-            let worker = actix_web::rt::spawn(delivery.clone().run());
-            let mut server =
-                HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
-            if let Some(w) = cli.workers {
-                server = server.workers(w);
-            }
-            let server = server
-                .bind(&cli.bind)
-                .with_context(|| format!("binding {}", cli.bind))?;
-            tracing::info!(bind = %cli.bind, "listening; OpenAPI at /api/v1/openapi.json");
-            server.run().await?;
-            // Stopped (SIGTERM or SIGINT): let the worker write the outcomes
-            // of the batch in hand; anything still claimed after this is
-            // retried by another instance once its claim lapses.
-            delivery.shutdown();
-            let grace = delivery.claim_ttl();
-            if actix_web::rt::time::timeout(grace, worker).await.is_err() {
-                tracing::warn!(
-                    ?grace,
-                    "the notification worker did not stop in time; its claims lapse and are retried"
-                );
-            }
             Ok(())
         }
+        Command::Serve => serve(cli, store, rules).await,
     }
+}
+
+/// Runs blocking work (the database, files) off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> anyhow::Result<T> {
+    Ok(actix_web::rt::task::spawn_blocking(f).await?)
+}
+
+/// `mentor-scheduler import FILE`: the endpoint's path (`MentorService::import`
+/// over `NdjsonLines`) on a local file. Bad lines go to stderr as
+/// `FILE:LINE: code: message`, and the exit status is 1.
+async fn import(cli: &Cli, store: Store, file: PathBuf) -> anyhow::Result<()> {
+    let opened =
+        std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+    let mentors = MentorService::new(Arc::new(store), Arc::new(SystemClock));
+    let mut lines = NdjsonLines::new(opened, cli.max_body_bytes);
+    let outcome = blocking(move || mentors.import(&mut lines))
+        .await?
+        .with_context(|| format!("importing {}", file.display()))?;
+    match outcome {
+        ImportOutcome::Imported(c) => {
+            println!(
+                "imported {} mentors from {}: {} created, {} updated",
+                c.imported(),
+                file.display(),
+                c.created,
+                c.updated
+            );
+            Ok(())
+        }
+        ImportOutcome::Rejected(r) => {
+            for (line, e) in &r.errors {
+                eprintln!("{}:{line}: {}: {e}", file.display(), e.code());
+            }
+            if r.truncated() {
+                eprintln!(
+                    "... and {} more bad lines",
+                    r.error_count - r.errors.len() as u64
+                );
+            }
+            anyhow::bail!(
+                "{} has {} bad line(s); nothing was imported",
+                file.display(),
+                r.error_count
+            )
+        }
+    }
+}
+
+async fn serve(cli: Cli, store: Store, rules: Rules) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (5..=3600).contains(&cli.lease_seconds),
+        "--lease-seconds must be between 5 and 3600"
+    );
+    anyhow::ensure!(
+        (1..=36500).contains(&cli.retention_days),
+        "--retention-days must be between 1 and 36500"
+    );
+    if cli.demo {
+        let seed = store.clone();
+        let now = truncate_to_seconds(SystemClock.now());
+        if blocking(move || demo::seed_if_empty(&seed, now)).await?? {
+            tracing::info!(
+                mentors = demo::DEMO_SEED_MENTORS,
+                organisations = %demo::organisations(),
+                "--demo: seeded demo mentors into the empty database"
+            );
+        } else {
+            tracing::info!("--demo: the database already has mentors, so it is left alone");
+        }
+    }
+    let config = RuntimeConfig {
+        lease_ttl: chrono::TimeDelta::seconds(i64::from(cli.lease_seconds)),
+        retention_days: i64::from(cli.retention_days),
+        ..RuntimeConfig::default()
+    };
+    let delivery = cli.delivery()?;
+    let state = AppState::with_config(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(UlidIds::new()),
+        rules,
+        cli.max_body_bytes,
+        config,
+        delivery,
+    )
+    .with_max_import_bytes(cli.max_import_bytes);
+    let runtime = state.runtime.clone();
+    if blocking(move || runtime.seed_default_jobs()).await?? {
+        tracing::info!("registered the default jobs");
+    }
+    actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
+        state.runtime.clone(),
+    ));
+    let delivery = state.delivery.clone();
+    let worker = actix_web::rt::spawn(delivery.clone().run());
+    let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
+    if let Some(w) = cli.workers {
+        server = server.workers(w);
+    }
+    let server = server
+        .bind(&cli.bind)
+        .with_context(|| format!("binding {}", cli.bind))?;
+    tracing::info!(bind = %cli.bind, "listening; OpenAPI at /api/v1/openapi.json");
+    server.run().await?;
+    // Stopped (SIGTERM or SIGINT): let the worker write the outcomes of the
+    // batch in hand; anything still claimed after this is retried by
+    // another instance once its claim lapses.
+    delivery.shutdown();
+    let grace = delivery.claim_ttl();
+    if actix_web::rt::time::timeout(grace, worker).await.is_err() {
+        tracing::warn!(
+            ?grace,
+            "the notification worker did not stop in time; its claims lapse and are retried"
+        );
+    }
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! verbatim from the contracts calls `/api/v1/x/api/v1/x/...`).
 
 use actix_web::http::Method;
-use actix_web::{Route, web};
+use actix_web::{Route, guard, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
@@ -52,8 +52,10 @@ pub fn table() -> Vec<RouteSpec> {
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
         spec!(GET, "/api/v1/openapi.json", None, health::openapi),
-        // Mentor data (SPEC section 8).
+        // Mentor data (SPEC section 8). The import comes before
+        // `{user_id}`, which would match it too (see `configure`).
         spec!(GET, "/api/v1/mentors", None, mentors::list),
+        spec!(POST, "/api/v1/mentors/import", None, mentors::import),
         spec!(GET, "/api/v1/mentors/{user_id}", None, mentors::get),
         spec!(PUT, "/api/v1/mentors/{user_id}", None, mentors::upsert),
         spec!(DELETE, "/api/v1/mentors/{user_id}", None, mentors::delete),
@@ -310,8 +312,26 @@ async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
 
+/// Whether `pattern` (with `{param}` segments) also matches the literal
+/// path `literal`, as `/api/v1/mentors/{user_id}` matches `/api/v1/mentors/import`.
+fn shadowed_by(literal: &str, pattern: &str) -> bool {
+    let param = |seg: &str| seg.starts_with('{') && seg.ends_with('}');
+    let (l, p): (Vec<&str>, Vec<&str>) =
+        (literal.split('/').collect(), pattern.split('/').collect());
+    literal != pattern
+        && !l.iter().any(|seg| param(seg))
+        && l.len() == p.len()
+        && l.iter().zip(&p).all(|(a, b)| a == b || param(b))
+}
+
 /// Mounts every route at its canonical path and its doubled alias. Routes of
 /// one path share one resource, so another method on a known path is a 405.
+///
+/// A literal path that a `{param}` path also matches (`POST
+/// /api/v1/mentors/import` beside `/api/v1/mentors/{user_id}`) is mounted
+/// first and only for its own methods: any other method falls through to
+/// the `{param}` resource, so a mentor whose id is `import` can still be
+/// read, written and erased.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let table = table();
     let mut paths: Vec<String> = Vec::new();
@@ -322,12 +342,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }
         }
     }
-    for path in paths {
+    for path in &paths {
         let mut resource = web::resource(path.as_str());
+        let mut methods = Vec::new();
         for spec in &table {
             if spec.path == path || doubled(spec).as_deref() == Some(path.as_str()) {
                 resource = resource.route((spec.route)());
+                methods.push(spec.method.clone());
             }
+        }
+        if paths.iter().any(|other| shadowed_by(path, other)) {
+            let only_its_methods =
+                move |ctx: &guard::GuardContext<'_>| methods.contains(&ctx.head().method);
+            resource = resource.guard(guard::fn_guard(only_its_methods));
         }
         cfg.service(resource.default_service(web::to(method_not_allowed)));
     }

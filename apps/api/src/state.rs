@@ -30,8 +30,10 @@ pub struct AppState {
     pub delivery: Arc<DeliveryWorker>,
     /// The store, for readiness checks.
     pub store: Store,
-    /// Largest accepted JSON body, in bytes.
+    /// Largest accepted JSON body, in bytes; also the longest line of an import.
     pub max_body_bytes: usize,
+    /// Largest accepted NDJSON import body, in bytes.
+    pub max_import_bytes: usize,
 }
 
 impl AppState {
@@ -128,6 +130,15 @@ impl AppState {
             delivery: Arc::new(worker),
             store,
             max_body_bytes,
+            max_import_bytes: crate::import::DEFAULT_MAX_IMPORT_BYTES,
+        }
+    }
+
+    /// The same state with another import body limit (`--max-import-bytes`).
+    pub fn with_max_import_bytes(self, max_import_bytes: usize) -> Self {
+        Self {
+            max_import_bytes,
+            ..self
         }
     }
 }

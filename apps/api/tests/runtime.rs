@@ -28,30 +28,10 @@ use scheduler_core::{Job, JobService, NewJob};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
 
-macro_rules! runtime_tests {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $case() {
-                    let db = storage_diesel::testdb::TestDb::sqlite();
-                    super::$case(&db).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                async fn $case() {
-                    let Some(db) = storage_diesel::testdb::TestDb::postgres() else { return };
-                    super::$case(&db).await;
-                }
-            )*
-        }
-    };
-}
+#[macro_use]
+mod backends;
 
-runtime_tests![
+db_tests![
     a_per_second_job_fires_every_second_through_the_loop,
     after_a_downtime_the_latest_instant_fires_once_and_the_rest_are_one_missed_run,
     a_downtime_past_the_deadline_fires_nothing_and_records_the_misses,

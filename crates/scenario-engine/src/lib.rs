@@ -93,7 +93,9 @@ pub use scenario::{MilestoneType, OutOfRange, Scenario, ScenarioType, UnknownNam
 pub use snapshot::{DedupeKey, History, MentorSnapshot, NoHistory, OwnedHistory};
 mod batch;
 mod clock;
+mod demo;
 mod ids;
+mod import;
 mod memory;
 mod outbox;
 mod repo;
@@ -105,7 +107,12 @@ pub use batch::{
     PreparedBatch, UNKNOWN_USER, check_batch_ids,
 };
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
+pub use demo::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentor, demo_mentors, demo_user_id};
 pub use ids::{IdSource, InvalidId, UlidIds, validate_platform_id};
+pub use import::{
+    ImportCounts, ImportFeed, ImportLine, ImportOutcome, ImportSource, MAX_REPORTED_LINES,
+    MentorImport, RejectedImport, SourceLine,
+};
 pub use memory::{InMemoryStore, StoredBatchDecision, StoredBatchResult, StoredNotification};
 pub use outbox::{
     CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter, Outbox,

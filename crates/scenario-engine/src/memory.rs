@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
+use crate::import::{ImportCounts, ImportFeed, ImportLine};
 use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
 use crate::outbox::{
     CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter, Outbox,
@@ -304,41 +305,16 @@ impl MentorRepository for InMemoryStore {
     ) -> Result<(MentorRecord, bool), StoreError> {
         let mut state = self.lock();
         if let Some(record) = state.mentors.get_mut(user_id) {
-            let m = &mut record.mentor;
-            if let Some(org) = &upsert.org_id {
-                m.org_id.clone_from(org);
+            if let Some(m) = upsert.apply(user_id, Some(&record.mentor), now) {
+                record.mentor = m;
             }
-            if let Some(status) = upsert.status {
-                m.status = status;
-            }
-            if upsert.last_active_at.is_some() {
-                m.last_active_at = upsert.last_active_at;
-            }
-            if let Some(count) = upsert.sessions_count {
-                m.sessions_count = count;
-            }
-            if upsert.first_session_at.is_some() {
-                m.first_session_at = upsert.first_session_at;
-            }
-            m.updated_at = now;
             return Ok((record.clone(), false));
         }
-        let org_id = upsert
-            .org_id
-            .clone()
+        let mentor = upsert
+            .apply(user_id, None, now)
             .ok_or_else(|| StoreError::Backend("a new mentor needs an org_id".into()))?;
         let record = MentorRecord {
-            mentor: Mentor {
-                user_id: user_id.to_owned(),
-                org_id,
-                status: upsert.status.unwrap_or(MentorStatus::Active),
-                pause: None,
-                last_active_at: upsert.last_active_at,
-                sessions_count: upsert.sessions_count.unwrap_or(0),
-                first_session_at: upsert.first_session_at,
-                created_at: upsert.created_at.unwrap_or(now),
-                updated_at: now,
-            },
+            mentor,
             certifications: Vec::new(),
             preferences: Preferences::default(),
         };
@@ -423,17 +399,7 @@ impl MentorRepository for InMemoryStore {
             return Ok(None);
         };
         record.mentor.updated_at = now;
-        let certs = &mut record.certifications;
-        if let Some(existing) = certs
-            .iter_mut()
-            .find(|c| c.certification_id == cert.certification_id)
-        {
-            *existing = cert.clone();
-            return Ok(Some(false));
-        }
-        certs.push(cert.clone());
-        certs.sort_by(|a, b| a.certification_id.cmp(&b.certification_id));
-        Ok(Some(true))
+        Ok(Some(put_certification(&mut record.certifications, cert)))
     }
 
     fn delete_certification(&self, user_id: &str, certification_id: &str) -> MaybeMentor<bool> {
@@ -479,6 +445,76 @@ impl MentorRepository for InMemoryStore {
         record.mentor.updated_at = now;
         Ok(Some(record.clone()))
     }
+
+    fn import_mentors(
+        &self,
+        feed: &mut dyn ImportFeed,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ImportCounts>, StoreError> {
+        let mut state = self.lock();
+        // Changes go to a copy, swapped in at the end: all or nothing.
+        let mut mentors = state.mentors.clone();
+        let mut counts = ImportCounts::default();
+        loop {
+            let chunk = feed.next_chunk(1000);
+            if chunk.is_empty() {
+                break;
+            }
+            let existing: Vec<Option<&Mentor>> = chunk
+                .iter()
+                .map(|l| mentors.get(&l.mentor.user_id).map(|r| &r.mentor))
+                .collect();
+            feed.admit(&chunk, &existing);
+            if feed.failed() {
+                continue;
+            }
+            for ImportLine { mentor: m, .. } in chunk {
+                let old = mentors.get(&m.user_id);
+                let mentor = m
+                    .upsert
+                    .apply(&m.user_id, old.map(|r| &r.mentor), now)
+                    .ok_or_else(|| StoreError::Backend("a new mentor needs an org_id".into()))?;
+                let (mut certifications, preferences) = old.map_or_else(
+                    || (Vec::new(), Preferences::default()),
+                    |r| (r.certifications.clone(), r.preferences),
+                );
+                for cert in &m.certifications {
+                    put_certification(&mut certifications, cert);
+                }
+                if old.is_some() {
+                    counts.updated += 1;
+                } else {
+                    counts.created += 1;
+                }
+                let record = MentorRecord {
+                    mentor,
+                    certifications,
+                    preferences: m.preferences.apply(preferences),
+                };
+                mentors.insert(m.user_id, record);
+            }
+        }
+        if feed.failed() {
+            return Ok(None);
+        }
+        state.mentors = mentors;
+        Ok(Some(counts))
+    }
+}
+
+/// Creates or replaces `cert` among a mentor's certifications, kept
+/// ordered by id; returns whether it was created.
+fn put_certification(certs: &mut Vec<Certification>, cert: &Certification) -> bool {
+    if let Some(existing) = certs
+        .iter_mut()
+        .find(|c| c.certification_id == cert.certification_id)
+    {
+        *existing = cert.clone();
+        return false;
+    }
+    certs.push(cert.clone());
+    certs.sort_by(|a, b| a.certification_id.cmp(&b.certification_id));
+    true
 }
 
 impl EvaluationRepository for InMemoryStore {

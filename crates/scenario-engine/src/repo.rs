@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::import::{ImportCounts, ImportFeed};
 use crate::mentor::{Certification, Mentor, MentorStatus, Pause, Preferences};
 use crate::scenario::{MilestoneType, ScenarioType};
 use crate::snapshot::OwnedHistory;
@@ -81,6 +82,57 @@ pub struct MentorUpsert {
     pub first_session_at: Option<DateTime<Utc>>,
     /// When the mentor was first seen (create only; default now).
     pub created_at: Option<DateTime<Utc>>,
+}
+
+impl MentorUpsert {
+    /// The mentor after this upsert at `now`: `existing` with the given
+    /// fields changed (`created_at` is kept, the pause too), or a new mentor
+    /// with the defaults (status active, no pause, 0 sessions, `created_at`
+    /// now); `None` for a create without `org_id`.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use scenario_engine::{MentorStatus, MentorUpsert};
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
+    /// let create = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
+    /// let created = create.apply("usr_mentor_7821", None, now).unwrap();
+    /// assert_eq!((created.status, created.sessions_count, created.created_at), (MentorStatus::Active, 0, now));
+    /// let later = now + chrono::TimeDelta::days(1);
+    /// let update = MentorUpsert { sessions_count: Some(3), ..MentorUpsert::default() };
+    /// let updated = update.apply("usr_mentor_7821", Some(&created), later).unwrap();
+    /// assert_eq!((updated.org_id.as_str(), updated.sessions_count), ("org_oslo_01", 3));
+    /// assert_eq!((updated.created_at, updated.updated_at), (now, later));
+    /// assert!(MentorUpsert::default().apply("usr_new", None, now).is_none());
+    /// ```
+    pub fn apply(
+        &self,
+        user_id: &str,
+        existing: Option<&Mentor>,
+        now: DateTime<Utc>,
+    ) -> Option<Mentor> {
+        let Some(m) = existing else {
+            return Some(Mentor {
+                user_id: user_id.to_owned(),
+                org_id: self.org_id.clone()?,
+                status: self.status.unwrap_or(MentorStatus::Active),
+                pause: None,
+                last_active_at: self.last_active_at,
+                sessions_count: self.sessions_count.unwrap_or(0),
+                first_session_at: self.first_session_at,
+                created_at: self.created_at.unwrap_or(now),
+                updated_at: now,
+            });
+        };
+        Some(Mentor {
+            org_id: self.org_id.clone().unwrap_or_else(|| m.org_id.clone()),
+            status: self.status.unwrap_or(m.status),
+            last_active_at: self.last_active_at.or(m.last_active_at),
+            sessions_count: self.sessions_count.unwrap_or(m.sessions_count),
+            first_session_at: self.first_session_at.or(m.first_session_at),
+            updated_at: now,
+            ..m.clone()
+        })
+    }
 }
 
 /// A validated change of notification switches; `None` keeps the value.
@@ -251,6 +303,27 @@ pub trait MentorRepository: Send + Sync {
         pause: Option<&Pause>,
         now: DateTime<Utc>,
     ) -> MaybeMentor<MentorRecord>;
+
+    /// Imports mentors in ONE transaction. Pulls chunks from `feed` until
+    /// it gives an empty one; for each chunk reads the mentors it names,
+    /// lets [`ImportFeed::admit`] check the chunk against them, and, while
+    /// [`ImportFeed::failed`] is false, writes it: each mentor as
+    /// [`MentorUpsert::apply`] and [`PreferencesPatch::apply`] make it (the
+    /// pause is kept), each listed certification created or replaced;
+    /// certifications not listed, activity, milestones, evaluations and
+    /// notifications are left alone. Must never delete and re-insert a row.
+    /// Must keep pulling and admitting after a failure, writing nothing
+    /// more, so that every line is checked; and Must then roll the whole
+    /// import back and return `None`. Chunks must be written with a fixed
+    /// number of statements, not one per mentor.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails, writing nothing.
+    fn import_mentors(
+        &self,
+        feed: &mut dyn ImportFeed,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ImportCounts>, StoreError>;
 }
 
 /// Everything one evaluation reads: the mentor, recorded milestones, and

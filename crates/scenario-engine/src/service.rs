@@ -10,7 +10,8 @@ use crate::clock::{Clock, truncate_to_seconds};
 use crate::decision::{Decision, Metadata, ReasonCode};
 use crate::evaluate::evaluate;
 use crate::ids::{IdSource, InvalidId, validate_platform_id};
-use crate::mentor::{Certification, MentorStatus, Pause, PauseReason, Preferences};
+use crate::import::{ImportOutcome, ImportSource};
+use crate::mentor::{Certification, Mentor, MentorStatus, Pause, PauseReason, Preferences};
 use crate::repo::{
     ActivityEvent, ActivityOutcome, EvaluationFilter, EvaluationOverride, EvaluationRecord,
     EvaluationRepository, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
@@ -64,6 +65,15 @@ pub enum MentorError {
     /// The `event_id` was used before with a different body.
     #[error("event `{0}` was already recorded with a different body")]
     ActivityConflict(String),
+    /// An import names the mentor on an earlier line already; each mentor
+    /// comes once per import, so that no line silently overrides another.
+    #[error("mentor `{user_id}` is already imported by line {first_line}")]
+    DuplicateUserId {
+        /// The mentor.
+        user_id: String,
+        /// The line that names them first.
+        first_line: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -83,6 +93,74 @@ pub struct ActivityResult {
 /// PostgreSQL text cannot hold NUL).
 pub(crate) fn lookup_id(value: &str) -> bool {
     validate_platform_id("id", value).is_ok()
+}
+
+/// The checks of a mentor upsert that need no storage: the ids, and a
+/// status other than `paused`; instants truncated to whole seconds. Shared
+/// by [`MentorService::upsert`] and the import.
+pub(crate) fn checked_upsert(
+    user_id: &str,
+    upsert: MentorUpsert,
+) -> Result<MentorUpsert, MentorError> {
+    validate_platform_id("user_id", user_id)?;
+    if let Some(org) = &upsert.org_id {
+        validate_platform_id("org_id", org)?;
+    }
+    if upsert.status == Some(MentorStatus::Paused) {
+        return Err(MentorError::InvalidValue {
+            field: "status",
+            message: "must be `active` or `inactive`; pause a mentor with POST /api/v1/mentors/{user_id}/pause"
+                .into(),
+        });
+    }
+    Ok(MentorUpsert {
+        last_active_at: upsert.last_active_at.map(truncate_to_seconds),
+        first_session_at: upsert.first_session_at.map(truncate_to_seconds),
+        created_at: upsert.created_at.map(truncate_to_seconds),
+        ..upsert
+    })
+}
+
+/// The checks of a mentor upsert against the mentor it would change
+/// (`None`: it would create one): a create needs `org_id`, and a paused
+/// mentor's status changes only through the pause calls.
+pub(crate) fn upsert_conflict(
+    user_id: &str,
+    upsert: &MentorUpsert,
+    existing: Option<&Mentor>,
+) -> Result<(), MentorError> {
+    match existing {
+        None if upsert.org_id.is_none() => Err(MentorError::MissingField("org_id")),
+        Some(existing) => match (&existing.pause, upsert.status) {
+            (Some(pause), Some(status)) if existing.status != status => {
+                Err(MentorError::MentorPaused {
+                    user_id: user_id.to_owned(),
+                    reason: pause.reason,
+                })
+            }
+            _ => Ok(()),
+        },
+        None => Ok(()),
+    }
+}
+
+/// The checks of a certification that need no storage: its id, and a name
+/// of 1-256 characters without control characters; instants truncated to
+/// whole seconds. Shared by [`MentorService::put_certification`] and the import.
+pub(crate) fn checked_certification(cert: Certification) -> Result<Certification, MentorError> {
+    validate_platform_id("certification_id", &cert.certification_id)?;
+    let name_len = cert.name.chars().count();
+    if name_len == 0 || name_len > 256 || cert.name.chars().any(char::is_control) {
+        return Err(MentorError::InvalidValue {
+            field: "name",
+            message: "must be 1-256 characters without control characters".into(),
+        });
+    }
+    Ok(Certification {
+        issued_at: cert.issued_at.map(truncate_to_seconds),
+        expires_at: truncate_to_seconds(cert.expires_at),
+        ..cert
+    })
 }
 
 /// Mentor data: upserts, activity, certifications, preferences and pauses.
@@ -122,38 +200,37 @@ impl MentorService {
         user_id: &str,
         upsert: MentorUpsert,
     ) -> Result<(MentorRecord, bool), MentorError> {
-        validate_platform_id("user_id", user_id)?;
-        if let Some(org) = &upsert.org_id {
-            validate_platform_id("org_id", org)?;
-        }
-        if upsert.status == Some(MentorStatus::Paused) {
-            return Err(MentorError::InvalidValue {
-                field: "status",
-                message: "must be `active` or `inactive`; pause a mentor with POST /api/v1/mentors/{user_id}/pause"
-                    .into(),
-            });
-        }
-        match self.repo.get_mentor(user_id)? {
-            None if upsert.org_id.is_none() => return Err(MentorError::MissingField("org_id")),
-            Some(existing) => {
-                if let (Some(pause), Some(status)) = (&existing.mentor.pause, upsert.status)
-                    && existing.mentor.status != status
-                {
-                    return Err(MentorError::MentorPaused {
-                        user_id: user_id.to_owned(),
-                        reason: pause.reason,
-                    });
-                }
-            }
-            None => {}
-        }
-        let upsert = MentorUpsert {
-            last_active_at: upsert.last_active_at.map(truncate_to_seconds),
-            first_session_at: upsert.first_session_at.map(truncate_to_seconds),
-            created_at: upsert.created_at.map(truncate_to_seconds),
-            ..upsert
-        };
+        let upsert = checked_upsert(user_id, upsert)?;
+        let existing = self.repo.get_mentor(user_id)?;
+        upsert_conflict(user_id, &upsert, existing.as_ref().map(|r| &r.mentor))?;
         Ok(self.repo.upsert_mentor(user_id, &upsert, self.now())?)
+    }
+
+    /// Imports many mentors in one transaction, all or nothing: each line
+    /// is checked as [`MentorService::upsert`],
+    /// [`MentorService::put_certification`] and
+    /// [`MentorService::set_preferences`] check theirs, a mentor named twice
+    /// fails the later line ([`MentorError::DuplicateUserId`]), and any bad
+    /// line leaves storage untouched and is reported with its number.
+    ///
+    /// The source is read twice: once to check every line without storage
+    /// (remembering each id as a 64-bit fingerprint, so memory grows by
+    /// about 20 bytes per line, never with the size of the lines), then chunk by chunk inside
+    /// [`MentorRepository::import_mentors`]'s one transaction, where lines
+    /// are checked against the mentors they update. A suspected duplicate
+    /// (a fingerprint seen twice) costs one more read to confirm it. At most
+    /// [`MAX_REPORTED_LINES`](crate::MAX_REPORTED_LINES) errors are kept,
+    /// the first by line number, with a count of all.
+    ///
+    /// # Errors
+    /// The source's error when it cannot be read, or a [`MentorError::Store`]
+    /// (converted) when storage fails; bad lines are an
+    /// [`ImportOutcome::Rejected`], not an error.
+    pub fn import<S: ImportSource + ?Sized>(
+        &self,
+        source: &mut S,
+    ) -> Result<ImportOutcome<S::Error>, S::Error> {
+        crate::import::run(&*self.repo, source, self.now())
     }
 
     /// One mentor.
@@ -246,19 +323,7 @@ impl MentorService {
         cert: Certification,
     ) -> Result<(MentorRecord, bool), MentorError> {
         self.known(user_id)?;
-        validate_platform_id("certification_id", &cert.certification_id)?;
-        let name_len = cert.name.chars().count();
-        if name_len == 0 || name_len > 256 || cert.name.chars().any(char::is_control) {
-            return Err(MentorError::InvalidValue {
-                field: "name",
-                message: "must be 1-256 characters without control characters".into(),
-            });
-        }
-        let cert = Certification {
-            issued_at: cert.issued_at.map(truncate_to_seconds),
-            expires_at: truncate_to_seconds(cert.expires_at),
-            ..cert
-        };
+        let cert = checked_certification(cert)?;
         let created = self
             .repo
             .put_certification(user_id, &cert, self.now())?

@@ -27,115 +27,25 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use run_log::{Run, RunRepository, RunStatus, Trigger};
 use scenario_engine::{
-    BatchEvaluator, BatchRequest, Certification, Clock, Mentor, MentorRecord, MentorStatus, Pause,
-    PauseReason, Preferences, Rules, SystemClock, UlidIds, truncate_to_seconds,
+    BatchEvaluator, BatchRequest, Clock, Rules, SystemClock, UlidIds, demo_mentors,
+    truncate_to_seconds,
 };
 use storage_diesel::Store;
 
 /// Ids per planning page (`active_user_ids_after`).
 const PLAN_PAGE: u32 = 1000;
-/// Mentors per `bulk_insert_mentors` call.
-const INSERT_CHUNK: usize = 10_000;
 
-/// A small deterministic generator, so every run measures the same mix.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    fn below(&mut self, n: u64) -> i64 {
-        i64::try_from(self.next() % n).unwrap()
-    }
-}
-
-/// Mentor `i` of the mix: 20% inactive long enough, 15% with sessions
-/// reaching milestones (some a year ago), 10% with a certification
-/// expiring within 30 days, 5% paused, 5% inactive, the rest recently
-/// active; a third of everyone holds a certification expiring later.
-fn mentor(i: usize, rng: &mut Lcg, now: DateTime<Utc>) -> MentorRecord {
-    let days = TimeDelta::days;
-    let user_id = format!("usr_mentor_{i:07}");
-    let group = rng.below(20);
-    let mut last_active_at = Some(now - days(rng.below(5)));
-    let mut sessions_count = 0;
-    let mut first_session_at = None;
-    let mut status = MentorStatus::Active;
-    let mut pause = None;
-    let mut certifications = Vec::new();
-    match group {
-        0..=3 => last_active_at = Some(now - days(8 + rng.below(60))),
-        4..=6 => {
-            sessions_count = [1, 3, 10, 12, 50, 60][usize::try_from(rng.below(6)).unwrap()];
-            first_session_at = Some(now - days(30 + rng.below(500)));
-        }
-        7..=8 => certifications.push(Certification {
-            certification_id: "cert_safeguarding".to_owned(),
-            name: "Safeguarding".to_owned(),
-            issued_at: Some(now - days(335)),
-            expires_at: now + days(rng.below(31)) + TimeDelta::hours(12),
-            required: true,
-        }),
-        9 => {
-            status = MentorStatus::Paused;
-            pause = Some(Pause {
-                reason: PauseReason::Requested,
-                since: now - days(3),
-                until: None,
-            });
-        }
-        10 => status = MentorStatus::Inactive,
-        _ => {}
-    }
-    if rng.below(3) == 0 {
-        certifications.push(Certification {
-            certification_id: "cert_first_aid".to_owned(),
-            name: "First aid".to_owned(),
-            issued_at: Some(now - days(100)),
-            expires_at: now + days(90 + rng.below(600)),
-            required: false,
-        });
-    }
-    if group == 19 {
-        last_active_at = None;
-    }
-    MentorRecord {
-        mentor: Mentor {
-            user_id,
-            org_id: format!("org_{:02}", i % 40),
-            status,
-            pause,
-            last_active_at,
-            sessions_count,
-            first_session_at,
-            created_at: now - days(400),
-            updated_at: now - days(1),
-        },
-        certifications,
-        preferences: Preferences {
-            inactivity: rng.below(25) != 0,
-            ..Preferences::default()
-        },
-    }
-}
-
+/// The mentors of one measurement: the shared demo mix
+/// (`scenario_engine::demo_mentor`, documented there), so every run
+/// measures the same mentors; generated lazily and inserted in one
+/// transaction of multi-row inserts.
 fn populate(store: &Store, mentors: usize, now: DateTime<Utc>) {
-    let mut rng = Lcg(0x5eed);
-    let mut i = 0;
-    while i < mentors {
-        let end = (i + INSERT_CHUNK).min(mentors);
-        let records: Vec<MentorRecord> = (i..end).map(|j| mentor(j, &mut rng, now)).collect();
-        store.bulk_insert_mentors(&records).unwrap();
-        i = end;
-    }
+    store
+        .bulk_insert_mentors(demo_mentors(mentors as u64, now))
+        .unwrap();
 }
 
 /// `VmHWM` or `VmRSS` of this process, in MiB.

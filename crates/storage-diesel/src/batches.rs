@@ -512,31 +512,45 @@ impl BatchRepository for Store {
 
 impl Store {
     /// Inserts new mentors with their certifications and preferences in
-    /// one transaction of multi-row inserts: the fast path for imports and
-    /// demo data (a plain insert: this never updates a mentor).
+    /// one transaction of multi-row inserts: the fast path for demo data
+    /// and benchmarks (a plain insert: this never updates a mentor).
     ///
     /// Each record is stored as given (status, pause, counts, timestamps,
     /// preferences); recorded milestones and notification history start
-    /// empty. Returns how many mentors were inserted.
+    /// empty. The records are consumed [`BATCH_ROWS`] at a time, so a lazy
+    /// iterator (such as [`scenario_engine::demo_mentors`]) is never held
+    /// whole in memory. Returns how many mentors were inserted.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`] when a `user_id` exists already (or appears
-    /// twice), writing nothing; [`StoreError::Backend`] when storage fails.
-    pub fn bulk_insert_mentors(&self, records: &[MentorRecord]) -> Result<u64, StoreError> {
-        let mentor_rows: Vec<MentorRow> = records.iter().map(MentorRow::of).collect();
-        let cert_rows: Vec<CertificationRow> = records
-            .iter()
-            .flat_map(|r| {
-                r.certifications
-                    .iter()
-                    .map(|c| CertificationRow::of(&r.mentor.user_id, c, r.mentor.updated_at))
-            })
-            .collect();
+    /// [`StoreError::Conflict`]`("mentors.user_id")` when a `user_id` exists
+    /// already (or appears twice), writing nothing; [`StoreError::Backend`]
+    /// when storage fails.
+    pub fn bulk_insert_mentors(
+        &self,
+        records: impl IntoIterator<Item = MentorRecord>,
+    ) -> Result<u64, StoreError> {
+        let mut records = records.into_iter();
         let mut conn = self.conn()?;
         let n = write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            insert_chunked!(c, mentors::table, mentor_rows);
-            insert_chunked!(c, certifications::table, cert_rows);
-            Ok(records.len() as u64)
+            let mut inserted = 0_u64;
+            loop {
+                let chunk: Vec<MentorRecord> = records.by_ref().take(BATCH_ROWS).collect();
+                if chunk.is_empty() {
+                    return Ok(inserted);
+                }
+                let mentor_rows: Vec<MentorRow> = chunk.iter().map(MentorRow::of).collect();
+                let cert_rows: Vec<CertificationRow> = chunk
+                    .iter()
+                    .flat_map(|r| {
+                        r.certifications.iter().map(|cert| {
+                            CertificationRow::of(&r.mentor.user_id, cert, r.mentor.updated_at)
+                        })
+                    })
+                    .collect();
+                insert_chunked!(c, mentors::table, mentor_rows);
+                insert_chunked!(c, certifications::table, cert_rows);
+                inserted += chunk.len() as u64;
+            }
         })
         .map_err(StoreError::from)?;
         self.large_write_committed();

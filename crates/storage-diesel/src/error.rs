@@ -35,6 +35,10 @@ pub enum StorageError {
     /// A row holds a value the domain cannot represent.
     #[error("corrupt row: {0}")]
     Corrupt(&'static str),
+    /// An import's feed reported a bad line: its transaction is rolled
+    /// back. Never leaves the crate (`import_mentors` answers `None`).
+    #[error("the import has bad lines; rolled back")]
+    ImportRejected,
 }
 
 impl From<DieselError> for StorageError {
@@ -69,6 +73,8 @@ fn conflict_name(info: &dyn diesel::result::DatabaseErrorInformation) -> &'stati
         "batch_results.batch_index"
     } else if mentions("jobs_name_key") || mentions("jobs.name") {
         "jobs.name"
+    } else if mentions("mentors_pkey") || mentions("mentors.user_id") {
+        "mentors.user_id"
     } else {
         "unique"
     }

@@ -13,6 +13,7 @@ mod convert;
 mod error;
 mod evaluations;
 mod idempotency;
+mod import;
 mod jobs;
 mod mentors;
 mod notifications;

@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scenario_engine::{
-    ActivityEvent, ActivityOutcome, Certification, MaybeMentor, Mentor, MentorFilter, MentorRecord,
-    MentorRepository, MentorStatus, MentorUpsert, MilestoneType, PageRequest, Paged, Pause,
-    PauseReason, Preferences, PreferencesPatch, SESSION_COMPLETED, StoreError,
+    ActivityEvent, ActivityOutcome, Certification, ImportCounts, ImportFeed, MaybeMentor, Mentor,
+    MentorFilter, MentorRecord, MentorRepository, MentorStatus, MentorUpsert, MilestoneType,
+    PageRequest, Paged, Pause, PauseReason, Preferences, PreferencesPatch, SESSION_COMPLETED,
+    StoreError,
 };
 
 use crate::Store;
@@ -64,7 +65,11 @@ struct MentorChanges {
 impl MentorRow {
     /// The row of a whole record, as given.
     pub(crate) fn of(r: &MentorRecord) -> Self {
-        let m = &r.mentor;
+        Self::new(&r.mentor, r.preferences)
+    }
+
+    /// The row of a mentor and their preferences, as given.
+    pub(crate) fn new(m: &Mentor, preferences: Preferences) -> Self {
         Self {
             user_id: m.user_id.clone(),
             org_id: m.org_id.clone(),
@@ -75,10 +80,10 @@ impl MentorRow {
             last_active_at: m.last_active_at.map(to_millis),
             sessions_count: i64::from(m.sessions_count),
             first_session_at: m.first_session_at.map(to_millis),
-            pref_all: r.preferences.all,
-            pref_inactivity: r.preferences.inactivity,
-            pref_milestone: r.preferences.milestone,
-            pref_certification_expiry: r.preferences.certification_expiry,
+            pref_all: preferences.all,
+            pref_inactivity: preferences.inactivity,
+            pref_milestone: preferences.milestone,
+            pref_certification_expiry: preferences.certification_expiry,
             created_at: to_millis(m.created_at),
             updated_at: to_millis(m.updated_at),
         }
@@ -575,5 +580,13 @@ impl MentorRepository for Store {
             load_record(c, user_id)
         })
         .map_err(StoreError::from)
+    }
+
+    fn import_mentors(
+        &self,
+        feed: &mut dyn ImportFeed,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ImportCounts>, StoreError> {
+        crate::import::import_mentors(self, feed, now)
     }
 }

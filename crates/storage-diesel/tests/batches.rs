@@ -23,9 +23,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use run_log::{Run, RunRepository, Trigger};
 use scenario_engine::{
-    BatchEntry, BatchRequest, BatchWrite, Enqueue, EvaluationFilter, InMemoryStore, MentorStatus,
-    MentorUpsert, MilestoneType, NotificationStatus, PageRequest, Pause, PauseReason, Rules,
-    SESSION_COMPLETED, ScenarioType, StoreError, Subject,
+    BatchEntry, BatchRequest, BatchWrite, DEMO_ORGS, Enqueue, EvaluationFilter, InMemoryStore,
+    MentorRecord, MentorRepository, MentorStatus, MentorUpsert, MilestoneType, NotificationStatus,
+    PageRequest, Pause, PauseReason, PreferencesPatch, Rules, SESSION_COMPLETED, ScenarioType,
+    StoreError, Subject, demo_mentors,
 };
 use storage_diesel::Store;
 
@@ -52,6 +53,7 @@ three_store_tests![
     a_run_over_generated_mentors_gives_the_expected_counts,
     a_second_run_inside_the_cooldown_dispatches_nothing_new,
     of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown,
+    a_run_over_500_demo_mentors_notifies_every_scenario_type,
 ];
 
 const USER: &str = "usr_mentor_7821";
@@ -69,10 +71,43 @@ trait BatchProbe: Repo {
     fn batch_results(&self, run_id: &str) -> Vec<(i64, i64, i64)>;
     /// The run's `batch_decisions` rows, sorted.
     fn decisions(&self, run_id: &str) -> Vec<DecisionRow>;
+    /// Stores whole mentor records (status, pause, certifications and
+    /// preferences as given), as seeding demo data does.
+    fn insert_records(&self, records: Vec<MentorRecord>);
 }
 
 impl BatchProbe for InMemoryStore {
     fn start_run(&self, _run_id: &str) {}
+
+    fn insert_records(&self, records: Vec<MentorRecord>) {
+        for r in records {
+            let m = &r.mentor;
+            let upsert = MentorUpsert {
+                org_id: Some(m.org_id.clone()),
+                status: Some(m.status),
+                last_active_at: m.last_active_at,
+                sessions_count: Some(m.sessions_count),
+                first_session_at: m.first_session_at,
+                created_at: Some(m.created_at),
+            };
+            self.upsert_mentor(&m.user_id, &upsert, m.updated_at)
+                .unwrap();
+            self.set_status(&m.user_id, m.status, m.pause.as_ref(), m.updated_at)
+                .unwrap();
+            for c in &r.certifications {
+                self.put_certification(&m.user_id, c, m.updated_at).unwrap();
+            }
+            let p = r.preferences;
+            let patch = PreferencesPatch {
+                all: Some(p.all),
+                inactivity: Some(p.inactivity),
+                milestone: Some(p.milestone),
+                certification_expiry: Some(p.certification_expiry),
+            };
+            self.set_preferences(&m.user_id, &patch, m.updated_at)
+                .unwrap();
+        }
+    }
 
     fn run_totals(&self, run_id: &str) -> (i64, i64) {
         InMemoryStore::run_totals(self, run_id)
@@ -122,6 +157,11 @@ impl BatchProbe for Store {
     fn start_run(&self, run_id: &str) {
         let run = Run::start(run_id.into(), "scenario_evaluation", Trigger::Manual, t0());
         self.insert_run(&run, None).unwrap();
+    }
+
+    fn insert_records(&self, records: Vec<MentorRecord>) {
+        let n = records.len() as u64;
+        assert_eq!(self.bulk_insert_mentors(records).unwrap(), n);
     }
 
     fn run_totals(&self, run_id: &str) -> (i64, i64) {
@@ -847,6 +887,46 @@ fn a_run_over_generated_mentors_gives_the_expected_counts<S: BatchProbe>(s: &Arc
             .iter()
             .all(|r| r.reason_code == "mentor_paused")
     );
+}
+
+/// What `serve --demo` promises: a run right after seeding fires real
+/// notifications of every scenario type, and skips the paused and inactive.
+fn a_run_over_500_demo_mentors_notifies_every_scenario_type<S: BatchProbe>(s: &Arc<S>) {
+    let services = Services::new(s, t0(), Rules::default());
+    let records: Vec<MentorRecord> = demo_mentors(500, t0()).collect();
+    let active = records
+        .iter()
+        .filter(|r| r.mentor.status == MentorStatus::Active)
+        .count();
+    s.insert_records(records);
+    for org in DEMO_ORGS {
+        let filter = scenario_engine::MentorFilter {
+            org_id: Some(org.to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(s.list_mentors(&filter, all()).unwrap().total, 100, "{org}");
+    }
+
+    let codes = run(&**s, &services, "run_demo", 50);
+
+    for fired in [
+        "threshold_reached",
+        "milestone_reached",
+        "expiry_within_lead_time",
+    ] {
+        assert!(
+            codes.get(fired).is_some_and(|&n| n >= 5),
+            "{fired}: {codes:?}"
+        );
+    }
+    assert!(codes.contains_key("preference_disabled"), "{codes:?}");
+    let (users, notifications) = s.run_totals("run_demo");
+    assert_eq!(users, i64::try_from(active).unwrap());
+    assert!(
+        users < 500,
+        "paused and inactive demo mentors are not planned"
+    );
+    assert!(notifications >= 50, "{notifications} notifications");
 }
 
 fn a_second_run_inside_the_cooldown_dispatches_nothing_new<S: BatchProbe>(s: &Arc<S>) {

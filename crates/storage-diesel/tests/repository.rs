@@ -24,9 +24,10 @@ use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use scenario_engine::{
-    ActivityOutcome, BatchRequest, EvaluationFilter, EvaluationOverride, Mentor, MentorFilter,
-    MentorRecord, MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason,
-    Preferences, PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
+    ActivityOutcome, BatchRequest, Certification, EvaluationFilter, EvaluationOverride,
+    ImportCounts, ImportFeed, ImportLine, Mentor, MentorFilter, MentorImport, MentorRecord,
+    MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason, Preferences,
+    PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
 };
 
 use common::{
@@ -133,6 +134,12 @@ contract_tests![
     preferences_of_an_unknown_mentor_are_none,
     set_status_with_a_pause_stores_it_and_active_clears_it,
     set_status_of_an_unknown_mentor_is_none,
+    // Import
+    import_creates_and_updates_and_counts_each,
+    import_keeps_history_pause_and_unlisted_certifications,
+    import_of_many_chunks_writes_every_mentor_and_certification,
+    import_failing_in_a_late_chunk_writes_nothing_and_still_reads_every_chunk,
+    import_of_a_feed_failed_from_the_start_only_reads,
     // Erasure
     delete_mentor_erases_every_record_about_them,
     delete_of_an_unknown_mentor_returns_false,
@@ -999,6 +1006,337 @@ fn mentor_with_history<S: Repo>(services: &Services, s: &Arc<S>, user_id: &str) 
         assert!(services.evaluate(user_id, scenario).should_notify);
     }
     assert_eq!(s.outbox(user_id).len(), 3);
+}
+
+// ---------------------------------------------------------------- import
+
+/// A feed over lines given up front: what `MentorService::import` hands
+/// storage, minus the parsing. It fails when `admit` sees `fail_at`, or
+/// from the start when `failed` is set, and records what storage asked.
+struct TestFeed {
+    lines: std::vec::IntoIter<ImportLine>,
+    fail_at: Option<u64>,
+    failed: bool,
+    /// Every line admitted, and whether storage said it existed.
+    admitted: Vec<(u64, bool)>,
+    /// The size of every chunk handed out.
+    chunks: Vec<usize>,
+}
+
+impl TestFeed {
+    fn new(mentors: Vec<MentorImport>) -> Self {
+        Self {
+            lines: (1..)
+                .zip(mentors)
+                .map(|(line, mentor)| ImportLine { line, mentor })
+                .collect::<Vec<_>>()
+                .into_iter(),
+            fail_at: None,
+            failed: false,
+            admitted: Vec::new(),
+            chunks: Vec::new(),
+        }
+    }
+}
+
+impl ImportFeed for TestFeed {
+    fn next_chunk(&mut self, max: usize) -> Vec<ImportLine> {
+        let chunk: Vec<ImportLine> = self.lines.by_ref().take(max).collect();
+        if !chunk.is_empty() {
+            self.chunks.push(chunk.len());
+        }
+        chunk
+    }
+
+    fn admit(&mut self, chunk: &[ImportLine], existing: &[Option<&Mentor>]) {
+        assert_eq!(chunk.len(), existing.len());
+        for (l, e) in chunk.iter().zip(existing) {
+            if let Some(m) = e {
+                assert_eq!(
+                    m.user_id, l.mentor.user_id,
+                    "existing[i] is chunk[i]'s mentor"
+                );
+            }
+            self.admitted.push((l.line, e.is_some()));
+            if self.fail_at == Some(l.line) {
+                self.failed = true;
+            }
+        }
+    }
+
+    fn failed(&self) -> bool {
+        self.failed
+    }
+}
+
+fn import_line(user_id: &str, upsert: MentorUpsert) -> MentorImport {
+    MentorImport {
+        user_id: user_id.to_owned(),
+        upsert,
+        ..MentorImport::default()
+    }
+}
+
+fn mentor_count<S: Repo>(s: &S) -> u64 {
+    s.list_mentors(&MentorFilter::default(), page(1, 1))
+        .unwrap()
+        .total
+}
+
+fn import_creates_and_updates_and_counts_each<S: Repo>(s: &Arc<S>) {
+    let upsert = MentorUpsert {
+        last_active_at: Some(last_active()),
+        created_at: Some(utc(2025, 1, 10, 0, 0, 0)),
+        ..in_org()
+    };
+    let (before, _) = s.upsert_mentor(USER, &upsert, t0()).unwrap();
+    let later = t0() + TimeDelta::hours(2);
+    let mut feed = TestFeed::new(vec![
+        import_line(
+            "usr_new",
+            MentorUpsert {
+                org_id: Some("org_bergen_02".into()),
+                sessions_count: Some(4),
+                ..MentorUpsert::default()
+            },
+        ),
+        import_line(
+            USER,
+            MentorUpsert {
+                status: Some(MentorStatus::Inactive),
+                sessions_count: Some(12),
+                created_at: Some(utc(2020, 1, 1, 0, 0, 0)),
+                ..MentorUpsert::default()
+            },
+        ),
+    ]);
+
+    let counts = s.import_mentors(&mut feed, later).unwrap();
+
+    assert_eq!(
+        counts,
+        Some(ImportCounts {
+            created: 1,
+            updated: 1
+        })
+    );
+    assert_eq!(feed.admitted, [(1, false), (2, true)]);
+    let updated = mentor(&**s, USER);
+    let expected = Mentor {
+        status: MentorStatus::Inactive,
+        sessions_count: 12,
+        updated_at: later,
+        ..before.mentor
+    };
+    assert_eq!(updated.mentor, expected, "created_at and the rest are kept");
+    let created = mentor(&**s, "usr_new");
+    assert_eq!(
+        created,
+        MentorRecord {
+            mentor: Mentor {
+                user_id: "usr_new".into(),
+                org_id: "org_bergen_02".into(),
+                status: MentorStatus::Active,
+                pause: None,
+                last_active_at: None,
+                sessions_count: 4,
+                first_session_at: None,
+                created_at: later,
+                updated_at: later,
+            },
+            certifications: vec![],
+            preferences: Preferences::default(),
+        }
+    );
+}
+
+fn import_keeps_history_pause_and_unlisted_certifications<S: Repo>(s: &Arc<S>) {
+    let services = Services::new(s, t0(), Rules::default());
+    mentor_with_history(&services, s, USER);
+    s.put_certification(
+        USER,
+        &cert("cert_first_aid", utc(2027, 1, 1, 0, 0, 0), false),
+        t0(),
+    )
+    .unwrap();
+    s.set_preferences(
+        USER,
+        &PreferencesPatch {
+            inactivity: Some(false),
+            ..PreferencesPatch::default()
+        },
+        t0(),
+    )
+    .unwrap();
+    let pause = Pause {
+        reason: PauseReason::Admin,
+        since: t0(),
+        until: None,
+    };
+    s.set_status(USER, MentorStatus::Paused, Some(&pause), t0())
+        .unwrap();
+    let before_rows = s.rows_about(USER);
+    let subject_before = s.load_subject(USER).unwrap().unwrap();
+    let renewed = Certification {
+        name: "Safety, renewed".into(),
+        ..cert("cert_safety_003", utc(2027, 4, 10, 0, 0, 0), true)
+    };
+    let added = cert("cert_mentoring", utc(2027, 6, 1, 0, 0, 0), false);
+    let later = t0() + TimeDelta::days(1);
+    let mut feed = TestFeed::new(vec![MentorImport {
+        certifications: vec![renewed.clone(), added.clone()],
+        preferences: PreferencesPatch {
+            milestone: Some(false),
+            ..PreferencesPatch::default()
+        },
+        ..import_line(
+            USER,
+            MentorUpsert {
+                sessions_count: Some(9),
+                ..MentorUpsert::default()
+            },
+        )
+    }]);
+
+    let counts = s.import_mentors(&mut feed, later).unwrap();
+
+    assert_eq!(
+        counts,
+        Some(ImportCounts {
+            created: 0,
+            updated: 1
+        })
+    );
+    let after = mentor(&**s, USER);
+    assert_eq!(after.mentor.sessions_count, 9);
+    assert_eq!(after.mentor.status, MentorStatus::Paused);
+    assert_eq!(
+        after.mentor.pause,
+        Some(pause),
+        "an import never lifts a pause"
+    );
+    assert_eq!(
+        after.certifications,
+        vec![
+            cert("cert_first_aid", utc(2027, 1, 1, 0, 0, 0), false),
+            added,
+            renewed
+        ],
+        "listed ones created or replaced, the unlisted one kept, by id"
+    );
+    assert_eq!(
+        after.preferences,
+        Preferences {
+            inactivity: false,
+            milestone: false,
+            ..Preferences::default()
+        },
+        "a patch: the switches not named keep their value"
+    );
+    // The history is untouched: same rows, milestones and notification facts.
+    if let Some(rows) = before_rows {
+        let mut expected = rows.clone();
+        for (table, n) in &mut expected {
+            if *table == "certifications" {
+                *n += 1;
+            }
+        }
+        assert_eq!(s.rows_about(USER), Some(expected));
+    }
+    let subject_after = s.load_subject(USER).unwrap().unwrap();
+    assert_eq!(
+        subject_after.milestones_achieved_at,
+        subject_before.milestones_achieved_at
+    );
+    assert_eq!(subject_after.history, subject_before.history);
+    assert_eq!(s.outbox(USER).len(), 3);
+    assert_eq!(s.list_evaluations(&by_user(USER), all()).unwrap().total, 3);
+    let replay = s
+        .record_activity(
+            USER,
+            &event(Some("ev_1"), SESSION_COMPLETED, utc(2026, 3, 10, 17, 0, 0)),
+            later,
+        )
+        .unwrap();
+    assert!(
+        matches!(replay, Some(ActivityOutcome::Replayed(_))),
+        "{replay:?}"
+    );
+}
+
+fn import_of_many_chunks_writes_every_mentor_and_certification<S: Repo>(s: &Arc<S>) {
+    let n = 2_500;
+    let lines: Vec<MentorImport> = (0..n)
+        .map(|i| MentorImport {
+            certifications: vec![
+                cert("cert_a", utc(2027, 1, 1, 0, 0, 0), true),
+                cert("cert_b", utc(2027, 2, 1, 0, 0, 0), false),
+            ],
+            ..import_line(&format!("usr_bulk_{i:05}"), in_org())
+        })
+        .collect();
+    let mut feed = TestFeed::new(lines);
+
+    let counts = s.import_mentors(&mut feed, t0()).unwrap();
+
+    assert_eq!(
+        counts,
+        Some(ImportCounts {
+            created: n,
+            updated: 0
+        })
+    );
+    assert!(feed.chunks.len() >= 2, "chunks {:?}", feed.chunks);
+    assert_eq!(feed.chunks.iter().sum::<usize>(), 2_500);
+    assert_eq!(mentor_count(&**s), n);
+    let last = mentor(&**s, "usr_bulk_02499");
+    assert_eq!(last.certifications.len(), 2);
+    assert_eq!(last.mentor.org_id, ORG);
+}
+
+fn import_failing_in_a_late_chunk_writes_nothing_and_still_reads_every_chunk<S: Repo>(s: &Arc<S>) {
+    let before = create(&**s, USER, t0());
+    let mut lines: Vec<MentorImport> = (0..2_500)
+        .map(|i| import_line(&format!("usr_bulk_{i:05}"), in_org()))
+        .collect();
+    lines[0] = import_line(
+        USER,
+        MentorUpsert {
+            sessions_count: Some(7),
+            ..MentorUpsert::default()
+        },
+    );
+    let mut feed = TestFeed::new(lines);
+    feed.fail_at = Some(2_400);
+
+    let counts = s
+        .import_mentors(&mut feed, t0() + TimeDelta::hours(1))
+        .unwrap();
+
+    assert_eq!(counts, None);
+    assert_eq!(feed.admitted.len(), 2_500, "every line is still checked");
+    assert_eq!(mentor_count(&**s), 1);
+    assert_eq!(s.get_mentor("usr_bulk_00001").unwrap(), None);
+    assert_eq!(
+        mentor(&**s, USER),
+        before,
+        "the first chunk's update is rolled back"
+    );
+}
+
+fn import_of_a_feed_failed_from_the_start_only_reads<S: Repo>(s: &Arc<S>) {
+    create(&**s, USER, t0());
+    let mut feed = TestFeed::new(vec![
+        import_line("usr_new", in_org()),
+        import_line(USER, in_org()),
+    ]);
+    feed.failed = true;
+
+    let counts = s.import_mentors(&mut feed, t0()).unwrap();
+
+    assert_eq!(counts, None);
+    assert_eq!(feed.admitted, [(1, false), (2, true)]);
+    assert_eq!(s.get_mentor("usr_new").unwrap(), None);
 }
 
 fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {

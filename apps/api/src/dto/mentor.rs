@@ -1,8 +1,8 @@
 //! Mentor wire types (SPEC sections 8 and 15, "Mentors").
 
 use scenario_engine::{
-    ActivityEvent, Certification, MentorFilter, MentorRecord, MentorStatus, MentorUpsert, Pause,
-    PauseReason, Preferences, PreferencesPatch,
+    ActivityEvent, Certification, ImportCounts, MentorFilter, MentorImport, MentorRecord,
+    MentorStatus, MentorUpsert, Pause, PauseReason, Preferences, PreferencesPatch,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -339,4 +339,114 @@ pub struct CertificationDeleted {
     pub user_id: String,
     /// The certification.
     pub certification_id: String,
+}
+
+/// One line of `POST /api/v1/mentors/import` (NDJSON): the body of
+/// `PUT /api/v1/mentors/{user_id}` plus `user_id`, and optionally the
+/// certifications to create or replace and the preference switches to change.
+//
+// The fields of `MentorBody` (and of `CertificationBody` below) are repeated,
+// not `#[serde(flatten)]`ed: serde cannot combine flatten with
+// `deny_unknown_fields`, and every line must refuse unknown fields. The
+// struct literals in `TryFrom` name every field of those bodies, so a field
+// added there does not compile until it is added here too.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportLineBody {
+    /// Platform user id.
+    pub user_id: String,
+    /// Organisation; required when the mentor is new.
+    pub org_id: Option<String>,
+    /// `active` or `inactive`; leave it out for paused mentors.
+    pub status: Option<String>,
+    /// RFC 3339.
+    pub last_active_at: Option<String>,
+    /// 0 or more.
+    pub sessions_count: Option<i64>,
+    /// RFC 3339.
+    pub first_session_at: Option<String>,
+    /// RFC 3339; used only when the mentor is new (default: now).
+    pub created_at: Option<String>,
+    /// Certifications created or replaced; the mentor's others stay.
+    pub certifications: Option<Vec<ImportCertificationBody>>,
+    /// Switches to change; the others keep their value.
+    pub preferences: Option<PreferencesBody>,
+}
+
+/// A certification in an import line: the body of
+/// `PUT .../certifications/{certification_id}` plus `certification_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportCertificationBody {
+    /// Platform certification id.
+    pub certification_id: String,
+    /// Name.
+    pub name: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// RFC 3339.
+    pub issued_at: Option<String>,
+    /// Default false.
+    pub required: Option<bool>,
+}
+
+impl TryFrom<ImportLineBody> for MentorImport {
+    type Error = ApiError;
+
+    /// The same conversions as the single-mentor bodies: a line is exactly
+    /// a mentor `PUT`, certification `PUT`s and a preferences `PUT`.
+    fn try_from(b: ImportLineBody) -> Result<Self, ApiError> {
+        let upsert = MentorUpsert::try_from(MentorBody {
+            org_id: b.org_id,
+            status: b.status,
+            last_active_at: b.last_active_at,
+            sessions_count: b.sessions_count,
+            first_session_at: b.first_session_at,
+            created_at: b.created_at,
+        })?;
+        let certifications = b
+            .certifications
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                CertificationBody {
+                    name: c.name,
+                    expires_at: c.expires_at,
+                    issued_at: c.issued_at,
+                    required: c.required,
+                }
+                .into_certification(c.certification_id)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            user_id: b.user_id,
+            upsert,
+            certifications,
+            preferences: b
+                .preferences
+                .map(PreferencesPatch::from)
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// `POST /api/v1/mentors/import`: what was written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportSummaryDto {
+    /// Mentors imported: `created` plus `updated`.
+    pub imported: u64,
+    /// Mentors that were new.
+    pub created: u64,
+    /// Mentors that existed and were updated.
+    pub updated: u64,
+}
+
+impl From<ImportCounts> for ImportSummaryDto {
+    fn from(c: ImportCounts) -> Self {
+        Self {
+            imported: c.imported(),
+            created: c.created,
+            updated: c.updated,
+        }
+    }
 }

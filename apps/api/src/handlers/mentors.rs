@@ -1,16 +1,17 @@
 //! `/api/v1/mentors`: the data the decisions are made on (SPEC section 8).
 
-use actix_web::{HttpResponse, web};
-use scenario_engine::MentorUpsert;
+use actix_web::{HttpRequest, HttpResponse, web};
+use scenario_engine::{ImportOutcome, MentorUpsert};
 
 use crate::dto::mentor::{
-    ActivityBody, CertificationBody, CertificationDeleted, CertificationDto, MentorBody,
-    MentorCertificationDto, MentorDeleted, MentorDto, MentorListQuery, PauseBody, PreferencesBody,
-    PreferencesDto,
+    ActivityBody, CertificationBody, CertificationDeleted, CertificationDto, ImportSummaryDto,
+    MentorBody, MentorCertificationDto, MentorDeleted, MentorDto, MentorListQuery, PauseBody,
+    PreferencesBody, PreferencesDto,
 };
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
+use crate::import::{NdjsonLines, require_ndjson, spool};
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -206,4 +207,31 @@ pub async fn lift_pause(
     let mentors = state.mentors.clone();
     let record = web::block(move || mentors.lift_pause(&path)).await??;
     Ok(HttpResponse::Ok().json(MentorDto::from(record)))
+}
+
+/// Imports mentors from NDJSON, all or nothing, in one transaction.
+#[utoipa::path(post, path = "/api/v1/mentors/import", tag = "mentors",
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "One `ImportLineBody` JSON object per line; blank lines are skipped. Up to `--max-import-bytes` (256 MiB); each line up to `--max-body-bytes` (1 MiB)."),
+    responses(
+        (status = 200, description = "Every line imported", body = ImportSummaryDto),
+        (status = 413, description = "Body over `--max-import-bytes`", body = ErrorBody),
+        (status = 415, description = "Content-Type is not application/x-ndjson", body = ErrorBody),
+        (status = 422, description = "`invalid_lines`: nothing was written; `details.errors` lists up to 100 `{line, error}` by line number, `details.error_count` counts all, `details.truncated` says whether some were left out", body = ErrorBody),
+    ))]
+pub async fn import(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    require_ndjson(&req)?;
+    let file = spool(&req, payload, state.max_import_bytes).await?;
+    let mut lines = NdjsonLines::new(file, state.max_body_bytes);
+    let mentors = state.mentors.clone();
+    match web::block(move || mentors.import(&mut lines)).await?? {
+        ImportOutcome::Imported(counts) => {
+            Ok(HttpResponse::Ok().json(ImportSummaryDto::from(counts)))
+        }
+        ImportOutcome::Rejected(rejected) => Err(ApiError::ImportRejected(rejected)),
+    }
 }

@@ -110,6 +110,8 @@ pub struct Options {
     /// The services read the wall clock, not the test clock: for the few
     /// tests that poll real time (webhook retries with a small backoff).
     pub real_clock: bool,
+    /// The NDJSON import's body limit (default: the service's 256 MiB).
+    pub max_import_bytes: Option<usize>,
 }
 
 /// Starts the app on `backend`; `None` when PostgreSQL is unreachable
@@ -140,6 +142,10 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
         RuntimeConfig::default(),
         options.delivery,
     );
+    let state = match options.max_import_bytes {
+        Some(limit) => state.with_max_import_bytes(limit),
+        None => state,
+    };
     let runtime = state.runtime.clone();
     let delivery = state.delivery.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -248,6 +254,84 @@ impl TestApp {
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Resp {
         self.with_json(Method::POST, path, body).await
+    }
+
+    /// `POST /api/v1/mentors/import` with an NDJSON body.
+    pub async fn import(&self, ndjson: impl Into<Vec<u8>>) -> Resp {
+        self.raw(
+            Method::POST,
+            "/api/v1/mentors/import",
+            Some("application/x-ndjson"),
+            Some(ndjson.into()),
+        )
+        .await
+    }
+
+    /// Sends `head` (a request line and headers, without the blank line)
+    /// and then `body` in pieces of 16 KiB over a plain TCP
+    /// connection, for what `reqwest` cannot send (a declared length it
+    /// never sends, or a chunked body); returns the status and the body as
+    /// JSON. Writes that fail because the server has answered already are
+    /// ignored: the answer is what counts.
+    pub async fn raw_http(&self, head: &str, body: Vec<u8>, chunked: bool) -> (u16, Value) {
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        let head = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        actix_web::rt::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut tcp = std::net::TcpStream::connect(&addr).expect("connect");
+            tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+            let _ = tcp.write_all(head.as_bytes());
+            for piece in body.chunks(16 << 10) {
+                let sent = if chunked {
+                    let mut framed = format!("{:x}\r\n", piece.len()).into_bytes();
+                    framed.extend_from_slice(piece);
+                    framed.extend_from_slice(b"\r\n");
+                    tcp.write_all(&framed)
+                } else {
+                    tcp.write_all(piece)
+                };
+                if sent.is_err() {
+                    break;
+                }
+            }
+            if chunked {
+                let _ = tcp.write_all(b"0\r\n\r\n");
+            }
+            // Read the head, then as many body bytes as it announces: the
+            // server may keep the connection open to drain an unread body.
+            let mut answer = Vec::new();
+            let mut buf = [0_u8; 8192];
+            let (head_len, body_len) = loop {
+                let n = tcp.read(&mut buf).expect("read the answer");
+                assert!(n > 0, "connection closed before a full answer: {answer:?}");
+                answer.extend_from_slice(&buf[..n]);
+                let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .expect("the answer has a content-length");
+                break (end + 4, len);
+            };
+            while answer.len() < head_len + body_len {
+                let n = tcp.read(&mut buf).expect("read the answer body");
+                assert!(n > 0, "connection closed inside the answer body");
+                answer.extend_from_slice(&buf[..n]);
+            }
+            let text = String::from_utf8_lossy(&answer[..head_len]).into_owned();
+            let status = text
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no status line in {text:?}"));
+            let body = &answer[head_len..head_len + body_len];
+            (status, serde_json::from_slice(body).unwrap_or(Value::Null))
+        })
+        .await
+        .expect("the raw request thread")
     }
 
     /// Creates a mentor of `org_oslo_01`, last active `2026-03-16T14:22:00Z`

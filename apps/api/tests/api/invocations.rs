@@ -79,7 +79,7 @@ fn seed(app: &TestApp, n: usize, paused: usize) {
             }
         })
         .collect();
-    app.store.bulk_insert_mentors(&records).unwrap();
+    app.store.bulk_insert_mentors(records).unwrap();
 }
 
 /// Starts an invocation; asserts the 202.

@@ -10,6 +10,7 @@ mod cron_jobs;
 mod errors;
 mod evaluations;
 mod invocations;
+mod mentor_import;
 mod mentors;
 mod notifications;
 mod routes;
