@@ -362,9 +362,21 @@ impl JobRuntime {
             .map_err(|_| Stop::Failed(format!("unknown handler `{}`", run.kind)))?;
         // The heartbeat renews the lease between pages and tells the handler
         // when its run was cancelled (or deleted) meanwhile.
+        // The lease is renewed every third of its length (the heartbeat:
+        // 10 s of the default 30 s), not at every page or batch: on SQLite a
+        // renewal is a write transaction of its own. In between, a plain
+        // read of the status still stops the run at its next batch.
+        let renewed = std::cell::Cell::new(run.invoked_at);
         let cancelled = || {
-            let until = self.now() + self.config.lease_ttl;
-            match self.runs.renew_lease(&run.id, &self.config.owner, until) {
+            let now = self.now();
+            let status = if now - renewed.get() >= self.config.lease_ttl / 3 {
+                renewed.set(now);
+                self.runs
+                    .renew_lease(&run.id, &self.config.owner, now + self.config.lease_ttl)
+            } else {
+                self.runs.get_run(&run.id).map(|r| r.map(|r| r.status))
+            };
+            match status {
                 Ok(Some(RunStatus::Running)) => false,
                 Ok(_) => true,
                 Err(e) => {

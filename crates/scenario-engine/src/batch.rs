@@ -431,6 +431,7 @@ impl BatchEvaluator {
             user_id: &m.user_id,
             org_id: &m.org_id,
             run_id: Some(&request.run_id),
+            batch_index: Some(request.batch_index),
             dry_run: request.dry_run,
         };
         let Rendered {
@@ -443,15 +444,10 @@ impl BatchEvaluator {
             (None, true, Some(key)) => Some(key.render(&m.user_id)),
             _ => None,
         };
-        let enqueue = notification.map(|notification| Enqueue {
-            notification,
-            reason_if_taken: already_notified(*decision).reason_sentence(),
+        let enqueue = notification.map(|notification| {
+            Enqueue::new(notification, already_notified(*decision).reason_sentence())
         });
-        let entry = BatchEntry {
-            evaluation: record,
-            enqueue,
-            milestones_seen: Vec::new(),
-        };
+        let entry = BatchEntry::new(record, enqueue);
         (entry, fired)
     }
 }

@@ -79,7 +79,7 @@ impl StoredNotification {
     }
 }
 
-/// A `batch_decisions` row as the in-memory store keeps it.
+/// The per-user result of a batch, read off the batch's evaluations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredBatchDecision {
     /// The run.
@@ -115,7 +115,6 @@ struct State {
     evaluations: BTreeMap<String, EvaluationRecord>,
     notifications: Vec<StoredNotification>,
     batch_results: BTreeMap<(String, i64), StoredBatchResult>,
-    batch_decisions: Vec<StoredBatchDecision>,
     /// `users_evaluated` and `notifications_dispatched` added by batches, per run:
     /// the run log lives elsewhere (`run_log::InMemoryRuns`).
     run_totals: HashMap<String, (i64, i64)>,
@@ -208,17 +207,33 @@ impl InMemoryStore {
         self.lock().notifications.clone()
     }
 
-    /// The `batch_decisions` rows of a run, by batch, then as written.
+    /// The per-user results of a run's batches: the evaluations it
+    /// recorded with a batch index, by batch, then by evaluation id.
+    /// `notified` says whether a notification was enqueued.
     pub fn batch_decisions(&self, run_id: &str) -> Vec<StoredBatchDecision> {
-        let mut rows: Vec<StoredBatchDecision> = self
-            .lock()
-            .batch_decisions
-            .iter()
-            .filter(|d| d.run_id == run_id)
-            .cloned()
+        let state = self.lock();
+        let mut rows: Vec<(i64, String, StoredBatchDecision)> = state
+            .evaluations
+            .values()
+            .filter(|e| e.run_id.as_deref() == Some(run_id))
+            .filter_map(|e| {
+                let batch_index = e.batch_index?;
+                Some((
+                    batch_index,
+                    e.id.clone(),
+                    StoredBatchDecision {
+                        run_id: run_id.to_owned(),
+                        batch_index,
+                        user_id: e.user_id.clone(),
+                        scenario_type: e.scenario_type,
+                        notified: e.should_notify && !e.dry_run,
+                        reason_code: e.reason_code.clone(),
+                    },
+                ))
+            })
             .collect();
-        rows.sort_by_key(|d| d.batch_index);
-        rows
+        rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        rows.into_iter().map(|(_, _, d)| d).collect()
     }
 
     /// A run's batch results, by index.
@@ -331,7 +346,6 @@ impl MentorRepository for InMemoryStore {
         state
             .notifications
             .retain(|n| n.notification.user_id != user_id);
-        state.batch_decisions.retain(|d| d.user_id != user_id);
         Ok(existed)
     }
 
@@ -698,6 +712,7 @@ impl BatchRepository for InMemoryStore {
         for (i, (entry, &taken)) in batch.entries.iter().zip(&key_taken).enumerate() {
             let stored = entry.stored(taken);
             let mut evaluation = entry.evaluation.clone();
+            evaluation.batch_index = Some(batch.batch_index);
             evaluation.should_notify = stored.should_notify;
             evaluation.reason = stored.reason.to_owned();
             evaluation.reason_code = stored.reason_code.to_owned();
@@ -716,16 +731,6 @@ impl BatchRepository for InMemoryStore {
                     .or_insert(at);
             }
             state.evaluations.insert(evaluation.id.clone(), evaluation);
-        }
-        for d in batch.decisions(&key_taken) {
-            state.batch_decisions.push(StoredBatchDecision {
-                run_id: batch.run_id.clone(),
-                batch_index: batch.batch_index,
-                user_id: d.user_id.to_owned(),
-                scenario_type: d.scenario_type,
-                notified: d.notified,
-                reason_code: d.reason_code.to_owned(),
-            });
         }
         state.batch_results.insert(
             key,

@@ -359,6 +359,9 @@ pub struct EvaluationRecord {
     pub reason_code: String,
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
+    /// The run's batch that decided it: with `run_id`, the batch's per-user
+    /// result (SPEC section 3). `None` outside runs.
+    pub batch_index: Option<i64>,
     /// Whether it was a dry run (never notifies, never counts).
     pub dry_run: bool,
 }
@@ -539,6 +542,21 @@ pub struct Enqueue {
     /// with this sentence (rendered beforehand, because storage cannot
     /// render decisions).
     pub reason_if_taken: String,
+    /// The notification's payload as JSON text, serialised while the batch
+    /// is prepared (off the thread that writes it).
+    pub payload_json: String,
+}
+
+impl Enqueue {
+    /// The outbox row to enqueue, with its payload serialised.
+    pub fn new(notification: NewNotification, reason_if_taken: String) -> Self {
+        let payload_json = notification.payload.to_string();
+        Self {
+            notification,
+            reason_if_taken,
+            payload_json,
+        }
+    }
 }
 
 /// One decision of a batch, rendered and ready to store.
@@ -552,6 +570,9 @@ pub struct BatchEntry {
     /// its scenario type that the batch does not keep (never in a dry run);
     /// each recorded unless one is recorded already.
     pub milestones_seen: Vec<(MilestoneType, DateTime<Utc>)>,
+    /// The evaluation's metadata as JSON text, serialised while the batch
+    /// is prepared (off the thread that writes it).
+    pub metadata_json: String,
 }
 
 /// How one entry of a batch is stored, once storage knows whether its
@@ -569,6 +590,17 @@ pub struct StoredDecision<'a> {
 }
 
 impl BatchEntry {
+    /// A decision to store, with its metadata serialised and no milestone seen.
+    pub fn new(evaluation: EvaluationRecord, enqueue: Option<Enqueue>) -> Self {
+        let metadata_json = evaluation.evaluation_metadata.to_string();
+        Self {
+            evaluation,
+            enqueue,
+            milestones_seen: Vec::new(),
+            metadata_json,
+        }
+    }
+
     /// The entry as stored: unchanged when `key_taken` is false, else
     /// `should_notify: false`, `already_notified`, nothing enqueued.
     /// `key_taken` is only ever true for an entry with [`BatchEntry::enqueue`].
@@ -609,7 +641,8 @@ pub struct BatchWrite {
     pub entries: Vec<BatchEntry>,
 }
 
-/// One `batch_decisions` row: the outcome of one (user, scenario type) of a batch.
+/// The outcome of one (user, scenario type) of a batch, as the batch's
+/// report gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchDecision<'a> {
     /// The mentor.
@@ -640,7 +673,7 @@ fn report_rank(reason_code: &str) -> u8 {
 }
 
 impl BatchWrite {
-    /// The `batch_decisions` rows of this batch, given which entries'
+    /// The per-user results of this batch, given which entries'
     /// keys were taken (`key_taken[i]` for `entries[i]`; missing means free).
     ///
     /// One row per (user, scenario type), in first-seen order. Where several
@@ -725,11 +758,11 @@ pub trait BatchRepository: Send + Sync {
     /// [`StoreError::Backend`] when storage fails.
     fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, StoreError>;
 
-    /// Writes a batch in one transaction: every evaluation; for every entry
+    /// Writes a batch in one transaction: every evaluation (with its
+    /// `run_id` and `batch_index`: the batch's per-user results); for every entry
     /// with [`BatchEntry::enqueue`] its dedupe key (insert-or-ignore) and,
-    /// when the key was free, its outbox row; the newly seen milestones; one
-    /// `batch_decisions` row per (user, scenario type)
-    /// ([`BatchWrite::decisions`]); the batch result (`user_count`,
+    /// when the key was free, its outbox row; the newly seen milestones; the
+    /// batch result (`user_count`,
     /// `notifications_sent`, `duration_ms`); and the batch's
     /// `users_evaluated` and notifications added to the run's totals (where
     /// the run is recorded). A taken key Must not fail the batch: the entry

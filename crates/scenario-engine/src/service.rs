@@ -538,6 +538,7 @@ pub(crate) struct Target<'a> {
     pub user_id: &'a str,
     pub org_id: &'a str,
     pub run_id: Option<&'a str>,
+    pub batch_index: Option<i64>,
     pub dry_run: bool,
 }
 
@@ -566,6 +567,7 @@ pub(crate) fn evaluation_record(
         reason: decision.reason_sentence(),
         reason_code: decision.reason_code.as_str().to_owned(),
         run_id: target.run_id.map(str::to_owned),
+        batch_index: target.batch_index,
         dry_run: target.dry_run,
     }
 }
@@ -694,6 +696,7 @@ impl EvaluationService {
             user_id: &request.user_id,
             org_id: &subject.record.mentor.org_id,
             run_id: request.run_id.as_deref(),
+            batch_index: None,
             dry_run: request.dry_run,
         };
         let Rendered {

@@ -15,12 +15,12 @@ use scenario_engine::{
 
 use crate::Store;
 use crate::conn::{AnyConnection, per_backend, write_tx};
-use crate::convert::{from_millis, to_json_text, to_millis};
+use crate::convert::{from_millis, to_millis};
 use crate::error::StorageError;
 use crate::mentors::{CertificationRow, MentorRow, record_of};
 use crate::schema::{
-    batch_decisions, batch_results, certifications, evaluations, mentor_milestones, mentors,
-    notification_keys, notifications, runs,
+    batch_results, certifications, evaluations, mentor_milestones, mentors, notification_keys,
+    notifications, runs,
 };
 
 /// Rows per multi-row `INSERT`. The widest row written in chunks (an outbox
@@ -65,6 +65,7 @@ struct EvaluationInsert {
     reason_code: String,
     run_id: Option<String>,
     dry_run: bool,
+    batch_index: Option<i64>,
 }
 
 #[derive(Insertable)]
@@ -101,17 +102,6 @@ struct MilestoneInsert<'a> {
     user_id: &'a str,
     milestone_type: &'static str,
     achieved_at: i64,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = batch_decisions, treat_none_as_default_value = false)]
-struct DecisionInsert {
-    run_id: String,
-    batch_index: i64,
-    user_id: String,
-    scenario_type: &'static str,
-    notified: bool,
-    reason_code: String,
 }
 
 /// Inserts `rows` into `table` in statements of [`BATCH_ROWS`] rows.
@@ -202,47 +192,25 @@ fn claim_keys(c: &mut AnyConnection, batch: &BatchWrite) -> Result<Vec<bool>, St
     if wanted.is_empty() {
         return Ok(taken);
     }
-    let mut rows: Vec<KeyInsert<'_>> = Vec::with_capacity(wanted.len());
+    let rows: Vec<KeyInsert<'_>> = wanted.iter().map(|(_, k)| *k).collect();
     let mut ours: HashSet<String> = HashSet::with_capacity(wanted.len());
-    match c {
-        // RETURNING names exactly the keys this statement inserted, even
-        // when a concurrent transaction inserts the same key meanwhile.
-        AnyConnection::Postgres(c) => {
-            rows.extend(wanted.iter().map(|(_, k)| *k));
-            for chunk in rows.chunks(BATCH_ROWS) {
-                let inserted: Vec<String> = diesel::insert_into(notification_keys::table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .returning(notification_keys::dedupe_key)
-                    .get_results(c)?;
-                ours.extend(inserted);
-            }
-        }
-        // The transaction began IMMEDIATE: no other writer can take a key
-        // between this read and the insert.
-        AnyConnection::Sqlite(c) => {
-            let keys: Vec<&str> = wanted.iter().map(|(_, k)| k.dedupe_key).collect();
-            let mut existing: HashSet<String> = HashSet::new();
-            for chunk in keys.chunks(IDS_PER_QUERY) {
-                let found: Vec<String> = notification_keys::table
-                    .filter(notification_keys::dedupe_key.eq_any(chunk))
-                    .select(notification_keys::dedupe_key)
-                    .load(c)?;
-                existing.extend(found);
-            }
-            rows.extend(
-                wanted
-                    .iter()
-                    .filter(|(_, k)| !existing.contains(k.dedupe_key))
-                    .map(|(_, k)| *k),
-            );
-            for chunk in rows.chunks(BATCH_ROWS) {
-                diesel::insert_or_ignore_into(notification_keys::table)
-                    .values(chunk)
-                    .execute(c)?;
-            }
-            ours.extend(rows.iter().map(|k| k.dedupe_key.to_owned()));
-        }
+    // RETURNING names exactly the keys this statement inserted: on
+    // PostgreSQL even when a concurrent transaction inserts the same key
+    // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
+    // no other writer runs) without reading the keys first.
+    for chunk in rows.chunks(BATCH_ROWS) {
+        let inserted: Vec<String> = match c {
+            AnyConnection::Postgres(c) => diesel::insert_into(notification_keys::table)
+                .values(chunk)
+                .on_conflict_do_nothing()
+                .returning(notification_keys::dedupe_key)
+                .get_results(c)?,
+            AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(notification_keys::table)
+                .values(chunk)
+                .returning(notification_keys::dedupe_key)
+                .get_results(c)?,
+        };
+        ours.extend(inserted);
     }
     for (i, k) in &wanted {
         if !ours.contains(k.dedupe_key) {
@@ -280,11 +248,12 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
             scenario_type: e.scenario_type.as_str(),
             should_notify: stored.should_notify,
             evaluated_at: to_millis(e.evaluated_at),
-            evaluation_metadata: to_json_text(&e.evaluation_metadata),
+            evaluation_metadata: entry.metadata_json.clone(),
             reason: stored.reason.to_owned(),
             reason_code: stored.reason_code.to_owned(),
             run_id: e.run_id.clone(),
             dry_run: e.dry_run,
+            batch_index: Some(batch.batch_index),
         });
         if key_taken {
             outcome.already_notified.push(i);
@@ -297,7 +266,7 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
                 org_id: n.org_id.clone(),
                 scenario_type: n.scenario_type.as_str(),
                 dedupe_key: n.dedupe_key.clone(),
-                payload: to_json_text(&n.payload),
+                payload: q.payload_json.clone(),
                 status: "pending",
                 attempts: 0,
                 last_error: None,
@@ -320,23 +289,10 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
         }
     }
     outcome.notifications_sent = notification_rows.len() as i64;
-    let decision_rows: Vec<DecisionInsert> = batch
-        .decisions(&taken)
-        .into_iter()
-        .map(|d| DecisionInsert {
-            run_id: batch.run_id.clone(),
-            batch_index: batch.batch_index,
-            user_id: d.user_id.to_owned(),
-            scenario_type: d.scenario_type.as_str(),
-            notified: d.notified,
-            reason_code: d.reason_code.to_owned(),
-        })
-        .collect();
 
     insert_cached!(c, evaluations::table, evaluation_rows);
     insert_cached!(c, notifications::table, notification_rows);
     insert_or_ignore_chunked!(c, mentor_milestones::table, milestone_rows);
-    insert_cached!(c, batch_decisions::table, decision_rows);
 
     if outcome.notifications_sent > 0 {
         diesel::update(batch_results::table.find((&batch.run_id, batch.batch_index)))

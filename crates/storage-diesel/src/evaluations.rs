@@ -1,7 +1,9 @@
 //! `EvaluationRepository` on diesel: evaluations, the outbox and dedupe keys.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use scenario_engine::{
     EvaluationFilter, EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor,
     MilestoneType, NewNotification, NotificationStatus, OwnedHistory, PageRequest, Paged,
@@ -28,6 +30,7 @@ pub(crate) struct EvaluationRow {
     pub reason_code: String,
     pub run_id: Option<String>,
     pub dry_run: bool,
+    pub batch_index: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -63,6 +66,7 @@ impl EvaluationRow {
             reason_code: e.reason_code.clone(),
             run_id: e.run_id.clone(),
             dry_run: e.dry_run,
+            batch_index: e.batch_index,
         }
     }
 
@@ -79,6 +83,7 @@ impl EvaluationRow {
             reason_code: self.reason_code,
             run_id: self.run_id,
             dry_run: self.dry_run,
+            batch_index: self.batch_index,
         })
     }
 }
@@ -153,8 +158,15 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
     if let Some(s) = f.scenario_type {
         q = q.filter(evaluations::scenario_type.eq(s.as_str()));
     }
+    // The boolean filters are SQL literals, not bound parameters: only then
+    // can SQLite and PostgreSQL use the partial index on the rare value
+    // (`WHERE should_notify`, `WHERE dry_run`; migration 000006).
     if let Some(s) = f.should_notify {
-        q = q.filter(evaluations::should_notify.eq(s));
+        q = q.filter(sql::<Bool>(if s {
+            "evaluations.should_notify"
+        } else {
+            "NOT evaluations.should_notify"
+        }));
     }
     if let Some(r) = &f.run_id {
         q = q.filter(evaluations::run_id.eq(r));
@@ -163,7 +175,11 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
         q = q.filter(evaluations::reason_code.eq(r));
     }
     if let Some(d) = f.dry_run {
-        q = q.filter(evaluations::dry_run.eq(d));
+        q = q.filter(sql::<Bool>(if d {
+            "evaluations.dry_run"
+        } else {
+            "NOT evaluations.dry_run"
+        }));
     }
     if let Some(t) = f.from {
         q = q.filter(evaluations::evaluated_at.ge(to_millis(t)));

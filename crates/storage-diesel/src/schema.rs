@@ -64,6 +64,7 @@ diesel::table! {
         reason_code -> Text,
         run_id -> Nullable<Text>,
         dry_run -> Bool,
+        batch_index -> Nullable<BigInt>,
     }
 }
 
@@ -174,17 +175,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    batch_decisions (run_id, batch_index, user_id, scenario_type) {
-        run_id -> Text,
-        batch_index -> BigInt,
-        user_id -> Text,
-        scenario_type -> Text,
-        notified -> Bool,
-        reason_code -> Text,
-    }
-}
-
-diesel::table! {
     markers (name) {
         name -> Text,
         created_at -> BigInt,
@@ -202,7 +192,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     runs,
     batch_results,
-    batch_decisions,
     run_batches,
     idempotency_keys,
     markers,

@@ -49,7 +49,7 @@ three_store_tests![
     a_batch_failing_midway_writes_nothing,
     run_totals_and_batch_results_grow_with_each_batch,
     a_dry_run_batch_records_decisions_and_changes_nothing_else,
-    deleting_a_mentor_erases_their_batch_decisions_only,
+    deleting_a_mentor_erases_their_per_user_results_only,
     a_run_over_generated_mentors_gives_the_expected_counts,
     a_second_run_inside_the_cooldown_dispatches_nothing_new,
     of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown,
@@ -58,7 +58,8 @@ three_store_tests![
 
 const USER: &str = "usr_mentor_7821";
 
-/// A `batch_decisions` row: (batch_index, user_id, scenario_type, notified, reason_code).
+/// A per-user result of a batch, read off its evaluations:
+/// (batch_index, user_id, scenario_type, notified, reason_code).
 type DecisionRow = (i64, String, String, bool, String);
 
 /// What a case inspects about runs and batches beyond the traits.
@@ -69,7 +70,7 @@ trait BatchProbe: Repo {
     fn run_totals(&self, run_id: &str) -> (i64, i64);
     /// `(batch_index, user_count, notifications_sent)` per batch of a run.
     fn batch_results(&self, run_id: &str) -> Vec<(i64, i64, i64)>;
-    /// The run's `batch_decisions` rows, sorted.
+    /// The run's per-user batch results (its evaluations with a batch index), sorted.
     fn decisions(&self, run_id: &str) -> Vec<DecisionRow>;
     /// Stores whole mentor records (status, pause, certifications and
     /// preferences as given), as seeding demo data does.
@@ -180,7 +181,7 @@ impl BatchProbe for Store {
     fn decisions(&self, run_id: &str) -> Vec<DecisionRow> {
         let mut conn = self.conn().unwrap();
         let sql = format!(
-            "SELECT batch_index, user_id, scenario_type, notified, reason_code FROM batch_decisions WHERE run_id = '{}'",
+            "SELECT batch_index, user_id, scenario_type, should_notify AND NOT dry_run AS notified, reason_code FROM evaluations WHERE run_id = '{}' AND batch_index IS NOT NULL",
             run_id.replace('\'', "''")
         );
         let mut rows: Vec<DecisionRow> = diesel::sql_query(sql)
@@ -529,14 +530,10 @@ fn fired_entry(id: &str, user_id: &str, key: &str, at: DateTime<Utc>) -> BatchEn
     e.run_id = Some("run_1".to_owned());
     let mut n = notification(&format!("ntf_{id}"), &e, key);
     n.run_id = e.run_id.clone();
-    BatchEntry {
-        evaluation: e,
-        enqueue: Some(Enqueue {
-            notification: n,
-            reason_if_taken: format!("{id} was already notified"),
-        }),
-        milestones_seen: Vec::new(),
-    }
+    BatchEntry::new(
+        e,
+        Some(Enqueue::new(n, format!("{id} was already notified"))),
+    )
 }
 
 fn write(batch_index: i64, entries: Vec<BatchEntry>) -> BatchWrite {
@@ -599,10 +596,14 @@ fn a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified<
             ("ntf_trg_2".to_owned(), "key_b".to_owned()),
         ]
     );
-    // One inactivity row: it notified.
+    // The batch's per-user results are its evaluations, as stored.
     assert_eq!(
         s.decisions("run_1"),
-        vec![row(0, USER, "inactivity", true, "threshold_reached")]
+        vec![
+            row(0, USER, "inactivity", false, "already_notified"),
+            row(0, USER, "inactivity", false, "already_notified"),
+            row(0, USER, "inactivity", true, "threshold_reached"),
+        ]
     );
     assert_eq!(s.batch_results("run_1"), vec![(0, 1, 1)]);
     assert_eq!(s.run_totals("run_1"), (1, 1));
@@ -735,7 +736,7 @@ fn a_dry_run_batch_records_decisions_and_changes_nothing_else<S: BatchProbe>(s: 
     assert_eq!(s.batch_results("run_1"), vec![(0, 1, 0)]);
 }
 
-fn deleting_a_mentor_erases_their_batch_decisions_only<S: BatchProbe>(s: &Arc<S>) {
+fn deleting_a_mentor_erases_their_per_user_results_only<S: BatchProbe>(s: &Arc<S>) {
     let services = Services::new(s, t0(), Rules::default());
     s.start_run("run_1");
     inactive_mentor(&**s, USER);

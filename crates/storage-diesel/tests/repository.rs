@@ -1371,7 +1371,7 @@ fn delete_mentor_erases_every_record_about_them<S: Repo>(s: &Arc<S>) {
     );
     assert_eq!(s.outbox("usr_other").len(), 3);
     if let Some(rows) = s.rows_about("usr_other") {
-        assert!(rows.contains(&("batch_decisions", 3)), "{rows:?}");
+        assert!(rows.contains(&("evaluations", 6)), "{rows:?}");
     }
     assert_eq!(mentor(&**s, "usr_other").certifications.len(), 1);
 

@@ -35,6 +35,8 @@ pub struct EvaluationDto {
     pub reason_code: String,
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
+    /// The run's batch that decided it (runs only).
+    pub batch_index: Option<i64>,
     /// Whether it was a dry run.
     pub dry_run: bool,
 }
@@ -51,6 +53,7 @@ impl From<EvaluationRecord> for EvaluationDto {
             reason: e.reason,
             reason_code: e.reason_code,
             run_id: e.run_id,
+            batch_index: e.batch_index,
             dry_run: e.dry_run,
         }
     }

@@ -11,7 +11,7 @@ use crate::helpers::{
     total, valid_list,
 };
 
-const EVALUATION_KEYS: [&str; 10] = [
+const EVALUATION_KEYS: [&str; 11] = [
     "id",
     "user_id",
     "scenario_type",
@@ -21,6 +21,7 @@ const EVALUATION_KEYS: [&str; 10] = [
     "reason",
     "reason_code",
     "run_id",
+    "batch_index",
     "dry_run",
 ];
 

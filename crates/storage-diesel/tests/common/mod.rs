@@ -90,7 +90,7 @@ impl Probe for InMemoryStore {
 }
 
 /// Every table that holds rows about a mentor, by `user_id`.
-const MENTOR_TABLES: [&str; 8] = [
+const MENTOR_TABLES: [&str; 7] = [
     "mentors",
     "certifications",
     "activity_events",
@@ -98,7 +98,6 @@ const MENTOR_TABLES: [&str; 8] = [
     "evaluations",
     "notifications",
     "notification_keys",
-    "batch_decisions",
 ];
 
 /// A string literal for SQL; the ids in these tests are ours, but quote anyway.
@@ -252,6 +251,7 @@ pub fn evaluation(
         }
         .to_owned(),
         run_id: None,
+        batch_index: None,
         dry_run: false,
     }
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# A whole scenario-evaluation run through the real binary (issue 5, SPEC
+# section 11): `mentor-scheduler demo-data --mentors N` into a fresh SQLite
+# database, then `serve`, one POST /api/v1/scheduler-invocations over every
+# active mentor, and the run's own figures once it finishes, with the peak
+# memory of the serving process.
+#
+#   benches/scenario_run.sh                 # 10,000 and 100,000 mentors
+#   benches/scenario_run.sh 100000 1000000  # any sizes
+#   BATCH_SIZE=500 benches/scenario_run.sh  # another batch size (default 50)
+#   HOLD_DELIVERY=1 benches/scenario_run.sh # keep the notification worker idle
+#                                           # during the run (a closed delivery window)
+#
+# The figures go into docs/benchmarks.md by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=("$@")
+[ ${#sizes[@]} -eq 0 ] && sizes=(10000 100000)
+batch_size="${BATCH_SIZE:-50}"
+
+cargo build --release --quiet --bin mentor-scheduler
+bin="$PWD/target/release/mentor-scheduler"
+
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+printf '%9s %6s %8s %10s %14s %11s %11s %12s %12s\n' \
+    mentors batch batches evaluated notifications run_ms per_s rss_MiB peak_MiB
+for n in "${sizes[@]}"; do
+    dir="$(mktemp -d)"
+    db="$dir/bench.db"
+    "$bin" --database-url "$db" demo-data --mentors "$n" >/dev/null 2>&1
+    port=$((20000 + RANDOM % 20000))
+    env_args=()
+    if [ -n "${HOLD_DELIVERY:-}" ]; then
+        # A one-minute window twelve hours away: nothing is delivered during the run.
+        h=$(( ($(date -u +%-H) + 12) % 24 ))
+        env_args=(MENTOR_SCHEDULER_DELIVERY_WINDOW="$(printf '%02d:00-%02d:01' "$h" "$h")")
+    fi
+    env "${env_args[@]}" "$bin" --database-url "$db" --bind "127.0.0.1:$port" serve >"$dir/serve.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    # Peak RSS from here on (Linux: writing 5 resets VmHWM to the current RSS).
+    echo 5 > "/proc/$pid/clear_refs"
+    id=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/scheduler-invocations" \
+        -H 'content-type: application/json' \
+        -d "{\"reason\": \"benchmark\", \"batch_size\": $batch_size}" | field "['id']")
+    while :; do
+        run=$(curl -sf "http://127.0.0.1:$port/api/v1/scheduler-invocations/$id")
+        [ "$(echo "$run" | field "['status']")" != running ] && break
+        sleep 0.05
+    done
+    peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    status=$(echo "$run" | field "['status']")
+    [ "$status" = success ] || { echo "run $id ended $status: $run" >&2; exit 1; }
+    ms=$(echo "$run" | field "['duration_ms']")
+    users=$(echo "$run" | field "['users_evaluated']")
+    printf '%9s %6s %8s %10s %14s %11s %11.0f %12.1f %12.1f\n' "$n" "$batch_size" \
+        "$(echo "$run" | field "['planned_batches']")" "$users" \
+        "$(echo "$run" | field "['notifications_dispatched']")" "$ms" \
+        "$(python3 -c "print($users * 1000 / max($ms, 1))")" \
+        "$(python3 -c "print($rss_before / 1024)")" "$(python3 -c "print($peak / 1024)")"
+    rm -rf "$dir"
+done
