@@ -427,8 +427,9 @@ impl BatchRepository for Store {
     }
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
-        let mut conn = self.conn()?;
-        let outcome = write_tx(&mut conn, |c| write_batch(c, batch)).map_err(StoreError::from)?;
+        let outcome = self
+            .write(|c| write_batch(c, batch))
+            .map_err(StoreError::from)?;
         self.large_write_committed();
         Ok(outcome)
     }

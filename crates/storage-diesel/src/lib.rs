@@ -36,6 +36,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite: the background WAL checkpoints (stopped with the last clone).
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
+    /// SQLite: the one writer of this process (see [`Store::write`]).
+    writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
 /// A pooled connection.
@@ -57,11 +59,35 @@ impl Store {
             )),
             DatabaseTarget::Postgres(_) => None,
         };
+        let writer = checkpointer.as_ref().map(|_| std::sync::Arc::default());
         Ok(Self {
             pool,
             backend: target.backend(),
             checkpointer,
+            writer,
         })
+    }
+
+    /// Runs `f` in one write transaction ([`conn::write_tx`]). On SQLite,
+    /// which has one writer, the busy writers of this process queue here
+    /// first: a writer that finds the database locked otherwise sleeps in
+    /// SQLite's busy handler (1, 2, 5, 10 ms...) rather than starting the
+    /// moment the lock is free, and a run's batches and the delivery
+    /// worker's claims would lose milliseconds to each other on every
+    /// transaction. Other processes still meet the busy timeout.
+    pub(crate) fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StorageError> + From<diesel::result::Error>,
+    {
+        let mut conn = self.pool.get().map_err(StorageError::Pool)?;
+        let _turn = self
+            .writer
+            .as_ref()
+            .map(|w| w.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        conn::write_tx(&mut conn, f)
     }
 
     /// Says that a large write committed, so that SQLite's WAL is

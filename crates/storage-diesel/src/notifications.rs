@@ -214,7 +214,7 @@ impl Outbox for Store {
         if request.limit == 0 {
             return Ok(Vec::new());
         }
-        self.with_conn(|conn| write_tx(conn, |c| claim(c, request)))
+        self.write(|c| claim(c, request)).map_err(StoreError::from)
     }
 
     fn record_outcomes(&self, settled: &[Settled], now: DateTime<Utc>) -> Result<u64, StoreError> {
@@ -224,15 +224,14 @@ impl Outbox for Store {
         let now = to_millis(now);
         // One transaction for the whole batch: SQLite has one writer, and a
         // write transaction per notification would hold it far longer.
-        self.with_conn(|conn| {
-            write_tx(conn, |c| {
-                let mut written = 0;
-                for s in settled {
-                    written += u64::from(settle(c, s, now)?);
-                }
-                Ok(written)
-            })
+        self.write(|c| -> Result<u64, StorageError> {
+            let mut written = 0;
+            for s in settled {
+                written += u64::from(settle(c, s, now)?);
+            }
+            Ok(written)
         })
+        .map_err(StoreError::from)
     }
 
     fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
