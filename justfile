@@ -26,6 +26,7 @@ lint:
 bench:
     cargo bench -p scenario-engine
     cargo bench -p storage-diesel --bench batch_run
+    bash benches/scenario_run.sh
 
 # Run the service on the default SQLite file ./data/mentor-scheduler.db.
 serve:
