@@ -11,6 +11,10 @@ use crate::repo::StoreError;
 /// How long a key's first answer is given back to retries.
 pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(24);
 
+/// How long a claimed key may go unanswered before it counts as abandoned
+/// (its process died mid-request) and a retry may claim it anew.
+pub const IN_PROGRESS_WINDOW: TimeDelta = TimeDelta::minutes(5);
+
 /// A stored answer: its HTTP status and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
@@ -38,7 +42,9 @@ pub enum Claim {
 pub trait IdempotencyStore: Send + Sync {
     /// Claims `key` in `scope` for `request` (the request as the caller
     /// canonicalises it) at `now`. A key claimed before `now` minus
-    /// [`IDEMPOTENCY_WINDOW`] counts as free and is claimed anew.
+    /// [`IDEMPOTENCY_WINDOW`], or claimed before `now` minus
+    /// [`IN_PROGRESS_WINDOW`] and never answered, counts as free and is
+    /// claimed anew.
     ///
     /// # Errors
     /// [`StoreError::Backend`]. Two racing claims of one free key Must give
@@ -109,6 +115,7 @@ impl IdempotencyStore for InMemoryIdempotency {
         let slot = (scope.to_owned(), key.to_owned());
         if let Some(e) = keys.get(&slot)
             && e.claimed_at > now - IDEMPOTENCY_WINDOW
+            && (e.answer.is_some() || e.claimed_at > now - IN_PROGRESS_WINDOW)
         {
             return Ok(match (&e.answer, e.request == request) {
                 (_, false) => Claim::Mismatch,

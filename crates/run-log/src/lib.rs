@@ -33,7 +33,8 @@ mod status;
 mod update;
 
 pub use idempotency::{
-    Claim, IDEMPOTENCY_WINDOW, IdempotencyStore, InMemoryIdempotency, StoredAnswer,
+    Claim, IDEMPOTENCY_WINDOW, IN_PROGRESS_WINDOW, IdempotencyStore, InMemoryIdempotency,
+    StoredAnswer,
 };
 pub use memory::InMemoryRuns;
 pub use plan::{BatchPlanner, PlannedBatch};

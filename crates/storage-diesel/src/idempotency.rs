@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use run_log::{Claim, IDEMPOTENCY_WINDOW, IdempotencyStore, StoreError, StoredAnswer};
+use run_log::{
+    Claim, IDEMPOTENCY_WINDOW, IN_PROGRESS_WINDOW, IdempotencyStore, StoreError, StoredAnswer,
+};
 
 use crate::Store;
 use crate::conn::AnyConnection;
@@ -60,8 +62,11 @@ fn claim(
         // Released between our insert and our read: claim it again.
         return claim(c, scope, key, request, now);
     };
-    if created_at <= to_millis(now - IDEMPOTENCY_WINDOW) {
-        // Past its window: take it over, compare-and-set on the old claim.
+    let expired = created_at <= to_millis(now - IDEMPOTENCY_WINDOW);
+    let abandoned = status.is_none() && created_at <= to_millis(now - IN_PROGRESS_WINDOW);
+    if expired || abandoned {
+        // Past its window, or never answered by a process that died: take
+        // it over, compare-and-set on the old claim.
         let n = diesel::update(
             k::table
                 .find((scope, key))

@@ -23,6 +23,7 @@ three_store_tests![
     a_released_key_is_free_again,
     a_key_is_free_again_after_its_window_and_pruned_after_it,
     keys_of_different_scopes_are_independent,
+    a_key_never_answered_is_free_again_after_five_minutes,
     racing_claims_of_one_key_give_exactly_one_fresh,
 ];
 
@@ -133,4 +134,23 @@ fn racing_claims_of_one_key_give_exactly_one_fresh<S: IdempotencyStore + 'static
                 .all(|c| matches!(c, Claim::Fresh | Claim::InProgress))
         );
     }
+}
+
+fn a_key_never_answered_is_free_again_after_five_minutes<S: IdempotencyStore>(s: &Arc<S>) {
+    assert_eq!(s.claim_key("inv", "k1", "r", t0()).unwrap(), Claim::Fresh);
+    // Its process died before answering.
+    let soon = t0() + TimeDelta::minutes(4);
+    assert_eq!(
+        s.claim_key("inv", "k1", "r", soon).unwrap(),
+        Claim::InProgress
+    );
+    let later = t0() + TimeDelta::minutes(5) + TimeDelta::seconds(1);
+    assert_eq!(s.claim_key("inv", "k1", "r", later).unwrap(), Claim::Fresh);
+    // An answered key keeps its answer for the whole 24 hours.
+    s.complete_key("inv", "k1", &answer("{}")).unwrap();
+    let much_later = later + TimeDelta::hours(23);
+    assert_eq!(
+        s.claim_key("inv", "k1", "r", much_later).unwrap(),
+        Claim::Replay(answer("{}"))
+    );
 }
