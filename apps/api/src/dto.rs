@@ -147,6 +147,27 @@ pub fn check_filter_ids(ids: &[(&'static str, &Option<String>)]) -> Result<(), A
     Ok(())
 }
 
+/// Checks a free-text field (a trigger's `reason`, a run's `error_message`):
+/// at most `max` characters, no control characters but line breaks and tabs.
+///
+/// # Errors
+/// [`ApiError::Invalid`] naming the field.
+pub fn check_free_text(field: &'static str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max
+        || value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::Invalid {
+            field: Some(field),
+            message: format!(
+                "{field} must be at most {max} characters, without control characters other than line breaks and tabs"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Parses a boolean query value (`true` / `false`).
 ///
 /// # Errors

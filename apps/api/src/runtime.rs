@@ -360,12 +360,11 @@ impl JobRuntime {
         let params = job.map_or(&no_params, |j| &j.params);
         let handler = Handler::parse(&run.kind)
             .map_err(|_| Stop::Failed(format!("unknown handler `{}`", run.kind)))?;
-        // The heartbeat renews the lease between pages and tells the handler
-        // when its run was cancelled (or deleted) meanwhile.
-        // The lease is renewed every third of its length (the heartbeat:
-        // 10 s of the default 30 s), not at every page or batch: on SQLite a
-        // renewal is a write transaction of its own. In between, a plain
-        // read of the status still stops the run at its next batch.
+        // The heartbeat, asked between pages and batches, tells the handler
+        // when its run was cancelled (or deleted) meanwhile. It renews the
+        // lease every third of its length (10 s of the default 30 s), not at
+        // every call: on SQLite a renewal is a write transaction of its own.
+        // In between, a plain read of the status is enough.
         let renewed = std::cell::Cell::new(run.invoked_at);
         let cancelled = || {
             let now = self.now();
@@ -426,8 +425,8 @@ impl JobRuntime {
     /// (it is being resumed), one streaming pass over the active mentors
     /// writes the batch plan; then every planned batch without a batch
     /// result is evaluated, in index order, each committing its
-    /// evaluations, notifications, decisions, batch result and the run's
-    /// totals at once. Cancellation is checked between batches; memory
+    /// evaluations (the per-user results), notifications, batch result and
+    /// the run's totals at once. Cancellation is checked between batches; memory
     /// holds one page of the plan, never all mentors.
     fn scenario_evaluation(
         &self,
@@ -495,9 +494,7 @@ impl JobRuntime {
                     Ok(report) if report.notifications_sent > 0 => self.delivery.wake(),
                     Ok(_) => {}
                     // Another process wrote this batch (a takeover race): it is done.
-                    Err(EvaluationError::Store(scenario_engine::StoreError::Conflict(
-                        "batch_results.batch_index",
-                    ))) => {}
+                    Err(e) if batch_taken(&e) => {}
                     Err(e) => return Err(failed("batch failed", &e)),
                 }
             }
@@ -798,9 +795,7 @@ impl JobRuntime {
             request.dry_run = run.dry_run;
             match self.batches.evaluate_batch(request) {
                 Ok(report) => break report,
-                Err(EvaluationError::Store(scenario_engine::StoreError::Conflict(
-                    "batch_results.batch_index",
-                ))) if attempts < 10 => attempts += 1,
+                Err(e) if batch_taken(&e) && attempts < 10 => attempts += 1,
                 Err(e) => return Err(RuntimeError::Batch(e)),
             }
         };
@@ -1078,6 +1073,17 @@ where
                 )
             }),
     }
+}
+
+/// Whether a batch write failed because the run already has a batch with
+/// that index (`BatchRepository::record_batch` then wrote nothing).
+fn batch_taken(e: &EvaluationError) -> bool {
+    matches!(
+        e,
+        EvaluationError::Store(scenario_engine::StoreError::Conflict(
+            "batch_results.batch_index"
+        ))
+    )
 }
 
 /// A scenario-evaluation job's `params.batch_size` (1 to [`MAX_BATCH_SIZE`]).

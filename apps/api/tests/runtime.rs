@@ -529,9 +529,9 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
     assert_eq!(run.notifications_dispatched, 10);
 }
 
-/// A running scenario run of a process that died: planned in batches of
-/// 10 and with `done` batches evaluated, its lease lapsed at `t0 + 30 s`.
-fn dead_run(rt: &JobRuntime, app: &AppState, done: i64) -> Run {
+/// `run_dead`: a running scenario run of a process that died, holding the
+/// scenario lock, in batches of `batch_size`, its lease lapsing at `t0 + 30 s`.
+fn dead_run_row(rt: &JobRuntime, batch_size: i64) -> Run {
     let mut run = Run::start(
         "run_dead".into(),
         "scenario_evaluation",
@@ -540,10 +540,17 @@ fn dead_run(rt: &JobRuntime, app: &AppState, done: i64) -> Run {
     );
     run.lease_owner = Some("host-gone".into());
     run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
-    run.batch_size = Some(10);
+    run.batch_size = Some(batch_size);
     rt.runs
         .insert_run(&run, Some(runtime::SCENARIO_LOCK))
         .unwrap();
+    run
+}
+
+/// [`dead_run_row`] planned in batches of 10 over 35 mentors, with `done`
+/// batches evaluated.
+fn dead_run(rt: &JobRuntime, app: &AppState, done: i64) -> Run {
+    let run = dead_run_row(rt, 10);
     let ids: Vec<String> = (0..35).map(|i| format!("usr_{i:03}")).collect();
     let mut planner = BatchPlanner::new(10);
     let mut plan: Vec<PlannedBatch> = ids.iter().filter_map(|id| planner.push(id)).collect();
@@ -623,18 +630,7 @@ async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {
     let app = state(db, clock.clone(), "host-a");
     let rt = app.runtime.clone();
     mentors(&app, 12);
-    let mut run = Run::start(
-        "run_dead".into(),
-        "scenario_evaluation",
-        Trigger::Manual,
-        t0(),
-    );
-    run.lease_owner = Some("host-gone".into());
-    run.lease_expires_at = Some(t0() + TimeDelta::seconds(30));
-    run.batch_size = Some(5);
-    rt.runs
-        .insert_run(&run, Some(runtime::SCENARIO_LOCK))
-        .unwrap();
+    let run = dead_run_row(&rt, 5);
     // Half a plan, never completed.
     let partial = PlannedBatch {
         batch_index: 0,

@@ -23,13 +23,14 @@ use crate::schema::{
     notifications, runs,
 };
 
-/// Rows per multi-row `INSERT`. The widest row written in chunks (an outbox
-/// row, 15 columns) then binds 15,000 parameters, well under SQLite's
-/// 32,766 and PostgreSQL's 65,535; a batch of 50 mentors (300 evaluations)
-/// fits in one statement per table. Chosen with `benches/batch_run.rs`.
+/// Rows per multi-row `INSERT` of `insert_chunked!` and
+/// `insert_or_ignore_chunked!` (mentors, certifications, milestones, dedupe
+/// keys, imports). The widest row written in chunks (a mentor, 15 columns)
+/// then binds 15,000 parameters, well under SQLite's 32,766 and
+/// PostgreSQL's 65,535. The batch tables go through `insert_cached!`.
 pub(crate) const BATCH_ROWS: usize = 1000;
 
-/// Columns of the widest chunked row (`notifications`).
+/// Columns of the widest chunked row (`mentors`).
 const WIDEST_ROW: usize = 15;
 const _: () = assert!(
     BATCH_ROWS * WIDEST_ROW <= 32_766,

@@ -227,17 +227,8 @@ impl TryFrom<InvocationUpdateBody> for RunUpdate {
                     })
             })
             .transpose()?;
-        if let Some(m) = &b.error_message
-            && (m.chars().count() > MAX_ERROR_MESSAGE_LEN
-                || m.chars()
-                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')))
-        {
-            return Err(ApiError::Invalid {
-                field: Some("error_message"),
-                message: format!(
-                    "error_message must be at most {MAX_ERROR_MESSAGE_LEN} characters, without control characters other than line breaks and tabs"
-                ),
-            });
+        if let Some(m) = &b.error_message {
+            super::check_free_text("error_message", m, MAX_ERROR_MESSAGE_LEN)?;
         }
         if status.is_none() && b.error_message.is_none() {
             return Err(ApiError::Invalid {

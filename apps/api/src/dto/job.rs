@@ -77,17 +77,8 @@ impl TryFrom<TriggerBody> for TriggerRequest {
         if let Some(by) = &b.triggered_by {
             scenario_engine::validate_platform_id("triggered_by", by)?;
         }
-        if b.reason.as_ref().is_some_and(|r| {
-            r.chars().count() > MAX_REASON_LEN
-                || r.chars()
-                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        }) {
-            return Err(ApiError::Invalid {
-                field: Some("reason"),
-                message: format!(
-                    "reason must be at most {MAX_REASON_LEN} characters, without control characters other than line breaks and tabs"
-                ),
-            });
+        if let Some(reason) = &b.reason {
+            super::check_free_text("reason", reason, MAX_REASON_LEN)?;
         }
         Ok(Self {
             triggered_by: b.triggered_by,
