@@ -17,6 +17,12 @@ use scenario_engine::{
 };
 use storage_diesel::Store;
 
+/// mimalloc instead of the system allocator: a scenario-evaluation run
+/// allocates and frees many small strings per decision, and glibc's
+/// allocator was a quarter of a run's time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_logging(format: &str, to_stderr: bool) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -41,6 +41,10 @@ pub const MAX_BATCH_SIZE: u32 = 500;
 /// Active ids read per page while planning a run's batches.
 const PLAN_PAGE: u32 = 5000;
 
+/// Prepared batches a scenario-evaluation run's reader thread may hold
+/// ready for the committing thread.
+const PREPARED_AHEAD: usize = 4;
+
 /// Planned batches written per transaction, and read per page while running.
 const PLAN_CHUNK: usize = 1000;
 
@@ -444,13 +448,15 @@ impl JobRuntime {
             None => self.plan(run, batch_size, cancelled)?,
         };
         // Two cores, two stages: a reader thread loads and decides the next
-        // batch (on its own connection; SQLite's readers do not wait for
+        // batches (on its own connection; SQLite's readers do not wait for
         // its one writer) while this thread commits the one before. The
-        // channel holds one batch, so the reader is at most two ahead, and
-        // it stops at its next send once this side hangs up (a cancellation
-        // or a failure).
+        // channel holds PREPARED_AHEAD batches, which evens out batches
+        // that take one stage longer than usual (a batch is about 100 KB
+        // of decisions), and the reader stops at its next send once this
+        // side hangs up (a cancellation or a failure).
         std::thread::scope(|scope| -> Result<(), Stop> {
-            let (ready, prepared) = std::sync::mpsc::sync_channel::<Result<PreparedBatch, Stop>>(1);
+            let (ready, prepared) =
+                std::sync::mpsc::sync_channel::<Result<PreparedBatch, Stop>>(PREPARED_AHEAD);
             scope.spawn(move || {
                 let mut after = None;
                 loop {

@@ -35,6 +35,11 @@ use scenario_engine::{
 };
 use storage_diesel::Store;
 
+/// The allocator of the `mentor-scheduler` binary, so that this bench
+/// measures what a served run does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Ids per planning page (`active_user_ids_after`).
 const PLAN_PAGE: u32 = 1000;
 
@@ -71,6 +76,10 @@ struct Figures {
     notifications: i64,
     wall: Duration,
     cpu: Duration,
+    /// Time in `prepare_batch` (the reader thread of a served run).
+    prepare: Duration,
+    /// Time in `commit_batch` (the committing thread of a served run).
+    commit: Duration,
     peak_rss_mib: f64,
 }
 
@@ -119,6 +128,8 @@ fn timed_run(store: &Store, batch_size: usize) -> Figures {
         notifications: 0,
         wall: Duration::ZERO,
         cpu: Duration::ZERO,
+        prepare: Duration::ZERO,
+        commit: Duration::ZERO,
         peak_rss_mib: 0.0,
     };
     loop {
@@ -129,9 +140,14 @@ fn timed_run(store: &Store, batch_size: usize) -> Figures {
             break;
         };
         for chunk in page.chunks(batch_size) {
-            let report = evaluator
-                .evaluate_batch(BatchRequest::new(run_id, index, chunk.to_vec()))
+            let t = Instant::now();
+            let prepared = evaluator
+                .prepare_batch(BatchRequest::new(run_id, index, chunk.to_vec()))
                 .unwrap();
+            let t_commit = Instant::now();
+            figures.prepare += t_commit - t;
+            let report = evaluator.commit_batch(prepared).unwrap();
+            figures.commit += t_commit.elapsed();
             index += 1;
             figures.batches += 1;
             figures.users += report.users_evaluated;
@@ -182,7 +198,7 @@ fn main() {
     let batch_sizes = parse_list(args.get(1), &[50]);
 
     println!(
-        "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9} {:>9} {:>14} {:>14}",
+        "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9} {:>9} {:>9} {:>9} {:>14} {:>14}",
         "mentors",
         "batch",
         "batches",
@@ -191,6 +207,8 @@ fn main() {
         "notifications",
         "wall_s",
         "cpu_s",
+        "prepare_s",
+        "commit_s",
         "decisions/s",
         "peak_rss_MiB"
     );
@@ -211,7 +229,7 @@ fn main() {
 
             let f = timed_run(&store, b);
             println!(
-                "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9.2} {:>9.2} {:>14.0} {:>14.1}",
+                "{:>9} {:>6} {:>8} {:>9} {:>10} {:>14} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>14.0} {:>14.1}",
                 n,
                 b,
                 f.batches,
@@ -220,6 +238,8 @@ fn main() {
                 f.notifications,
                 f.wall.as_secs_f64(),
                 f.cpu.as_secs_f64(),
+                f.prepare.as_secs_f64(),
+                f.commit.as_secs_f64(),
                 f.decisions as f64 / f.wall.as_secs_f64(),
                 f.peak_rss_mib
             );

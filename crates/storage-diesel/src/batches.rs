@@ -23,11 +23,11 @@ use crate::schema::{
     notifications, runs,
 };
 
-/// Rows per multi-row `INSERT` of `insert_chunked!` and
-/// `insert_or_ignore_chunked!` (mentors, certifications, milestones, dedupe
-/// keys, imports). The widest row written in chunks (a mentor, 15 columns)
-/// then binds 15,000 parameters, well under SQLite's 32,766 and
-/// PostgreSQL's 65,535. The batch tables go through `insert_cached!`.
+/// Rows per multi-row `INSERT` of `insert_chunked!` (the bulk insert of
+/// mentors and certifications). The widest row written in chunks (a
+/// mentor, 15 columns) then binds 15,000 parameters, well under SQLite's
+/// 32,766 and PostgreSQL's 65,535. A batch's tables go through
+/// [`for_each_shape!`].
 pub(crate) const BATCH_ROWS: usize = 1000;
 
 /// Columns of the widest chunked row (`mentors`).
@@ -50,7 +50,7 @@ const IDS_PER_QUERY: usize = 1000;
 /// Counting notifications for the cooldown (SPEC section 4).
 const COUNTING: [&str; 2] = ["pending", "delivered"];
 
-// The rows written through `insert_cached!` own their strings: a cached
+// The rows written through `for_each_shape!` own their strings: a cached
 // statement is keyed by the type of its values, which must be 'static.
 
 #[derive(Insertable)]
@@ -89,18 +89,18 @@ struct NotificationInsert {
     evaluation_id: Option<String>,
 }
 
-#[derive(Clone, Copy, Insertable)]
+#[derive(Insertable)]
 #[diesel(table_name = notification_keys, treat_none_as_default_value = false)]
-struct KeyInsert<'a> {
-    dedupe_key: &'a str,
-    user_id: &'a str,
+struct KeyInsert {
+    dedupe_key: String,
+    user_id: String,
     created_at: i64,
 }
 
 #[derive(Insertable)]
 #[diesel(table_name = mentor_milestones, treat_none_as_default_value = false)]
-struct MilestoneInsert<'a> {
-    user_id: &'a str,
+struct MilestoneInsert {
+    user_id: String,
     milestone_type: &'static str,
     achieved_at: i64,
 }
@@ -116,23 +116,21 @@ macro_rules! insert_chunked {
     };
 }
 
-/// Inserts `rows` into `table` in statements of fixed sizes (64, 32, 16,
-/// 8, 4, 2 and 1 rows), so that every statement a batch runs is one of
-/// seven shapes per table, prepared once per connection and then taken
-/// from diesel's statement cache. A multi-row `INSERT` of any other length
-/// is parsed and planned anew each time (diesel cannot cache it): that was
-/// 11% of a run's CPU time.
-macro_rules! insert_cached {
-    ($conn:expr, $table:expr, $rows:expr) => {{
+/// Runs `body` on `rows` in pieces of fixed sizes (64, 32, 16, 8, 4, 2
+/// and 1 rows), each bound to `head` as an array, so that every statement
+/// a batch runs is one of seven shapes per table, prepared once per
+/// connection and then taken from diesel's statement cache. A multi-row
+/// statement of any other length is parsed and planned anew each time
+/// (diesel cannot cache it): that was 11% of a run's CPU time.
+macro_rules! for_each_shape {
+    ($rows:expr, |$head:ident| $body:expr) => {{
         let mut rest = &$rows[..];
         macro_rules! shape {
             ($n:literal) => {
                 while rest.len() >= $n {
-                    let (head, tail) = rest.split_at($n);
-                    let head: &[_; $n] = head.try_into().expect("split at the array length");
-                    per_backend!(&mut *$conn, |c| diesel::insert_into($table)
-                        .values(head)
-                        .execute(c))?;
+                    let (h, tail) = rest.split_at($n);
+                    let $head: &[_; $n] = h.try_into().expect("split at the array length");
+                    $body;
                     rest = tail;
                 }
             };
@@ -147,22 +145,12 @@ macro_rules! insert_cached {
     }};
 }
 
-/// Inserts `rows` into `table` in statements of [`BATCH_ROWS`] rows,
-/// skipping rows whose key exists (`INSERT OR IGNORE` on SQLite,
-/// `ON CONFLICT DO NOTHING` on PostgreSQL).
-macro_rules! insert_or_ignore_chunked {
+/// Inserts `rows` into `table` in [`for_each_shape!`] statements.
+macro_rules! insert_cached {
     ($conn:expr, $table:expr, $rows:expr) => {
-        for chunk in $rows.chunks(BATCH_ROWS) {
-            match &mut *$conn {
-                AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into($table)
-                    .values(chunk)
-                    .execute(c)?,
-                AnyConnection::Postgres(c) => diesel::insert_into($table)
-                    .values(chunk)
-                    .on_conflict_do_nothing()
-                    .execute(c)?,
-            };
-        }
+        for_each_shape!($rows, |head| per_backend!(&mut *$conn, |c| {
+            diesel::insert_into($table).values(head).execute(c)
+        })?)
     };
 }
 
@@ -172,49 +160,47 @@ macro_rules! insert_or_ignore_chunked {
 fn claim_keys(c: &mut AnyConnection, batch: &BatchWrite) -> Result<Vec<bool>, StorageError> {
     let mut taken = vec![false; batch.entries.len()];
     let mut in_batch = HashSet::new();
-    // (entry index, key row) of the first entry with each key.
-    let mut wanted: Vec<(usize, KeyInsert<'_>)> = Vec::new();
+    // The entry index of the first entry with each key, and its key row.
+    let mut first = Vec::new();
+    let mut rows = Vec::new();
     for (i, entry) in batch.entries.iter().enumerate() {
         let Some(q) = &entry.enqueue else { continue };
         let n = &q.notification;
         if in_batch.insert(n.dedupe_key.as_str()) {
-            wanted.push((
-                i,
-                KeyInsert {
-                    dedupe_key: &n.dedupe_key,
-                    user_id: &n.user_id,
-                    created_at: to_millis(n.created_at),
-                },
-            ));
+            first.push(i);
+            rows.push(KeyInsert {
+                dedupe_key: n.dedupe_key.clone(),
+                user_id: n.user_id.clone(),
+                created_at: to_millis(n.created_at),
+            });
         } else {
             taken[i] = true;
         }
     }
-    if wanted.is_empty() {
+    if rows.is_empty() {
         return Ok(taken);
     }
-    let rows: Vec<KeyInsert<'_>> = wanted.iter().map(|(_, k)| *k).collect();
-    let mut ours: HashSet<String> = HashSet::with_capacity(wanted.len());
+    let mut ours: HashSet<String> = HashSet::with_capacity(rows.len());
     // RETURNING names exactly the keys this statement inserted: on
     // PostgreSQL even when a concurrent transaction inserts the same key
     // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
     // no other writer runs) without reading the keys first.
-    for chunk in rows.chunks(BATCH_ROWS) {
-        let inserted: Vec<String> = match c {
+    for_each_shape!(rows, |head| {
+        let inserted: Vec<String> = match &mut *c {
             AnyConnection::Postgres(c) => diesel::insert_into(notification_keys::table)
-                .values(chunk)
+                .values(head)
                 .on_conflict_do_nothing()
                 .returning(notification_keys::dedupe_key)
                 .get_results(c)?,
             AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(notification_keys::table)
-                .values(chunk)
+                .values(head)
                 .returning(notification_keys::dedupe_key)
                 .get_results(c)?,
         };
         ours.extend(inserted);
-    }
-    for (i, k) in &wanted {
-        if !ours.contains(k.dedupe_key) {
+    });
+    for (i, k) in first.iter().zip(&rows) {
+        if !ours.contains(&k.dedupe_key) {
             taken[*i] = true;
         }
     }
@@ -282,7 +268,7 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
         for &(t, at) in &entry.milestones_seen {
             if milestones_seen.insert((e.user_id.as_str(), t)) {
                 milestone_rows.push(MilestoneInsert {
-                    user_id: &e.user_id,
+                    user_id: e.user_id.clone(),
                     milestone_type: t.as_str(),
                     achieved_at: to_millis(at),
                 });
@@ -293,8 +279,18 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
 
     insert_cached!(c, evaluations::table, evaluation_rows);
     insert_cached!(c, notifications::table, notification_rows);
-    insert_or_ignore_chunked!(c, mentor_milestones::table, milestone_rows);
+    for_each_shape!(milestone_rows, |head| match &mut *c {
+        AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(mentor_milestones::table)
+            .values(head)
+            .execute(c)?,
+        AnyConnection::Postgres(c) => diesel::insert_into(mentor_milestones::table)
+            .values(head)
+            .on_conflict_do_nothing()
+            .execute(c)?,
+    });
 
+    // diesel prepares an UPDATE anew each time (it never caches one);
+    // these two are short.
     if outcome.notifications_sent > 0 {
         diesel::update(batch_results::table.find((&batch.run_id, batch.batch_index)))
             .set(batch_results::notifications_sent.eq(outcome.notifications_sent))

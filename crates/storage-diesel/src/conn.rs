@@ -144,9 +144,17 @@ impl r2d2::ManageConnection for Manager {
             .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
+    /// Checked at every checkout. A PostgreSQL connection can break
+    /// (server restart, network); a SQLite connection is a file handle in
+    /// this process and cannot, so it is not asked: the `SELECT 1` is
+    /// parsed anew at each checkout, several times per batch of a run.
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::r2d2::Error::QueryError)
+        match conn {
+            AnyConnection::Postgres(_) => conn
+                .batch_execute("SELECT 1")
+                .map_err(diesel::r2d2::Error::QueryError),
+            AnyConnection::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
@@ -239,5 +247,183 @@ where
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
+
+    use diesel::prelude::*;
+    use diesel::sql_types::{BigInt, Nullable, Text};
+
+    use super::*;
+
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Link {
+        #[diesel(sql_type = Text)]
+        id: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        evaluation_id: Option<String>,
+    }
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn fresh_sqlite(name: &str) -> (PathBuf, SqliteConnection) {
+        let dir = std::env::temp_dir().join(format!(
+            "ms_conn_{name}_{}_{}",
+            std::process::id(),
+            ulid::Ulid::new()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut c = SqliteConnection::establish(&dir.join("t.db").to_string_lossy()).unwrap();
+        c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+        (dir, c)
+    }
+
+    fn count(c: &mut SqliteConnection, table: &str) -> i64 {
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<Count>(c)
+            .unwrap()
+            .n
+    }
+
+    fn links(c: &mut SqliteConnection) -> Vec<Link> {
+        diesel::sql_query("SELECT id, evaluation_id FROM notifications ORDER BY id")
+            .load(c)
+            .unwrap()
+    }
+
+    fn table_sql(c: &mut SqliteConnection, table: &str) -> String {
+        #[derive(QueryableByName)]
+        struct Sql {
+            #[diesel(sql_type = Text)]
+            sql: String,
+        }
+        diesel::sql_query(format!(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+        ))
+        .get_result::<Sql>(c)
+        .unwrap()
+        .sql
+    }
+
+    const MENTOR: &str = "INSERT INTO mentors (user_id, org_id, status, sessions_count, pref_all, \
+        pref_inactivity, pref_milestone, pref_certification_expiry, created_at, updated_at) \
+        VALUES ('usr_1', 'org_1', 'active', 0, 1, 1, 1, 1, 0, 0);";
+
+    fn evaluation(id: &str, user: &str) -> String {
+        format!(
+            "INSERT INTO evaluations (id, user_id, scenario_type, should_notify, evaluated_at, \
+             evaluation_metadata, reason, reason_code, run_id, dry_run, batch_index) \
+             VALUES ('{id}', '{user}', 'inactivity', 1, 0, '{{}}', 'r', 'threshold_reached', NULL, 0, NULL);"
+        )
+    }
+
+    fn notification(id: &str, evaluation: &str) -> String {
+        format!(
+            "INSERT INTO notifications (id, user_id, org_id, scenario_type, dedupe_key, payload, \
+             status, attempts, created_at, updated_at, evaluation_id) \
+             VALUES ('{id}', 'usr_1', 'org_1', 'inactivity', 'key_{id}', '{{}}', 'pending', 0, 0, 0, {evaluation});"
+        )
+    }
+
+    /// Migration 000007 rebuilds `evaluations` and `notifications` on
+    /// SQLite: every row, and every notification's link to its evaluation,
+    /// survives it and its revert.
+    #[test]
+    fn rebuilding_the_run_tables_keeps_rows_and_links() {
+        let (dir, mut c) = fresh_sqlite("rebuild");
+        for _ in 0..6 {
+            c.run_next_migration(SQLITE).unwrap();
+        }
+        assert!(!table_sql(&mut c, "evaluations").contains("DEFERRABLE"));
+        c.batch_execute(&format!(
+            "{MENTOR}{}{}{}{}",
+            evaluation("ev_1", "usr_1"),
+            evaluation("ev_2", "usr_1"),
+            notification("nt_1", "'ev_1'"),
+            notification("nt_2", "NULL"),
+        ))
+        .unwrap();
+        let before = links(&mut c);
+        assert_eq!(before[0].evaluation_id.as_deref(), Some("ev_1"));
+
+        c.run_pending_migrations(SQLITE).unwrap();
+        assert!(table_sql(&mut c, "evaluations").contains("DEFERRABLE INITIALLY DEFERRED"));
+        assert!(table_sql(&mut c, "notifications").contains("ON CONFLICT FAIL"));
+        assert_eq!(count(&mut c, "evaluations"), 2);
+        assert_eq!(links(&mut c), before);
+        // The foreign keys still hold: deleting an evaluation unlinks its
+        // notification, erasing the mentor takes the rest.
+        c.batch_execute("DELETE FROM evaluations WHERE id = 'ev_1';")
+            .unwrap();
+        assert_eq!(links(&mut c)[0].evaluation_id, None);
+
+        c.batch_execute(&format!(
+            "{}UPDATE notifications SET evaluation_id = 'ev_1' WHERE id = 'nt_1';",
+            evaluation("ev_1", "usr_1")
+        ))
+        .unwrap();
+        c.revert_last_migration(SQLITE).unwrap();
+        assert!(!table_sql(&mut c, "evaluations").contains("DEFERRABLE"));
+        assert_eq!(count(&mut c, "evaluations"), 2);
+        assert_eq!(links(&mut c), before);
+
+        c.batch_execute("DELETE FROM mentors;").unwrap();
+        assert_eq!(count(&mut c, "evaluations"), 0);
+        assert_eq!(count(&mut c, "notifications"), 0);
+        drop(c);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// With FAIL constraints and deferred foreign keys, a failing write
+    /// still leaves nothing: `write_tx` rolls the whole transaction back,
+    /// whether a multi-row statement fails halfway or the foreign keys
+    /// fail at COMMIT; and the connection is usable afterwards.
+    #[test]
+    fn a_failed_write_leaves_nothing_half_written() {
+        let (dir, c) = fresh_sqlite("half");
+        let mut c = AnyConnection::Sqlite(c);
+        migrate(&mut c).unwrap();
+        c.batch_execute(MENTOR).unwrap();
+
+        // The second row breaks NOT NULL after the first was written.
+        let halfway = write_tx(&mut c, |c| {
+            c.batch_execute(
+                "INSERT INTO evaluations (id, user_id, scenario_type, should_notify, evaluated_at, \
+                 evaluation_metadata, reason, reason_code, dry_run) VALUES \
+                 ('ev_1', 'usr_1', 'inactivity', 1, 0, '{}', 'r', 'threshold_reached', 0), \
+                 ('ev_2', 'usr_1', 'inactivity', 1, 0, '{}', NULL, 'threshold_reached', 0);",
+            )
+        });
+        assert!(halfway.is_err());
+
+        // An unknown mentor: caught at COMMIT.
+        let at_commit = write_tx(&mut c, |c| {
+            c.batch_execute(&format!(
+                "{}{}",
+                evaluation("ev_3", "usr_1"),
+                evaluation("ev_4", "usr_nobody")
+            ))
+        });
+        let err = at_commit.expect_err("the foreign key fails at COMMIT");
+        assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+
+        let AnyConnection::Sqlite(inner) = &mut c else {
+            unreachable!()
+        };
+        assert_eq!(count(inner, "evaluations"), 0);
+        write_tx(&mut c, |c| c.batch_execute(&evaluation("ev_5", "usr_1"))).unwrap();
+        let AnyConnection::Sqlite(inner) = &mut c else {
+            unreachable!()
+        };
+        assert_eq!(count(inner, "evaluations"), 1);
+        drop(c);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

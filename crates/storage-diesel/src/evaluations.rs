@@ -7,7 +7,7 @@ use diesel::sql_types::Bool;
 use scenario_engine::{
     EvaluationFilter, EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor,
     MilestoneType, NewNotification, NotificationStatus, OwnedHistory, PageRequest, Paged,
-    ScenarioType, StoreError, Subject,
+    ReasonCode, ScenarioType, StoreError, Subject,
 };
 
 use crate::Store;
@@ -150,6 +150,25 @@ pub(crate) fn enqueue(conn: &mut AnyConnection, n: &NewNotification) -> QueryRes
     Ok(())
 }
 
+/// The reason codes of decisions with nothing to say, which a run writes
+/// for most mentors. The `evaluations_reason_code` index leaves them out
+/// (migration 000007): a filter on one of them walks `(evaluated_at, id)`,
+/// where most rows match.
+const QUIET_REASON_CODES: [ReasonCode; 4] = [
+    ReasonCode::MilestoneNotReached,
+    ReasonCode::ThresholdNotReached,
+    ReasonCode::NoCertification,
+    ReasonCode::ExpiryNotWithinLeadTime,
+];
+
+/// The predicate of the partial `evaluations_reason_code` index, word for
+/// word: SQLite (and PostgreSQL, for a bound code) use a partial index only
+/// when the query states its predicate.
+const NOT_QUIET: &str = "evaluations.reason_code <> 'milestone_not_reached' \
+     AND evaluations.reason_code <> 'threshold_not_reached' \
+     AND evaluations.reason_code <> 'no_certification' \
+     AND evaluations.reason_code <> 'expiry_not_within_lead_time'";
+
 fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBackend> {
     let mut q = evaluations::table.into_boxed();
     if let Some(u) = &f.user_id {
@@ -173,6 +192,9 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
     }
     if let Some(r) = &f.reason_code {
         q = q.filter(evaluations::reason_code.eq(r));
+        if !QUIET_REASON_CODES.iter().any(|c| c.as_str() == r) {
+            q = q.filter(sql::<Bool>(NOT_QUIET));
+        }
     }
     if let Some(d) = f.dry_run {
         q = q.filter(sql::<Bool>(if d {
@@ -341,5 +363,35 @@ impl EvaluationRepository for Store {
         .execute(&mut *conn)
         .map_err(StorageError::from)?;
         Ok(n as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NOT_QUIET, QUIET_REASON_CODES};
+
+    /// The query's predicate, the quiet codes and both migrations' index
+    /// predicate say the same: if they drift apart, SQLite and PostgreSQL
+    /// stop using the index and walk the whole table for a rare code.
+    #[test]
+    fn the_partial_reason_code_index_and_its_query_agree() {
+        let expected = QUIET_REASON_CODES
+            .iter()
+            .map(|c| format!("evaluations.reason_code <> '{}'", c.as_str()))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let normalised = NOT_QUIET.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(normalised, expected);
+        let index = expected.replace("evaluations.", "");
+        for up in [
+            include_str!(
+                "../../../migrations/sqlite/2026-12-02-000007_no_statement_journal/up.sql"
+            ),
+            include_str!(
+                "../../../migrations/postgres/2026-12-02-000007_no_statement_journal/up.sql"
+            ),
+        ] {
+            assert!(up.contains(&format!("WHERE {index};")), "{up}");
+        }
     }
 }

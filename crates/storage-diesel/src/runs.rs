@@ -12,6 +12,10 @@ use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text,
 use crate::error::StorageError;
 use crate::schema::{batch_results, run_batches, runs};
 
+/// `status = 'running'`, as the predicate of the partial index
+/// `runs_one_running` states it.
+const RUNNING: &str = "runs.status = 'running'";
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true)]
 pub(crate) struct RunRow {
@@ -205,9 +209,13 @@ impl RunRepository for Store {
 
     fn running_with_lock(&self, lock_key: &str) -> Result<Option<Run>, StoreError> {
         self.with_conn(|conn| {
+            // The status is an SQL literal, not a bound value: only then
+            // can the planner use the partial index `runs_one_running
+            // (lock_key) WHERE status = 'running'` (SQLite is built with
+            // SQLITE_ENABLE_QPSG, so it never plans on a bound value).
             let row = runs::table
                 .filter(runs::lock_key.eq(lock_key))
-                .filter(runs::status.eq(RunStatus::Running.as_str()))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(RUNNING))
                 .select(RunRow::as_select())
                 .first::<RunRow>(conn)
                 .optional()?;
@@ -461,5 +469,21 @@ impl RunRepository for Store {
             .execute(conn)?;
             Ok(n > 0)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use run_log::RunStatus;
+
+    use super::RUNNING;
+
+    /// The literal says what the partial index `runs_one_running` says.
+    #[test]
+    fn the_running_literal_is_the_running_status() {
+        assert_eq!(
+            RUNNING,
+            format!("runs.status = '{}'", RunStatus::Running.as_str())
+        );
     }
 }
