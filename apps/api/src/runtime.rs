@@ -21,7 +21,7 @@ use run_log::{
 };
 use scenario_engine::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, Clock, EvaluationError,
-    EvaluationRepository, IdSource, PreparedBatch,
+    EvaluationRepository, IdSource, PreparedBatch, Rules,
 };
 use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
 use serde_json::{Map, Value, json};
@@ -442,6 +442,16 @@ impl JobRuntime {
             Some(b) => b,
             None => batch_size_param(params).map_err(Stop::Failed)?,
         };
+        // The job's own evaluation time zone (SPEC section 15), else the
+        // service's.
+        let batches = match evaluation_timezone_param(params).map_err(Stop::Failed)? {
+            Some(timezone) => self.batches.with_rules(Rules {
+                timezone,
+                ..*self.batches.rules()
+            }),
+            None => self.batches.clone(),
+        };
+        let batches = &batches;
         let failed = |what: &str, e: &dyn std::fmt::Display| Stop::Failed(format!("{what}: {e}"));
         let planned = match run.planned_batches {
             Some(n) => n,
@@ -474,14 +484,13 @@ impl JobRuntime {
                         return;
                     };
                     for batch in page {
-                        let next = self
-                            .batches
+                        let next = batches
                             .active_user_ids_between(&batch.first_user_id, &batch.last_user_id)
                             .and_then(|ids| {
                                 let mut request =
                                     BatchRequest::new(run.id.clone(), batch.batch_index, ids);
                                 request.dry_run = run.dry_run;
-                                self.batches.prepare_batch(request)
+                                batches.prepare_batch(request)
                             })
                             .map_err(|e| failed("reading a batch failed", &e));
                         let stop = next.is_err();
@@ -496,7 +505,7 @@ impl JobRuntime {
                 if cancelled() {
                     return Err(Stop::Cancelled);
                 }
-                match self.batches.commit_batch(next?) {
+                match batches.commit_batch(next?) {
                     Ok(report) if report.notifications_sent > 0 => self.delivery.wake(),
                     Ok(_) => {}
                     // Another process wrote this batch (a takeover race): it is done.
@@ -1090,6 +1099,22 @@ fn batch_taken(e: &EvaluationError) -> bool {
             "batch_results.batch_index"
         ))
     )
+}
+
+/// A job's `params.evaluation_timezone` (SPEC section 15): an IANA zone
+/// name that overrides the service's evaluation time zone for its runs, or
+/// `None` when absent or null.
+fn evaluation_timezone_param(params: &Map<String, Value>) -> Result<Option<chrono_tz::Tz>, String> {
+    match params.get("evaluation_timezone") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(name)) => name
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("params.evaluation_timezone: unknown time zone `{name}`")),
+        Some(v) => Err(format!(
+            "params.evaluation_timezone must be a time zone name such as \"Europe/Oslo\", got {v}"
+        )),
+    }
 }
 
 /// A scenario-evaluation job's `params.batch_size` (1 to [`MAX_BATCH_SIZE`]).

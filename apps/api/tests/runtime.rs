@@ -21,8 +21,8 @@ use mentor_scheduler_api::state::AppState;
 use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
 use scenario_engine::{
     BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Clock,
-    EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, PageRequest, PauseReason, Rules,
-    ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
+    EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
+    PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
 };
 use scheduler_core::{Job, JobService, NewJob};
 use storage_diesel::Store;
@@ -44,6 +44,7 @@ db_tests![
     a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch,
     a_run_that_died_while_planning_is_planned_again,
     an_external_run_without_batches_for_an_hour_is_abandoned,
+    a_job_evaluates_in_its_own_time_zone,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -684,4 +685,67 @@ async fn an_external_run_without_batches_for_an_hour_is_abandoned(db: &TestDb) {
         Some("abandoned: no batch received")
     );
     assert_eq!(run.users_evaluated, 1, "its batch stays");
+}
+
+/// `params.evaluation_timezone` (SPEC section 15) overrides the service's
+/// zone (UTC here) for a job's runs: at 10:00 UTC on 26 March it is already
+/// 27 March in Kiritimati (UTC+14), so the inactivity dedupe keys carry
+/// that date. A zone that does not exist fails the run with its reason.
+async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 12);
+    let job_with = |name: &str, zone: &str| {
+        let mut params = serde_json::Map::new();
+        params.insert("evaluation_timezone".into(), zone.into());
+        params.insert("batch_size".into(), 5.into());
+        let spec = NewJob {
+            name: name.into(),
+            cron_expression: "0 2 * * *".into(),
+            timezone: None,
+            handler: "scenario_evaluation".into(),
+            enabled: Some(true),
+            params: Some(params),
+        };
+        rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
+    };
+
+    let unknown = job_with("nowhere-check", "Mars/Olympus_Mons");
+    let run = rt.trigger(&unknown, TriggerRequest::default()).unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Failed);
+    let message = run.error_message.unwrap_or_default();
+    assert!(
+        message.contains("evaluation_timezone") && message.contains("Mars/Olympus_Mons"),
+        "{message}"
+    );
+    assert_eq!(run.users_evaluated, 0, "nothing was evaluated");
+
+    let kiritimati = job_with("kiritimati-check", "Pacific/Kiritimati");
+    let run = rt.trigger(&kiritimati, TriggerRequest::default()).unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(
+        (run.users_evaluated, run.notifications_dispatched),
+        (12, 12)
+    );
+    let filter = NotificationFilter {
+        run_id: Some(run.id.clone()),
+        ..NotificationFilter::default()
+    };
+    let sent = app
+        .notifications
+        .list(
+            &filter,
+            PageRequest {
+                page: 1,
+                limit: 100,
+            },
+        )
+        .unwrap();
+    assert_eq!(sent.rows.len(), 12);
+    for n in &sent.rows {
+        assert_eq!(n.dedupe_key, format!("inactivity:{}:2026-03-27", n.user_id));
+    }
 }

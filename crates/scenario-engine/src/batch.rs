@@ -199,6 +199,35 @@ impl BatchEvaluator {
         &self.rules
     }
 
+    /// The same evaluator (store, clock, ids) under other rules: a job's
+    /// own evaluation time zone, for example (SPEC section 15,
+    /// `params.evaluation_timezone`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use scenario_engine::{BatchEvaluator, FixedClock, InMemoryStore, Rules, UlidIds};
+    /// # use chrono::Utc;
+    /// let evaluator = BatchEvaluator::new(
+    ///     Arc::new(InMemoryStore::default()),
+    ///     Arc::new(FixedClock::new(Utc::now())),
+    ///     Arc::new(UlidIds::new()),
+    ///     Rules::default(),
+    /// );
+    /// let oslo = evaluator.with_rules(Rules {
+    ///     timezone: chrono_tz::Europe::Oslo,
+    ///     ..*evaluator.rules()
+    /// });
+    /// assert_eq!(oslo.rules().timezone, chrono_tz::Europe::Oslo);
+    /// assert_eq!(evaluator.rules().timezone, chrono_tz::UTC);
+    /// ```
+    #[must_use]
+    pub fn with_rules(&self, rules: Rules) -> Self {
+        Self {
+            rules,
+            ..self.clone()
+        }
+    }
+
     /// Up to `limit` ids of active mentors after `after`, in `user_id`
     /// order: the pages a run plans its batches from.
     ///
