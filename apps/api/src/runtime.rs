@@ -404,18 +404,34 @@ impl JobRuntime {
                 ExpiryError::Store(e) => Stop::Failed(format!("reading mentors failed: {e}")),
             })
         };
+        // The job's own evaluation time zone (SPEC section 15) for the
+        // certification jobs; scenario runs read it themselves.
+        let zone = match handler {
+            Handler::CertificationExpiryCheck
+            | Handler::PauseAutoLift
+            | Handler::WeeklyExpiryReport => {
+                evaluation_timezone_param(params).map_err(Stop::Failed)?
+            }
+            Handler::RunLogRetention | Handler::ScenarioEvaluation => None,
+        };
+        let jobs = match zone {
+            Some(timezone) => self.expiry.with_rules(Rules {
+                timezone,
+                ..*self.expiry.rules()
+            }),
+            None => self.expiry.clone(),
+        };
         match handler {
             Handler::CertificationExpiryCheck => {
                 let lead = param(params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
-                expiry(self.expiry.expiry_check(&ctx, lead).map(|s| s.to_json()))
+                expiry(jobs.expiry_check(&ctx, lead).map(|s| s.to_json()))
             }
-            Handler::PauseAutoLift => expiry(self.expiry.auto_lift(&ctx).map(|s| s.to_json())),
+            Handler::PauseAutoLift => expiry(jobs.auto_lift(&ctx).map(|s| s.to_json())),
             Handler::WeeklyExpiryReport => {
                 let days = param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)
                     .map_err(Stop::Failed)?;
                 expiry(
-                    self.expiry
-                        .weekly_report(&ctx, days, self.timezone)
+                    jobs.weekly_report(&ctx, days, zone.unwrap_or(self.timezone))
                         .map(|r| r.to_json()),
                 )
             }

@@ -20,7 +20,7 @@ use mentor_scheduler_api::runtime::{
 use mentor_scheduler_api::state::AppState;
 use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
 use scenario_engine::{
-    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Clock,
+    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Certification, Clock,
     EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
     PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
 };
@@ -45,6 +45,7 @@ db_tests![
     a_run_that_died_while_planning_is_planned_again,
     an_external_run_without_batches_for_an_hour_is_abandoned,
     a_job_evaluates_in_its_own_time_zone,
+    the_certification_jobs_count_days_in_their_own_time_zone,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -748,4 +749,89 @@ async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
     for n in &sent.rows {
         assert_eq!(n.dedupe_key, format!("inactivity:{}:2026-03-27", n.user_id));
     }
+}
+
+/// The certification jobs read `params.evaluation_timezone` too: a
+/// certification expiring at 05:00 UTC on 27 March is one calendar day
+/// away at 10:00 UTC on 26 March, and zero days away in Kiritimati
+/// (UTC+14), where both instants fall on 27 March.
+async fn the_certification_jobs_count_days_in_their_own_time_zone(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 1);
+    let expires_at = Utc.with_ymd_and_hms(2026, 3, 27, 5, 0, 0).unwrap();
+    app.mentors
+        .put_certification(
+            "usr_000",
+            Certification {
+                certification_id: "cert_safeguarding".into(),
+                name: "Safeguarding".into(),
+                issued_at: None,
+                expires_at,
+                required: true,
+            },
+        )
+        .unwrap();
+    let report = |name: &str, zone: Option<&str>| {
+        let mut params = serde_json::Map::new();
+        if let Some(zone) = zone {
+            params.insert("evaluation_timezone".into(), zone.into());
+        }
+        let spec = NewJob {
+            name: name.into(),
+            cron_expression: "0 7 * * 1".into(),
+            timezone: None,
+            handler: "weekly_expiry_report".into(),
+            enabled: Some(true),
+            params: Some(params),
+        };
+        let job = rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap();
+        let run = rt.trigger(&job, TriggerRequest::default()).unwrap();
+        let run = settle_run(&rt, &run.id);
+        assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+        run.result_summary.unwrap()
+    };
+    let utc = report("report-utc", None);
+    assert_eq!(utc["timezone"], "UTC");
+    assert_eq!(
+        utc["organisations"][0]["certifications"][0]["days_until_expiry"],
+        1
+    );
+    let kiritimati = report("report-kiritimati", Some("Pacific/Kiritimati"));
+    assert_eq!(kiritimati["timezone"], "Pacific/Kiritimati");
+    assert_eq!(
+        kiritimati["organisations"][0]["certifications"][0]["days_until_expiry"],
+        0
+    );
+
+    // The nightly check decides under the job's zone as well.
+    let mut params = serde_json::Map::new();
+    params.insert("evaluation_timezone".into(), "Pacific/Kiritimati".into());
+    let spec = NewJob {
+        name: "expiry-kiritimati".into(),
+        cron_expression: "0 2 * * *".into(),
+        timezone: None,
+        handler: "certification_expiry_check".into(),
+        enabled: Some(true),
+        params: Some(params),
+    };
+    let job = rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap();
+    let run = rt.trigger(&job, TriggerRequest::default()).unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    let filter = EvaluationFilter {
+        run_id: Some(run.id.clone()),
+        ..EvaluationFilter::default()
+    };
+    let recorded = app
+        .evaluations
+        .list(&filter, PageRequest { page: 1, limit: 10 })
+        .unwrap();
+    let days: Vec<_> = recorded
+        .rows
+        .iter()
+        .map(|e| e.evaluation_metadata["days_until_expiry"].clone())
+        .collect();
+    assert_eq!(days, [serde_json::json!(0)], "{recorded:?}");
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use scenario_engine::{
     EvaluateRequest, EvaluationError, EvaluationService, MentorRecord, MentorRepository,
-    MentorStatus, Pause, Scenario, StoreError, snapshot,
+    MentorStatus, Pause, Rules, Scenario, StoreError, snapshot,
 };
 
 use crate::check::{AUTO_PAUSE_REASON, check_mentor, lift_reason};
@@ -60,6 +60,21 @@ impl ExpiryJobs {
             mentors,
             evaluations,
         }
+    }
+
+    /// The same jobs, deciding under other rules (a job's own evaluation
+    /// time zone, SPEC section 15).
+    #[must_use]
+    pub fn with_rules(&self, rules: Rules) -> Self {
+        Self {
+            mentors: Arc::clone(&self.mentors),
+            evaluations: self.evaluations.with_rules(rules),
+        }
+    }
+
+    /// The rules the jobs decide under.
+    pub fn rules(&self) -> &Rules {
+        self.evaluations.rules()
     }
 
     /// Calls `f` on every mentor (with `status` when given), page by page.

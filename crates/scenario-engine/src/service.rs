@@ -648,6 +648,34 @@ impl EvaluationService {
         &self.rules
     }
 
+    /// The same service (store, clock, ids) under other rules: a job's own
+    /// evaluation time zone, for example (SPEC section 15,
+    /// `params.evaluation_timezone`).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use scenario_engine::{EvaluationService, FixedClock, InMemoryStore, Rules, UlidIds};
+    /// # use chrono::Utc;
+    /// let service = EvaluationService::new(
+    ///     Arc::new(InMemoryStore::default()),
+    ///     Arc::new(FixedClock::new(Utc::now())),
+    ///     Arc::new(UlidIds::new()),
+    ///     Rules::default(),
+    /// );
+    /// let tokyo = service.with_rules(Rules {
+    ///     timezone: chrono_tz::Asia::Tokyo,
+    ///     ..*service.rules()
+    /// });
+    /// assert_eq!(tokyo.rules().timezone, chrono_tz::Asia::Tokyo);
+    /// ```
+    #[must_use]
+    pub fn with_rules(&self, rules: Rules) -> Self {
+        Self {
+            rules,
+            ..self.clone()
+        }
+    }
+
     fn load(&self, user_id: &str) -> Result<Subject, EvaluationError> {
         if !lookup_id(user_id) {
             return Err(EvaluationError::UnknownUser(user_id.to_owned()));
