@@ -404,15 +404,11 @@ impl JobRuntime {
                 ExpiryError::Store(e) => Stop::Failed(format!("reading mentors failed: {e}")),
             })
         };
-        // The job's own evaluation time zone (SPEC section 15) for the
-        // certification jobs; scenario runs read it themselves.
+        // The job's own evaluation time zone (SPEC section 15); retention
+        // counts no calendar days.
         let zone = match handler {
-            Handler::CertificationExpiryCheck
-            | Handler::PauseAutoLift
-            | Handler::WeeklyExpiryReport => {
-                evaluation_timezone_param(params).map_err(Stop::Failed)?
-            }
-            Handler::RunLogRetention | Handler::ScenarioEvaluation => None,
+            Handler::RunLogRetention => None,
+            _ => evaluation_timezone_param(params).map_err(Stop::Failed)?,
         };
         let jobs = match zone {
             Some(timezone) => self.expiry.with_rules(Rules {
@@ -436,7 +432,7 @@ impl JobRuntime {
                 )
             }
             Handler::RunLogRetention => self.retention(params, run),
-            Handler::ScenarioEvaluation => self.scenario_evaluation(params, run, &cancelled),
+            Handler::ScenarioEvaluation => self.scenario_evaluation(params, zone, run, &cancelled),
         }
     }
 
@@ -447,10 +443,12 @@ impl JobRuntime {
     /// result is evaluated, in index order, each committing its
     /// evaluations (the per-user results), notifications, batch result and
     /// the run's totals at once. Cancellation is checked between batches; memory
-    /// holds one page of the plan, never all mentors.
+    /// holds one page of the plan, never all mentors. `zone` is the job's
+    /// `params.evaluation_timezone`, when it has one.
     fn scenario_evaluation(
         &self,
         params: &Map<String, Value>,
+        zone: Option<chrono_tz::Tz>,
         run: &Run,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Value, Stop> {
@@ -458,9 +456,8 @@ impl JobRuntime {
             Some(b) => b,
             None => batch_size_param(params).map_err(Stop::Failed)?,
         };
-        // The job's own evaluation time zone (SPEC section 15), else the
-        // service's.
-        let batches = match evaluation_timezone_param(params).map_err(Stop::Failed)? {
+        // The job's own evaluation time zone, else the service's.
+        let batches = match zone {
             Some(timezone) => self.batches.with_rules(Rules {
                 timezone,
                 ..*self.batches.rules()

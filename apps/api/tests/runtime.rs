@@ -69,13 +69,24 @@ fn state(db: &TestDb, clock: Arc<dyn Clock>, owner: &str) -> AppState {
 }
 
 fn create(rt: &JobRuntime, name: &str, expr: &str, handler: &str) -> Job {
+    create_with(rt, name, expr, handler, None)
+}
+
+/// A job with `params` (absent when `None`).
+fn create_with(
+    rt: &JobRuntime,
+    name: &str,
+    expr: &str,
+    handler: &str,
+    params: Option<serde_json::Value>,
+) -> Job {
     let spec = NewJob {
         name: name.into(),
         cron_expression: expr.into(),
         timezone: None,
         handler: handler.into(),
         enabled: Some(true),
-        params: None,
+        params: params.map(|p| p.as_object().expect("params are an object").clone()),
     };
     rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
 }
@@ -698,18 +709,8 @@ async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
     let rt = app.runtime.clone();
     mentors(&app, 12);
     let job_with = |name: &str, zone: &str| {
-        let mut params = serde_json::Map::new();
-        params.insert("evaluation_timezone".into(), zone.into());
-        params.insert("batch_size".into(), 5.into());
-        let spec = NewJob {
-            name: name.into(),
-            cron_expression: "0 2 * * *".into(),
-            timezone: None,
-            handler: "scenario_evaluation".into(),
-            enabled: Some(true),
-            params: Some(params),
-        };
-        rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
+        let params = serde_json::json!({"evaluation_timezone": zone, "batch_size": 5});
+        create_with(&rt, name, "0 2 * * *", "scenario_evaluation", Some(params))
     };
 
     let unknown = job_with("nowhere-check", "Mars/Olympus_Mons");
@@ -774,19 +775,8 @@ async fn the_certification_jobs_count_days_in_their_own_time_zone(db: &TestDb) {
         )
         .unwrap();
     let report = |name: &str, zone: Option<&str>| {
-        let mut params = serde_json::Map::new();
-        if let Some(zone) = zone {
-            params.insert("evaluation_timezone".into(), zone.into());
-        }
-        let spec = NewJob {
-            name: name.into(),
-            cron_expression: "0 7 * * 1".into(),
-            timezone: None,
-            handler: "weekly_expiry_report".into(),
-            enabled: Some(true),
-            params: Some(params),
-        };
-        let job = rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap();
+        let params = zone.map(|z| serde_json::json!({"evaluation_timezone": z}));
+        let job = create_with(&rt, name, "0 7 * * 1", "weekly_expiry_report", params);
         let run = rt.trigger(&job, TriggerRequest::default()).unwrap();
         let run = settle_run(&rt, &run.id);
         assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
@@ -806,17 +796,13 @@ async fn the_certification_jobs_count_days_in_their_own_time_zone(db: &TestDb) {
     );
 
     // The nightly check decides under the job's zone as well.
-    let mut params = serde_json::Map::new();
-    params.insert("evaluation_timezone".into(), "Pacific/Kiritimati".into());
-    let spec = NewJob {
-        name: "expiry-kiritimati".into(),
-        cron_expression: "0 2 * * *".into(),
-        timezone: None,
-        handler: "certification_expiry_check".into(),
-        enabled: Some(true),
-        params: Some(params),
-    };
-    let job = rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap();
+    let job = create_with(
+        &rt,
+        "expiry-kiritimati",
+        "0 2 * * *",
+        "certification_expiry_check",
+        Some(serde_json::json!({"evaluation_timezone": "Pacific/Kiritimati"})),
+    );
     let run = rt.trigger(&job, TriggerRequest::default()).unwrap();
     let run = settle_run(&rt, &run.id);
     assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);

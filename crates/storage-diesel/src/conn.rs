@@ -258,6 +258,7 @@ mod tests {
     use diesel::sql_types::{BigInt, Nullable, Text};
 
     use super::*;
+    use crate::testdb::TestDb;
 
     #[derive(QueryableByName, Debug, PartialEq)]
     struct Link {
@@ -273,16 +274,13 @@ mod tests {
         n: i64,
     }
 
-    fn fresh_sqlite(name: &str) -> (PathBuf, SqliteConnection) {
-        let dir = std::env::temp_dir().join(format!(
-            "ms_conn_{name}_{}_{}",
-            std::process::id(),
-            ulid::Ulid::new()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut c = SqliteConnection::establish(&dir.join("t.db").to_string_lossy()).unwrap();
+    /// An empty SQLite file (no migration applied) and a connection to it
+    /// with foreign keys on; the file goes with the [`TestDb`].
+    fn fresh_sqlite() -> (TestDb, SqliteConnection) {
+        let db = TestDb::sqlite();
+        let mut c = SqliteConnection::establish(db.url()).unwrap();
         c.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
-        (dir, c)
+        (db, c)
     }
 
     fn count(c: &mut SqliteConnection, table: &str) -> i64 {
@@ -337,7 +335,7 @@ mod tests {
     /// survives it and its revert.
     #[test]
     fn rebuilding_the_run_tables_keeps_rows_and_links() {
-        let (dir, mut c) = fresh_sqlite("rebuild");
+        let (_db, mut c) = fresh_sqlite();
         for _ in 0..6 {
             c.run_next_migration(SQLITE).unwrap();
         }
@@ -377,8 +375,6 @@ mod tests {
         c.batch_execute("DELETE FROM mentors;").unwrap();
         assert_eq!(count(&mut c, "evaluations"), 0);
         assert_eq!(count(&mut c, "notifications"), 0);
-        drop(c);
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     /// With FAIL constraints and deferred foreign keys, a failing write
@@ -387,7 +383,7 @@ mod tests {
     /// fail at COMMIT; and the connection is usable afterwards.
     #[test]
     fn a_failed_write_leaves_nothing_half_written() {
-        let (dir, c) = fresh_sqlite("half");
+        let (_db, c) = fresh_sqlite();
         let mut c = AnyConnection::Sqlite(c);
         migrate(&mut c).unwrap();
         c.batch_execute(MENTOR).unwrap();
@@ -423,7 +419,5 @@ mod tests {
             unreachable!()
         };
         assert_eq!(count(inner, "evaluations"), 1);
-        drop(c);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
