@@ -43,7 +43,13 @@ const PLAN_PAGE: u32 = 5000;
 
 /// Prepared batches a scenario-evaluation run's reader thread may hold
 /// ready for the committing thread.
-const PREPARED_AHEAD: usize = 4;
+const PREPARED_AHEAD: usize = 8;
+
+/// The most mentors of a scenario run's batches committed in one
+/// transaction (8 batches of the default 50; a batch over this is
+/// committed alone): a group commit holds SQLite's one write lock for
+/// some 20 ms, not longer.
+const COMMIT_GROUP_USERS: usize = 400;
 
 /// Planned batches written per transaction, and read per page while running.
 const PLAN_CHUNK: usize = 1000;
@@ -514,16 +520,58 @@ impl JobRuntime {
                     after = Some(last);
                 }
             });
-            for next in prepared {
+            // Group commit: the batches ready when this side is free go
+            // into one transaction (up to COMMIT_GROUP_USERS), so that they
+            // share the cost of a commit; each stays all or nothing, and
+            // a cancellation, which can only land between transactions,
+            // is honoured before the next group. `held`: a batch taken from
+            // the channel that did not fit the group before.
+            let mut held: Option<PreparedBatch> = None;
+            loop {
+                let first = match held.take() {
+                    Some(b) => b,
+                    None => match prepared.recv() {
+                        Ok(b) => b?,
+                        Err(_) => break,
+                    },
+                };
+                let mut users = first.user_count();
+                let mut group = vec![first];
+                let mut stop = None;
+                while users < COMMIT_GROUP_USERS {
+                    match prepared.try_recv() {
+                        Ok(Ok(next)) if users + next.user_count() <= COMMIT_GROUP_USERS => {
+                            users += next.user_count();
+                            group.push(next);
+                        }
+                        Ok(Ok(next)) => {
+                            held = Some(next);
+                            break;
+                        }
+                        Ok(Err(e)) => {
+                            stop = Some(e);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
                 if cancelled() {
                     return Err(Stop::Cancelled);
                 }
-                match batches.commit_batch(next?) {
-                    Ok(report) if report.notifications_sent > 0 => self.delivery.wake(),
-                    Ok(_) => {}
-                    // Another process wrote this batch (a takeover race): it is done.
-                    Err(e) if batch_taken(&e) => {}
-                    Err(e) => return Err(failed("batch failed", &e)),
+                let mut enqueued = false;
+                for committed in batches.commit_batches(group) {
+                    match committed {
+                        Ok(totals) => enqueued |= totals.notifications_sent > 0,
+                        // Another process wrote this batch (a takeover race): it is done.
+                        Err(e) if batch_taken(&e) => {}
+                        Err(e) => return Err(failed("batch failed", &e)),
+                    }
+                }
+                if enqueued {
+                    self.delivery.wake();
+                }
+                if let Some(e) = stop {
+                    return Err(e);
                 }
             }
             Ok(())

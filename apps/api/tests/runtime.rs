@@ -416,12 +416,26 @@ async fn the_reminder_job_evaluates_every_active_mentor_in_batches(db: &TestDb) 
     );
 }
 
-/// A batch store that cancels the run (as a `PUT` would) right after batch
-/// `cancel_after` commits, so the run must stop before the next batch.
+/// A batch store that cancels the run (as a `PUT` would) right after the
+/// transaction that writes batch `cancel_after` commits (a cancellation
+/// lands between transactions), so the run must stop before its next
+/// transaction. `group_end`: the last batch of that transaction.
 struct CancelAfter {
     store: Arc<Store>,
     cancel_after: i64,
     clock: Arc<dyn Clock>,
+    group_end: std::sync::Mutex<Option<i64>>,
+    /// Batches written after the cancellation.
+    late: std::sync::atomic::AtomicUsize,
+}
+
+impl CancelAfter {
+    fn cancel(&self, run_id: &str) {
+        let mut run = self.store.get_run(run_id).unwrap().unwrap();
+        run.finish(RunStatus::Cancelled, self.clock.now(), None)
+            .unwrap();
+        assert!(self.store.finish_run(&run).unwrap());
+    }
 }
 
 impl BatchRepository for CancelAfter {
@@ -430,14 +444,21 @@ impl BatchRepository for CancelAfter {
     }
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, BatchStoreError> {
-        let outcome = self.store.record_batch(batch)?;
-        if batch.batch_index == self.cancel_after {
-            let mut run = self.store.get_run(&batch.run_id).unwrap().unwrap();
-            run.finish(RunStatus::Cancelled, self.clock.now(), None)
-                .unwrap();
-            assert!(self.store.finish_run(&run).unwrap());
+        let mut outcomes = self.record_batches(std::slice::from_ref(batch))?;
+        Ok(outcomes.pop().unwrap())
+    }
+
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, BatchStoreError> {
+        if self.group_end.lock().unwrap().is_some() {
+            self.late
+                .fetch_add(batches.len(), std::sync::atomic::Ordering::SeqCst);
         }
-        Ok(outcome)
+        let outcomes = self.store.record_batches(batches)?;
+        if batches.iter().any(|b| b.batch_index == self.cancel_after) {
+            self.cancel(&batches[0].run_id);
+            *self.group_end.lock().unwrap() = batches.iter().map(|b| b.batch_index).max();
+        }
+        Ok(outcomes)
     }
 
     fn active_user_ids_after(
@@ -510,14 +531,16 @@ fn settle_run(rt: &JobRuntime, id: &str) -> Run {
 async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(t0()));
     let app = state(db, clock.clone(), "host-a");
-    mentors(&app, 25);
+    mentors(&app, 125);
     let store = Arc::new(app.store.clone());
     let batches = Arc::new(CancelAfter {
         store: store.clone(),
         cancel_after: 1,
         clock: clock.clone(),
+        group_end: std::sync::Mutex::new(None),
+        late: std::sync::atomic::AtomicUsize::new(0),
     });
-    let rt = runtime_with(store, batches, clock);
+    let rt = runtime_with(store, batches.clone(), clock);
     let run = rt
         .start_invocation(InvocationRequest {
             batch_size: Some(5),
@@ -525,8 +548,16 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
         })
         .unwrap();
     let run = settle_run(&rt, &run.id);
+    // The run's thread may still be going: give a run that ignored the
+    // cancellation time to write its remaining batches.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        batches.late.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no batch written after the cancellation"
+    );
     assert_eq!(run.status, RunStatus::Cancelled);
-    assert_eq!(run.planned_batches, Some(5));
+    assert_eq!(run.planned_batches, Some(25));
     let done: Vec<i64> = rt
         .runs
         .batch_results(&run.id)
@@ -534,12 +565,26 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
         .iter()
         .map(|b| b.batch_index)
         .collect();
-    assert_eq!(done, [0, 1], "no batch after the cancellation");
+    // Batch 1 and the batches committed with it: a group is what was
+    // ready (the reader's channel of 8, and what it sends meanwhile), so
+    // the run stops well before its last batch.
+    let end = batches
+        .group_end
+        .lock()
+        .unwrap()
+        .expect("batch 1 was written");
+    assert!((1..20).contains(&end), "{end}");
     assert_eq!(
-        run.users_evaluated, 10,
-        "the totals of the two batches stay"
+        done,
+        (0..=end).collect::<Vec<_>>(),
+        "no batch after the cancellation"
     );
-    assert_eq!(run.notifications_dispatched, 10);
+    assert_eq!(
+        run.users_evaluated,
+        5 * (end + 1),
+        "the totals of the batches written stay"
+    );
+    assert_eq!(run.notifications_dispatched, 5 * (end + 1));
 }
 
 /// `run_dead`: a running scenario run of a process that died, holding the

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::{Clock, truncate_to_seconds};
 use crate::evaluate::evaluate;
 use crate::ids::IdSource;
-use crate::repo::{BatchEntry, BatchRepository, BatchWrite, Enqueue, Subject, rank};
+use crate::repo::{BatchEntry, BatchOutcome, BatchRepository, BatchWrite, Enqueue, Subject, rank};
 use crate::rules::Rules;
 use crate::scenario::{MilestoneType, Scenario, ScenarioType};
 use crate::service::{
@@ -104,6 +104,11 @@ impl PreparedBatch {
     pub fn batch_index(&self) -> i64 {
         self.write.batch_index
     }
+
+    /// The ids asked for (each once), known or not.
+    pub fn user_count(&self) -> usize {
+        self.user_ids.len()
+    }
 }
 
 /// What a batch did.
@@ -123,6 +128,18 @@ pub struct BatchReport {
     /// One result per (known user, scenario type), and one per unknown
     /// user, in the order of the request.
     pub results: Vec<BatchUserResult>,
+}
+
+/// What one committed batch added to its run's totals
+/// ([`BatchEvaluator::commit_batches`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTotals {
+    /// The batch's index.
+    pub batch_index: i64,
+    /// Distinct existing mentors evaluated.
+    pub users_evaluated: i64,
+    /// Notifications enqueued.
+    pub notifications_sent: i64,
 }
 
 /// Evaluates batches of a scenario-evaluation run.
@@ -370,6 +387,67 @@ impl BatchEvaluator {
         })
     }
 
+    /// The writing half of several batches of a run, for a caller that
+    /// needs their totals and not their per-user results (a scheduled run):
+    /// one transaction for all of them where the store can
+    /// ([`BatchRepository::record_batches`]), so that they share the cost
+    /// of a commit. Each batch stays all or nothing. If that write fails,
+    /// each batch is written on its own, so that one failing batch (or one
+    /// another process wrote meanwhile) does not take the others with it.
+    /// One result per batch, in order.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use scenario_engine::{
+    ///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository,
+    ///     MentorUpsert, Rules, UlidIds,
+    /// };
+    /// let store = Arc::new(InMemoryStore::default());
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
+    /// let upsert = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
+    /// store.upsert_mentor("usr_mentor_7821", &upsert, now).unwrap();
+    /// let batches = BatchEvaluator::new(
+    ///     store.clone(),
+    ///     Arc::new(FixedClock::new(now)),
+    ///     Arc::new(UlidIds::new()),
+    ///     Rules::default(),
+    /// );
+    /// let prepare = |index, ids: &[&str]| {
+    ///     let ids = ids.iter().map(|id| id.to_string()).collect();
+    ///     batches.prepare_batch(BatchRequest::new("run_1", index, ids)).unwrap()
+    /// };
+    /// let group = vec![prepare(0, &["usr_mentor_7821"]), prepare(1, &["usr_gone"])];
+    /// let totals: Vec<_> = batches.commit_batches(group).into_iter().map(Result::unwrap).collect();
+    /// assert_eq!((totals[0].batch_index, totals[0].users_evaluated), (0, 1));
+    /// assert_eq!((totals[1].batch_index, totals[1].users_evaluated), (1, 0));
+    /// // Batch 1 again: the run has it already.
+    /// assert!(batches.commit_batches(vec![prepare(1, &["usr_mentor_7821"])])[0].is_err());
+    /// ```
+    pub fn commit_batches(
+        &self,
+        prepared: Vec<PreparedBatch>,
+    ) -> Vec<Result<BatchTotals, EvaluationError>> {
+        let writes: Vec<BatchWrite> = prepared.into_iter().map(|p| p.write).collect();
+        let totals = |w: &BatchWrite, o: BatchOutcome| BatchTotals {
+            batch_index: w.batch_index,
+            users_evaluated: w.users_evaluated,
+            notifications_sent: o.notifications_sent,
+        };
+        match self.repo.record_batches(&writes) {
+            Ok(outcomes) => writes
+                .iter()
+                .zip(outcomes)
+                .map(|(w, o)| Ok(totals(w, o)))
+                .collect(),
+            Err(e) if writes.len() == 1 => vec![Err(e.into())],
+            Err(_) => writes
+                .iter()
+                .map(|w| Ok(totals(w, self.repo.record_batch(w)?)))
+                .collect(),
+        }
+    }
+
     /// Decides every scenario for one mentor, in order, recording each
     /// decision that fires in the mentor's in-memory history so that the
     /// next decisions see it (see the type's documentation).
@@ -612,6 +690,43 @@ mod tests {
             .collect();
         milestones.sort();
         (report, milestones)
+    }
+
+    #[test]
+    fn a_group_with_a_failing_batch_still_writes_the_others() {
+        let store = store();
+        let batches = BatchEvaluator::new(
+            store.clone(),
+            Arc::new(FixedClock::new(now())),
+            Arc::new(UlidIds::new()),
+            Rules::default(),
+        );
+        let prepare = |index| {
+            batches
+                .prepare_batch(BatchRequest::new("run_1", index, vec![USER.into()]))
+                .unwrap()
+        };
+        assert!(batches.commit_batches(vec![prepare(1)])[0].is_ok());
+        // Batch 1 is written already: the group's one write fails, then
+        // batches 0 and 2 are written on their own.
+        let results = batches.commit_batches(vec![prepare(0), prepare(1), prepare(2)]);
+        let ok: Vec<Option<i64>> = results
+            .iter()
+            .map(|r| r.as_ref().ok().map(|t| t.batch_index))
+            .collect();
+        assert_eq!(ok, [Some(0), None, Some(2)]);
+        assert!(matches!(
+            results[1],
+            Err(EvaluationError::Store(crate::StoreError::Conflict(
+                "batch_results.batch_index"
+            )))
+        ));
+        let written: Vec<i64> = store
+            .batch_results("run_1")
+            .into_iter()
+            .map(|(index, _)| index)
+            .collect();
+        assert_eq!(written, [0, 1, 2]);
     }
 
     #[test]

@@ -103,8 +103,8 @@ mod retry;
 mod service;
 mod window;
 pub use batch::{
-    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchUserResult, MAX_BATCH_USER_IDS,
-    PreparedBatch, UNKNOWN_USER, check_batch_ids,
+    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchTotals, BatchUserResult,
+    MAX_BATCH_USER_IDS, PreparedBatch, UNKNOWN_USER, check_batch_ids,
 };
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use demo::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentor, demo_mentors, demo_user_id};

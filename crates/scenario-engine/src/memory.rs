@@ -152,6 +152,56 @@ impl State {
         })
     }
 
+    /// Writes a checked batch ([`BatchRepository::record_batch`]).
+    fn write_batch(&mut self, batch: &BatchWrite) -> BatchOutcome {
+        let key = (batch.run_id.clone(), batch.batch_index);
+        let mut in_batch = std::collections::HashSet::new();
+        let key_taken: Vec<bool> = batch
+            .entries
+            .iter()
+            .map(|e| {
+                e.enqueue.as_ref().is_some_and(|q| {
+                    let k = q.notification.dedupe_key.as_str();
+                    self.key_taken(k) || !in_batch.insert(k)
+                })
+            })
+            .collect();
+        let mut outcome = BatchOutcome::default();
+        for (i, (entry, &taken)) in batch.entries.iter().zip(&key_taken).enumerate() {
+            let stored = entry.stored(taken);
+            let mut evaluation = entry.evaluation.clone();
+            evaluation.batch_index = Some(batch.batch_index);
+            evaluation.should_notify = stored.should_notify;
+            evaluation.reason = stored.reason.to_owned();
+            evaluation.reason_code = stored.reason_code.to_owned();
+            if taken {
+                outcome.already_notified.push(i);
+            } else if let Some(q) = &entry.enqueue {
+                self.notifications
+                    .push(StoredNotification::pending(q.notification.clone()));
+                outcome.notifications_sent += 1;
+            }
+            for &(t, at) in &entry.milestones_seen {
+                self.milestones
+                    .entry((evaluation.user_id.clone(), t))
+                    .or_insert(at);
+            }
+            self.evaluations.insert(evaluation.id.clone(), evaluation);
+        }
+        self.batch_results.insert(
+            key,
+            StoredBatchResult {
+                user_count: batch.user_count,
+                notifications_sent: outcome.notifications_sent,
+                duration_ms: batch.duration_ms,
+            },
+        );
+        let totals = self.run_totals.entry(batch.run_id.clone()).or_default();
+        totals.0 += batch.users_evaluated;
+        totals.1 += outcome.notifications_sent;
+        outcome
+    }
+
     fn key_taken(&self, dedupe_key: &str) -> bool {
         self.notifications
             .iter()
@@ -680,70 +730,32 @@ impl BatchRepository for InMemoryStore {
     }
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
+        let mut outcomes = self.record_batches(std::slice::from_ref(batch))?;
+        Ok(outcomes.pop().unwrap_or_default())
+    }
+
+    /// All or nothing, as the diesel store's one transaction.
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, StoreError> {
         let mut state = self.lock();
-        let key = (batch.run_id.clone(), batch.batch_index);
-        if state.batch_results.contains_key(&key) {
-            return Err(StoreError::Conflict("batch_results.batch_index"));
-        }
-        // Check everything first: the batch is all or nothing. A mentor
-        // deleted since the subjects were loaded fails it, as the foreign
-        // keys of storage do.
-        if let Some(e) = batch
-            .entries
-            .iter()
-            .find(|e| !state.mentors.contains_key(&e.evaluation.user_id))
-        {
-            return Err(StoreError::Backend(
-                format!("mentor `{}` does not exist", e.evaluation.user_id).into(),
-            ));
-        }
-        let mut in_batch = std::collections::HashSet::new();
-        let key_taken: Vec<bool> = batch
-            .entries
-            .iter()
-            .map(|e| {
-                e.enqueue.as_ref().is_some_and(|q| {
-                    let k = q.notification.dedupe_key.as_str();
-                    state.key_taken(k) || !in_batch.insert(k)
-                })
-            })
-            .collect();
-        let mut outcome = BatchOutcome::default();
-        for (i, (entry, &taken)) in batch.entries.iter().zip(&key_taken).enumerate() {
-            let stored = entry.stored(taken);
-            let mut evaluation = entry.evaluation.clone();
-            evaluation.batch_index = Some(batch.batch_index);
-            evaluation.should_notify = stored.should_notify;
-            evaluation.reason = stored.reason.to_owned();
-            evaluation.reason_code = stored.reason_code.to_owned();
-            if taken {
-                outcome.already_notified.push(i);
-            } else if let Some(q) = &entry.enqueue {
-                state
-                    .notifications
-                    .push(StoredNotification::pending(q.notification.clone()));
-                outcome.notifications_sent += 1;
+        // Check everything first. A mentor deleted since the subjects were
+        // loaded fails its batch, as the foreign keys of storage do.
+        let mut indices = std::collections::HashSet::new();
+        for batch in batches {
+            let key = (batch.run_id.clone(), batch.batch_index);
+            if state.batch_results.contains_key(&key) || !indices.insert(key) {
+                return Err(StoreError::Conflict("batch_results.batch_index"));
             }
-            for &(t, at) in &entry.milestones_seen {
-                state
-                    .milestones
-                    .entry((evaluation.user_id.clone(), t))
-                    .or_insert(at);
+            if let Some(e) = batch
+                .entries
+                .iter()
+                .find(|e| !state.mentors.contains_key(&e.evaluation.user_id))
+            {
+                return Err(StoreError::Backend(
+                    format!("mentor `{}` does not exist", e.evaluation.user_id).into(),
+                ));
             }
-            state.evaluations.insert(evaluation.id.clone(), evaluation);
         }
-        state.batch_results.insert(
-            key,
-            StoredBatchResult {
-                user_count: batch.user_count,
-                notifications_sent: outcome.notifications_sent,
-                duration_ms: batch.duration_ms,
-            },
-        );
-        let totals = state.run_totals.entry(batch.run_id.clone()).or_default();
-        totals.0 += batch.users_evaluated;
-        totals.1 += outcome.notifications_sent;
-        Ok(outcome)
+        Ok(batches.iter().map(|b| state.write_batch(b)).collect())
     }
 
     fn active_user_ids_after(

@@ -777,6 +777,19 @@ pub trait BatchRepository: Send + Sync {
     /// subjects were loaded), and when storage fails.
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError>;
 
+    /// Writes several batches, each as [`record_batch`](Self::record_batch)
+    /// does, in order; their outcomes in the same order. A store that can
+    /// writes them all in one transaction, all or nothing (the diesel
+    /// store: a run's batches then share the cost of a commit). This
+    /// default writes them one by one and stops at the first error, so on
+    /// an error the batches before the failing one may be written.
+    ///
+    /// # Errors
+    /// The first error of [`record_batch`](Self::record_batch).
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, StoreError> {
+        batches.iter().map(|b| self.record_batch(b)).collect()
+    }
+
     /// Up to `limit` ids of `active` mentors whose `user_id` sorts after
     /// `after` (bytewise; from the first when `None`), in `user_id` order:
     /// the keyset pages a run plans its batches from.

@@ -296,14 +296,42 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
             .set(batch_results::notifications_sent.eq(outcome.notifications_sent))
             .execute(c)?;
     }
-    diesel::update(runs::table.find(&batch.run_id))
-        .set((
-            runs::users_evaluated.eq(runs::users_evaluated + batch.users_evaluated),
-            runs::notifications_dispatched
-                .eq(runs::notifications_dispatched + outcome.notifications_sent),
-        ))
-        .execute(c)?;
     Ok(outcome)
+}
+
+/// Writes `batches` in order ([`write_batch`]), then adds what they
+/// evaluated and enqueued to their runs' totals: one `UPDATE` per run.
+fn write_batches(
+    c: &mut AnyConnection,
+    batches: &[BatchWrite],
+) -> Result<Vec<BatchOutcome>, StorageError> {
+    let mut outcomes = Vec::with_capacity(batches.len());
+    // (run, users evaluated, notifications enqueued), in order of first appearance.
+    let mut totals: Vec<(&str, i64, i64)> = Vec::new();
+    for batch in batches {
+        let outcome = write_batch(c, batch)?;
+        match totals.iter_mut().find(|t| t.0 == batch.run_id) {
+            Some(t) => {
+                t.1 += batch.users_evaluated;
+                t.2 += outcome.notifications_sent;
+            }
+            None => totals.push((
+                &batch.run_id,
+                batch.users_evaluated,
+                outcome.notifications_sent,
+            )),
+        }
+        outcomes.push(outcome);
+    }
+    for (run_id, users, sent) in totals {
+        diesel::update(runs::table.find(run_id))
+            .set((
+                runs::users_evaluated.eq(runs::users_evaluated + users),
+                runs::notifications_dispatched.eq(runs::notifications_dispatched + sent),
+            ))
+            .execute(c)?;
+    }
+    Ok(outcomes)
 }
 
 /// Loads the subjects of one chunk of ids: five queries.
@@ -424,11 +452,20 @@ impl BatchRepository for Store {
     }
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
-        let outcome = self
-            .write(|c| write_batch(c, batch))
+        let mut outcomes = self.record_batches(std::slice::from_ref(batch))?;
+        Ok(outcomes.pop().unwrap_or_default())
+    }
+
+    /// All of `batches` in one transaction, all or nothing.
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, StoreError> {
+        if batches.is_empty() {
+            return Ok(Vec::new());
+        }
+        let outcomes = self
+            .write(|c| write_batches(c, batches))
             .map_err(StoreError::from)?;
         self.large_write_committed();
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     fn active_user_ids_after(

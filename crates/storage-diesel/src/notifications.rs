@@ -11,6 +11,8 @@
 //! counted before the attempt is made; together they fence the outcome
 //! write, so a worker whose claim lapsed and was taken over changes nothing.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scenario_engine::{
@@ -29,6 +31,10 @@ use crate::schema::notifications;
 const PENDING: &str = NotificationStatus::Pending.as_str();
 const FAILED: &str = NotificationStatus::Failed.as_str();
 const DELIVERED: &str = NotificationStatus::Delivered.as_str();
+
+/// Ids per `IN (...)` list of one outcome statement (the worker claims at
+/// most 500 at once).
+const IDS_PER_STATEMENT: usize = 1000;
 
 impl NotificationRow {
     fn into_notification(self) -> Result<Notification, StorageError> {
@@ -145,6 +151,37 @@ fn claim(c: &mut AnyConnection, request: &ClaimRequest) -> Result<Vec<Delivery>,
     Ok(claimed)
 }
 
+/// Marks `ids`, delivered under claims of `attempt` lapsing at `until`,
+/// `delivered` where their claim still holds; how many it did.
+fn settle_delivered(
+    c: &mut AnyConnection,
+    ids: &[&str],
+    attempt: u32,
+    until: DateTime<Utc>,
+    now: i64,
+) -> Result<u64, StorageError> {
+    let attempt = i32::try_from(attempt).unwrap_or(i32::MAX);
+    let mut written = 0;
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let held = notifications::table
+            .filter(notifications::id.eq_any(chunk))
+            .filter(notifications::status.eq(PENDING))
+            .filter(notifications::attempts.eq(attempt))
+            .filter(notifications::next_attempt_at.eq(to_millis(until)));
+        let n = diesel::update(held)
+            .set((
+                notifications::status.eq(DELIVERED),
+                notifications::delivered_at.eq(Some(now)),
+                notifications::next_attempt_at.eq(None::<i64>),
+                notifications::last_error.eq(None::<&str>),
+                notifications::updated_at.eq(now),
+            ))
+            .execute(c)?;
+        written += n as u64;
+    }
+    Ok(written)
+}
+
 /// Writes one outcome where its claim still holds; whether it did.
 fn settle(c: &mut AnyConnection, s: &Settled, now: i64) -> Result<bool, StorageError> {
     let attempt = i32::try_from(s.claim.attempt).unwrap_or(i32::MAX);
@@ -224,10 +261,23 @@ impl Outbox for Store {
         let now = to_millis(now);
         // One transaction for the whole batch: SQLite has one writer, and a
         // write transaction per notification would hold it far longer.
+        // Deliveries, nearly every outcome, share their fence (attempt and
+        // claim end) across a claim: they are written a statement per
+        // fence, the rest a statement each.
         self.write(|c| -> Result<u64, StorageError> {
             let mut written = 0;
+            let mut delivered: BTreeMap<(u32, DateTime<Utc>), Vec<&str>> = BTreeMap::new();
             for s in settled {
-                written += u64::from(settle(c, s, now)?);
+                match s.outcome {
+                    Outcome::Delivered => delivered
+                        .entry((s.claim.attempt, s.claim.until))
+                        .or_default()
+                        .push(&s.claim.id),
+                    _ => written += u64::from(settle(c, s, now)?),
+                }
+            }
+            for ((attempt, until), ids) in delivered {
+                written += settle_delivered(c, &ids, attempt, until, now)?;
             }
             Ok(written)
         })

@@ -47,6 +47,7 @@ three_store_tests![
     a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified,
     a_second_write_of_the_same_batch_is_a_conflict_and_writes_nothing,
     a_batch_failing_midway_writes_nothing,
+    several_batches_are_written_all_or_nothing,
     run_totals_and_batch_results_grow_with_each_batch,
     a_dry_run_batch_records_decisions_and_changes_nothing_else,
     deleting_a_mentor_erases_their_per_user_results_only,
@@ -664,6 +665,49 @@ fn a_batch_failing_midway_writes_nothing<S: BatchProbe>(s: &Arc<S>) {
 
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
     assert_only_batch_zero(&**s);
+}
+
+fn several_batches_are_written_all_or_nothing<S: BatchProbe>(s: &Arc<S>) {
+    s.start_run("run_1");
+    create(&**s, USER, t0());
+    s.record_batch(&write(0, vec![fired_entry("trg_1", USER, "key_a", t0())]))
+        .unwrap();
+    let next = || {
+        let mut e = fired_entry("trg_2", USER, "key_b", t0());
+        e.milestones_seen = vec![(MilestoneType::Sessions10, t0())];
+        write(1, vec![e])
+    };
+
+    // Batch 1 is fine, but batch 0 is written already: neither is written.
+    let again = write(0, vec![fired_entry("trg_3", USER, "key_c", t0())]);
+    let err = s.record_batches(&[next(), again]).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict("batch_results.batch_index")),
+        "{err:?}"
+    );
+    assert_only_batch_zero(&**s);
+
+    // Batch 2 is about a mentor deleted meanwhile: batch 1 goes with it.
+    let mut ghost = fired_entry("trg_4", "usr_ghost", "key_d", t0());
+    ghost.enqueue = None;
+    let err = s
+        .record_batches(&[next(), write(2, vec![ghost])])
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert_only_batch_zero(&**s);
+
+    // Two good batches: both, and the run's totals count both.
+    let last = write(2, vec![fired_entry("trg_5", USER, "key_e", t0())]);
+    let outcomes = s.record_batches(&[next(), last]).unwrap();
+    let sent: Vec<i64> = outcomes.iter().map(|o| o.notifications_sent).collect();
+    assert_eq!(sent, [1, 1]);
+    assert_eq!(
+        s.batch_results("run_1"),
+        vec![(0, 1, 1), (1, 1, 1), (2, 1, 1)]
+    );
+    assert_eq!(s.run_totals("run_1"), (3, 3));
+    assert_eq!(s.outbox(USER).len(), 3);
+    assert!(s.record_batches(&[]).unwrap().is_empty());
 }
 
 fn run_totals_and_batch_results_grow_with_each_batch<S: BatchProbe>(s: &Arc<S>) {

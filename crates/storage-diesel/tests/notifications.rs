@@ -237,12 +237,21 @@ fn only_due_pending_notifications_are_ever_claimed<S: Store>(s: &Arc<S>) {
 
 fn a_batch_of_outcomes_is_written_and_a_stale_claim_changes_nothing<S: Store>(s: &Arc<S>) {
     create(&**s, USER, t0());
-    let ids: Vec<String> = ["a", "b", "c", "d"]
+    let ids: Vec<String> = ["a", "b", "c", "d", "e", "f"]
         .iter()
         .map(|k| enqueue(&**s, k, USER, ScenarioType::Inactivity, t0(), None))
         .collect();
     let batch = s.claim_due(&request(t0(), 10)).unwrap();
-    assert_eq!(batch.len(), 4);
+    assert_eq!(batch.len(), 6);
+    // Cancelled while its delivery was under way: its outcome is fenced off
+    // by the status, beside a delivery of the same claim that is written.
+    let no = EvaluationOverride {
+        should_notify: Some(false),
+        evaluation_metadata: None,
+    };
+    s.override_evaluation("trg_f", &no, t0()).unwrap().unwrap();
+    let cancelled = get(&**s, &ids[5]);
+    assert_eq!(cancelled.status, NotificationStatus::Cancelled);
     let done = t0() + TimeDelta::seconds(3);
     let retry_at = t0() + TimeDelta::seconds(30);
     let mut stale = settled(&batch[3], Outcome::Delivered);
@@ -266,8 +275,12 @@ fn a_batch_of_outcomes_is_written_and_a_stale_claim_changes_nothing<S: Store>(s:
             },
         ),
         stale,
+        settled(&batch[4], Outcome::Delivered),
+        settled(&batch[5], Outcome::Delivered),
     ];
-    assert_eq!(s.record_outcomes(&outcomes, done).unwrap(), 3);
+    assert_eq!(s.record_outcomes(&outcomes, done).unwrap(), 4);
+    assert_eq!(get(&**s, &ids[4]).status, NotificationStatus::Delivered);
+    assert_eq!(get(&**s, &ids[5]), cancelled, "the cancellation stands");
 
     let delivered = get(&**s, &ids[0]);
     assert_eq!(delivered.status, NotificationStatus::Delivered);
