@@ -244,6 +244,7 @@ fn job_parts(e: &JobError) -> (StatusCode, &'static str) {
         JobError::UnknownHandler(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_handler"),
         JobError::HandlerImmutable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "handler_immutable"),
         JobError::InvalidMisfireDeadline => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
+        JobError::InvalidParams(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_params"),
         JobError::Store(S::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
         JobError::Store(S::Backend(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
@@ -317,6 +318,7 @@ fn job_details(e: &JobError) -> Value {
             json!({"field": "handler", "value": u.name, "valid": u.known})
         }
         JobError::HandlerImmutable(handler) => json!({"field": "handler", "handler": handler}),
+        JobError::InvalidParams(p) => json!({"field": p.field, "problem": p.problem}),
         JobError::InvalidMisfireDeadline => {
             json!({"field": "misfire_deadline_seconds", "min": 1, "max": 604_800})
         }

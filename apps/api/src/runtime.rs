@@ -23,7 +23,9 @@ use scenario_engine::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, Clock, EvaluationError,
     EvaluationRepository, IdSource, PreparedBatch, Rules,
 };
-use scheduler_core::{Handler, Job, JobError, JobName, JobService, Schedule, plan_firing};
+use scheduler_core::{
+    Handler, InvalidParams, Job, JobError, JobName, JobService, Schedule, plan_firing,
+};
 use serde_json::{Map, Value, json};
 
 use crate::delivery::DeliveryWaker;
@@ -195,6 +197,14 @@ pub struct InvocationRequest {
 enum Stop {
     Cancelled,
     Failed(String),
+}
+
+impl Stop {
+    /// A run of a job whose `params` were stored before [`check_params`]
+    /// refused such values.
+    fn invalid(e: InvalidParams) -> Self {
+        Self::Failed(e.to_string())
+    }
 }
 
 /// Jobs, runs and the handlers behind them.
@@ -414,7 +424,7 @@ impl JobRuntime {
         // counts no calendar days.
         let zone = match handler {
             Handler::RunLogRetention => None,
-            _ => evaluation_timezone_param(params).map_err(Stop::Failed)?,
+            _ => evaluation_timezone_param(params).map_err(Stop::invalid)?,
         };
         let jobs = match zone {
             Some(timezone) => self.expiry.with_rules(Rules {
@@ -425,13 +435,12 @@ impl JobRuntime {
         };
         match handler {
             Handler::CertificationExpiryCheck => {
-                let lead = param(params, "lead_time_days", 30, 0..=3650).map_err(Stop::Failed)?;
+                let lead = lead_time_param(params).map_err(Stop::invalid)?;
                 expiry(jobs.expiry_check(&ctx, lead).map(|s| s.to_json()))
             }
             Handler::PauseAutoLift => expiry(jobs.auto_lift(&ctx).map(|s| s.to_json())),
             Handler::WeeklyExpiryReport => {
-                let days = param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)
-                    .map_err(Stop::Failed)?;
+                let days = report_days_param(params).map_err(Stop::invalid)?;
                 expiry(
                     jobs.weekly_report(&ctx, days, zone.unwrap_or(self.timezone))
                         .map(|r| r.to_json()),
@@ -460,7 +469,7 @@ impl JobRuntime {
     ) -> Result<Value, Stop> {
         let batch_size = match run.batch_size.and_then(|b| u32::try_from(b).ok()) {
             Some(b) => b,
-            None => batch_size_param(params).map_err(Stop::Failed)?,
+            None => batch_size_param(params).map_err(Stop::invalid)?,
         };
         // The job's own evaluation time zone, else the service's.
         let batches = match zone {
@@ -632,13 +641,8 @@ impl JobRuntime {
     /// than the retention period; dedupe keys and notifications stay. A dry
     /// run prunes nothing.
     fn retention(&self, params: &Map<String, Value>, run: &Run) -> Result<Value, Stop> {
-        let days = param(
-            params,
-            "retention_days",
-            self.config.retention_days,
-            1..=36500,
-        )
-        .map_err(Stop::Failed)?;
+        let days =
+            retention_days_param(params, self.config.retention_days).map_err(Stop::invalid)?;
         let cutoff = run_log::retention_cutoff(run.invoked_at, days);
         let summary = |runs: u64, evaluations: u64, keys: u64| {
             json!({
@@ -1131,7 +1135,7 @@ fn param<T>(
     name: &str,
     default: T,
     range: std::ops::RangeInclusive<i64>,
-) -> Result<T, String>
+) -> Result<T, InvalidParams>
 where
     T: TryFrom<i64>,
 {
@@ -1141,13 +1145,53 @@ where
             .as_i64()
             .filter(|n| range.contains(n))
             .and_then(|n| T::try_from(n).ok())
-            .ok_or_else(|| {
-                format!(
-                    "params.{name} must be an integer between {} and {}, got {v}",
+            .ok_or_else(|| InvalidParams {
+                field: format!("params.{name}"),
+                problem: format!(
+                    "must be an integer between {} and {}, got {v}",
                     range.start(),
                     range.end()
-                )
+                ),
             }),
+    }
+}
+
+/// A certification expiry check's `params.lead_time_days` (0-3650, default 30).
+fn lead_time_param(params: &Map<String, Value>) -> Result<u32, InvalidParams> {
+    param(params, "lead_time_days", 30, 0..=3650)
+}
+
+/// A weekly expiry report's `params.days` (1-3650).
+fn report_days_param(params: &Map<String, Value>) -> Result<u32, InvalidParams> {
+    param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)
+}
+
+/// A retention job's `params.retention_days` (1-36500, default `default`).
+fn retention_days_param(params: &Map<String, Value>, default: i64) -> Result<i64, InvalidParams> {
+    param(params, "retention_days", default, 1..=36500)
+}
+
+/// Checks a job's `params` as its runs will read them (SPEC section 7: a
+/// 422 when a job is created or its params changed, rather than a run that
+/// fails later): the handler's own parameters and their bounds, and
+/// `params.evaluation_timezone` for every handler that counts days. Other
+/// keys are left alone. A job stored before this check existed still fails
+/// its run, with the same message.
+///
+/// # Errors
+/// [`InvalidParams`] naming the first parameter refused.
+pub fn check_params(handler: Handler, params: &Map<String, Value>) -> Result<(), InvalidParams> {
+    if handler != Handler::RunLogRetention {
+        evaluation_timezone_param(params)?;
+    }
+    match handler {
+        Handler::CertificationExpiryCheck => lead_time_param(params).map(drop),
+        Handler::PauseAutoLift => Ok(()),
+        Handler::WeeklyExpiryReport => report_days_param(params).map(drop),
+        Handler::RunLogRetention => {
+            retention_days_param(params, run_log::DEFAULT_RETENTION_DAYS).map(drop)
+        }
+        Handler::ScenarioEvaluation => batch_size_param(params).map(drop),
     }
 }
 
@@ -1165,21 +1209,27 @@ fn batch_taken(e: &EvaluationError) -> bool {
 /// A job's `params.evaluation_timezone` (SPEC section 15): an IANA zone
 /// name that overrides the service's evaluation time zone for its runs, or
 /// `None` when absent or null.
-fn evaluation_timezone_param(params: &Map<String, Value>) -> Result<Option<chrono_tz::Tz>, String> {
+fn evaluation_timezone_param(
+    params: &Map<String, Value>,
+) -> Result<Option<chrono_tz::Tz>, InvalidParams> {
+    let refused = |problem: String| InvalidParams {
+        field: "params.evaluation_timezone".to_owned(),
+        problem,
+    };
     match params.get("evaluation_timezone") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(name)) => name
             .parse()
             .map(Some)
-            .map_err(|_| format!("params.evaluation_timezone: unknown time zone `{name}`")),
-        Some(v) => Err(format!(
-            "params.evaluation_timezone must be a time zone name such as \"Europe/Oslo\", got {v}"
-        )),
+            .map_err(|_| refused(format!("is not a known time zone: `{name}`"))),
+        Some(v) => Err(refused(format!(
+            "must be a time zone name such as \"Europe/Oslo\", got {v}"
+        ))),
     }
 }
 
 /// A scenario-evaluation job's `params.batch_size` (1 to [`MAX_BATCH_SIZE`]).
-fn batch_size_param(params: &Map<String, Value>) -> Result<u32, String> {
+fn batch_size_param(params: &Map<String, Value>) -> Result<u32, InvalidParams> {
     param(
         params,
         "batch_size",

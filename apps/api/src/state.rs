@@ -110,7 +110,7 @@ impl AppState {
         );
         let evaluations = EvaluationService::new(repo.clone(), clock.clone(), ids.clone(), rules);
         let runtime = JobRuntime::new(
-            JobService::new(repo.clone()),
+            JobService::new(repo.clone()).with_params_check(crate::runtime::check_params),
             repo.clone(),
             ExpiryJobs::new(repo.clone(), evaluations.clone()),
             BatchEvaluator::new(repo.clone(), clock.clone(), ids.clone(), rules),

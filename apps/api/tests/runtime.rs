@@ -24,7 +24,7 @@ use scenario_engine::{
     EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
     PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
 };
-use scheduler_core::{Job, JobService, NewJob};
+use scheduler_core::{Job, JobError, JobService, NewJob};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
 
@@ -758,7 +758,33 @@ async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
         create_with(&rt, name, "0 2 * * *", "scenario_evaluation", Some(params))
     };
 
-    let unknown = job_with("nowhere-check", "Mars/Olympus_Mons");
+    // A zone that does not exist is refused when the job is created...
+    let refused = rt.jobs.create(
+        NewJob {
+            name: "nowhere-check".into(),
+            cron_expression: "0 2 * * *".into(),
+            timezone: None,
+            handler: "scenario_evaluation".into(),
+            enabled: Some(true),
+            params: serde_json::json!({"evaluation_timezone": "Mars/Olympus_Mons"})
+                .as_object()
+                .cloned(),
+        },
+        rt.next_id("job"),
+        rt.now(),
+    );
+    let Err(JobError::InvalidParams(refused)) = refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(refused.field, "params.evaluation_timezone");
+    assert!(refused.problem.contains("Mars/Olympus_Mons"), "{refused}");
+    // ...and a job stored with one before that check existed fails its run.
+    let mut unknown = job_with("nowhere-check", "UTC");
+    unknown.params.insert(
+        "evaluation_timezone".into(),
+        serde_json::json!("Mars/Olympus_Mons"),
+    );
+    assert!(rt.jobs.repo().update(&unknown).unwrap());
     let run = rt.trigger(&unknown, TriggerRequest::default()).unwrap();
     let run = settle_run(&rt, &run.id);
     assert_eq!(run.status, RunStatus::Failed);

@@ -84,4 +84,4 @@ pub use repo::{JobRepository, StoreError};
 pub use schedule::{
     CronError, CronSpec, MAX_EXPRESSION_LEN, Schedule, ScheduleError, Upcoming, parse_timezone,
 };
-pub use service::{JobError, JobPatch, JobService, NewJob};
+pub use service::{InvalidParams, JobError, JobPatch, JobService, NewJob, ParamsCheck};

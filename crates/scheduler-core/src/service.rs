@@ -37,10 +37,29 @@ pub enum JobError {
     /// A misfire deadline outside 1 s - 7 days.
     #[error("misfire_deadline_seconds must be between 1 and 604800")]
     InvalidMisfireDeadline,
+    /// The job's `params` do not suit its handler ([`ParamsCheck`]).
+    #[error(transparent)]
+    InvalidParams(#[from] InvalidParams),
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
 }
+
+/// Why a job's `params` were refused: which one, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {problem}")]
+pub struct InvalidParams {
+    /// The parameter, as `params.<name>`.
+    pub field: String,
+    /// What is wrong, for example `must be an integer between 1 and 500, got 0`.
+    pub problem: String,
+}
+
+/// Checks a job's `params` for its handler: the parameters its runs read
+/// and their bounds belong to whoever runs the handlers (the service), so
+/// [`JobService::with_params_check`] takes them from there.
+pub type ParamsCheck =
+    fn(Handler, &serde_json::Map<String, serde_json::Value>) -> Result<(), InvalidParams>;
 
 impl From<ScheduleError> for JobError {
     fn from(e: ScheduleError) -> Self {
@@ -91,6 +110,7 @@ pub struct JobPatch {
 #[derive(Clone)]
 pub struct JobService {
     repo: Arc<dyn JobRepository>,
+    check_params: Option<ParamsCheck>,
 }
 
 fn store(e: StoreError, name: &str) -> JobError {
@@ -103,7 +123,58 @@ fn store(e: StoreError, name: &str) -> JobError {
 impl JobService {
     /// A service over `repo`.
     pub fn new(repo: Arc<dyn JobRepository>) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            check_params: None,
+        }
+    }
+
+    /// The same service, refusing a job whose `params` `check` refuses, on
+    /// create and whenever an update sets them ([`JobError::InvalidParams`]).
+    /// Without a check any JSON object is accepted.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use scheduler_core::{Handler, InMemoryJobs, InvalidParams, JobError, JobService, NewJob};
+    /// fn check(_: Handler, params: &serde_json::Map<String, serde_json::Value>) -> Result<(), InvalidParams> {
+    ///     match params.get("days").and_then(|d| d.as_i64()) {
+    ///         Some(d) if d < 1 => Err(InvalidParams {
+    ///             field: "params.days".into(),
+    ///             problem: format!("must be at least 1, got {d}"),
+    ///         }),
+    ///         _ => Ok(()),
+    ///     }
+    /// }
+    /// let jobs = JobService::new(Arc::new(InMemoryJobs::default())).with_params_check(check);
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 26, 9, 0, 0).unwrap();
+    /// let spec = NewJob {
+    ///     name: "weekly-expiry-summary-report".into(),
+    ///     cron_expression: "0 8 * * 1".into(),
+    ///     timezone: None,
+    ///     handler: "weekly_expiry_report".into(),
+    ///     enabled: None,
+    ///     params: serde_json::json!({"days": 0}).as_object().cloned(),
+    /// };
+    /// let err = jobs.create(spec, "job_1".into(), now).unwrap_err();
+    /// assert!(matches!(err, JobError::InvalidParams(_)));
+    /// assert_eq!(err.to_string(), "params.days must be at least 1, got 0");
+    /// ```
+    #[must_use]
+    pub fn with_params_check(mut self, check: ParamsCheck) -> Self {
+        self.check_params = Some(check);
+        self
+    }
+
+    fn checked(
+        &self,
+        handler: Handler,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), JobError> {
+        match self.check_params {
+            Some(check) => Ok(check(handler, params)?),
+            None => Ok(()),
+        }
     }
 
     /// The repository behind the service.
@@ -117,7 +188,7 @@ impl JobService {
     /// # Errors
     /// [`JobError::InvalidName`], [`JobError::InvalidCron`],
     /// [`JobError::UnknownTimezone`], [`JobError::UnknownHandler`],
-    /// [`JobError::DuplicateName`].
+    /// [`JobError::InvalidParams`], [`JobError::DuplicateName`].
     ///
     /// ```
     /// use std::sync::Arc;
@@ -145,6 +216,9 @@ impl JobService {
             &spec.cron_expression,
             spec.timezone.as_deref().unwrap_or("UTC"),
         )?;
+        if let Some(params) = &spec.params {
+            self.checked(handler, params)?;
+        }
         let mut job = Job::new(id, name, schedule, handler, now);
         if let Some(params) = spec.params {
             job.params = params;
@@ -182,6 +256,7 @@ impl JobService {
             job.set_schedule(Schedule::new(spec, tz), now);
         }
         if let Some(params) = patch.params {
+            self.checked(job.handler, &params)?;
             job.params = params;
         }
         if let Some(secs) = patch.misfire_deadline_seconds {

@@ -506,6 +506,66 @@ async fn invalid_jobs_are_refused_with_the_spec_codes_and_nothing_is_written(app
         StatusCode::UNPROCESSABLE_ENTITY,
         "unknown_handler",
     );
+    // Params the handler's runs would refuse (SPEC 7: absurd thresholds,
+    // unknown time zones), on create and on update.
+    for (params, field, problem) in [
+        (
+            json!({"lead_time_days": -5}),
+            "params.lead_time_days",
+            "must be an integer between 0 and 3650, got -5",
+        ),
+        (
+            json!({"lead_time_days": "30"}),
+            "params.lead_time_days",
+            "must be an integer between 0 and 3650, got \"30\"",
+        ),
+        (
+            json!({"evaluation_timezone": "Mars/Olympus"}),
+            "params.evaluation_timezone",
+            "is not a known time zone: `Mars/Olympus`",
+        ),
+    ] {
+        let details = assert_error(
+            &app.post(SCHEDULER, &with("params", params.clone())).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+        );
+        assert_eq!(details, json!({"field": field, "problem": problem}));
+        let details = assert_error(
+            &app.put(&format!("{SCHEDULER}/a"), &json!({"params": params}))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_params",
+        );
+        assert_eq!(details["field"], field);
+    }
+    let other = json!({"job_name": "b", "cron_expression": "0 2 * * *", "handler": "reminder_scheduler", "params": {"batch_size": 501}});
+    let r = app.post(SCHEDULER, &other).await;
+    let details = assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_params");
+    assert_eq!(details["field"], "params.batch_size");
+    assert_eq!(
+        r.body["error"]["message"],
+        "params.batch_size must be an integer between 1 and 500, got 501"
+    );
+    let r = app.get(&format!("{SCHEDULER}/a")).await;
+    assert_eq!(
+        r.body["params"],
+        json!({}),
+        "the refused PUTs changed nothing"
+    );
+    // Keys a handler does not read are kept as given.
+    let r = app
+        .put(
+            &format!("{SCHEDULER}/a"),
+            &json!({"params": {"lead_time_days": 0, "note": "weekend crew"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(
+        r.body["params"],
+        json!({"lead_time_days": 0, "note": "weekend crew"})
+    );
+
     // Nothing was written: one job, never run.
     let list = app.get(SCHEDULER).await;
     assert_eq!(total(&list.body), 1, "{:#}", list.body);
