@@ -191,15 +191,10 @@ fn settle(c: &mut AnyConnection, s: &Settled, now: i64) -> Result<bool, StorageE
         .filter(notifications::attempts.eq(attempt))
         .filter(notifications::next_attempt_at.eq(to_millis(s.claim.until)));
     let n = match &s.outcome {
-        Outcome::Delivered => diesel::update(held)
-            .set((
-                notifications::status.eq(DELIVERED),
-                notifications::delivered_at.eq(Some(now)),
-                notifications::next_attempt_at.eq(None::<i64>),
-                notifications::last_error.eq(None::<&str>),
-                notifications::updated_at.eq(now),
-            ))
-            .execute(c)?,
+        Outcome::Delivered => {
+            let ids = [s.claim.id.as_str()];
+            return Ok(settle_delivered(c, &ids, s.claim.attempt, s.claim.until, now)? > 0);
+        }
         Outcome::Retry { at, error } => diesel::update(held)
             .set((
                 notifications::next_attempt_at.eq(Some(to_millis(*at))),
