@@ -420,12 +420,8 @@ impl JobRuntime {
                 ExpiryError::Store(e) => Stop::Failed(format!("reading mentors failed: {e}")),
             })
         };
-        // The job's own evaluation time zone (SPEC section 15); retention
-        // counts no calendar days.
-        let zone = match handler {
-            Handler::RunLogRetention => None,
-            _ => evaluation_timezone_param(params).map_err(Stop::invalid)?,
-        };
+        let JobParams { zone, handler } =
+            JobParams::read(handler, params, self.config.retention_days).map_err(Stop::invalid)?;
         let jobs = match zone {
             Some(timezone) => self.expiry.with_rules(Rules {
                 timezone,
@@ -434,20 +430,18 @@ impl JobRuntime {
             None => self.expiry.clone(),
         };
         match handler {
-            Handler::CertificationExpiryCheck => {
-                let lead = lead_time_param(params).map_err(Stop::invalid)?;
-                expiry(jobs.expiry_check(&ctx, lead).map(|s| s.to_json()))
+            HandlerParams::ExpiryCheck { lead_time_days } => {
+                expiry(jobs.expiry_check(&ctx, lead_time_days).map(|s| s.to_json()))
             }
-            Handler::PauseAutoLift => expiry(jobs.auto_lift(&ctx).map(|s| s.to_json())),
-            Handler::WeeklyExpiryReport => {
-                let days = report_days_param(params).map_err(Stop::invalid)?;
-                expiry(
-                    jobs.weekly_report(&ctx, days, zone.unwrap_or(self.timezone))
-                        .map(|r| r.to_json()),
-                )
+            HandlerParams::AutoLift => expiry(jobs.auto_lift(&ctx).map(|s| s.to_json())),
+            HandlerParams::WeeklyReport { days } => expiry(
+                jobs.weekly_report(&ctx, days, zone.unwrap_or(self.timezone))
+                    .map(|r| r.to_json()),
+            ),
+            HandlerParams::Retention { days } => self.retention(days, run),
+            HandlerParams::ScenarioEvaluation { batch_size } => {
+                self.scenario_evaluation(batch_size, zone, run, &cancelled)
             }
-            Handler::RunLogRetention => self.retention(params, run),
-            Handler::ScenarioEvaluation => self.scenario_evaluation(params, zone, run, &cancelled),
         }
     }
 
@@ -457,20 +451,24 @@ impl JobRuntime {
     /// writes the batch plan; then every planned batch without a batch
     /// result is evaluated, in index order, each committing its
     /// evaluations (the per-user results), notifications, batch result and
-    /// the run's totals at once. Cancellation is checked between batches; memory
-    /// holds one page of the plan, never all mentors. `zone` is the job's
-    /// `params.evaluation_timezone`, when it has one.
+    /// the run's totals at once, with the other batches ready then (group
+    /// commit). Cancellation is checked between those transactions; memory
+    /// holds one page of the plan, never all mentors. `batch_size` is the
+    /// job's `params.batch_size`, `zone` its `params.evaluation_timezone`
+    /// when it has one.
     fn scenario_evaluation(
         &self,
-        params: &Map<String, Value>,
+        batch_size: u32,
         zone: Option<chrono_tz::Tz>,
         run: &Run,
         cancelled: &dyn Fn() -> bool,
     ) -> Result<Value, Stop> {
-        let batch_size = match run.batch_size.and_then(|b| u32::try_from(b).ok()) {
-            Some(b) => b,
-            None => batch_size_param(params).map_err(Stop::invalid)?,
-        };
+        // The run's own batch size (the request's, or the job's when the run
+        // was made), else the job's `params.batch_size` now.
+        let batch_size = run
+            .batch_size
+            .and_then(|b| u32::try_from(b).ok())
+            .unwrap_or(batch_size);
         // The job's own evaluation time zone, else the service's.
         let batches = match zone {
             Some(timezone) => self.batches.with_rules(Rules {
@@ -487,7 +485,7 @@ impl JobRuntime {
         };
         // Two cores, two stages: a reader thread loads and decides the next
         // batches (on its own connection; SQLite's readers do not wait for
-        // its one writer) while this thread commits the one before. The
+        // its one writer) while this thread commits the ones before. The
         // channel holds PREPARED_AHEAD batches, which evens out batches
         // that take one stage longer than usual (a batch is about 100 KB
         // of decisions), and the reader stops at its next send once this
@@ -640,9 +638,7 @@ impl JobRuntime {
     /// Prunes finished runs (with their batch results) and evaluations older
     /// than the retention period; dedupe keys and notifications stay. A dry
     /// run prunes nothing.
-    fn retention(&self, params: &Map<String, Value>, run: &Run) -> Result<Value, Stop> {
-        let days =
-            retention_days_param(params, self.config.retention_days).map_err(Stop::invalid)?;
+    fn retention(&self, days: i64, run: &Run) -> Result<Value, Stop> {
         let cutoff = run_log::retention_cutoff(run.invoked_at, days);
         let summary = |runs: u64, evaluations: u64, keys: u64| {
             json!({
@@ -1156,43 +1152,67 @@ where
     }
 }
 
-/// A certification expiry check's `params.lead_time_days` (0-3650, default 30).
-fn lead_time_param(params: &Map<String, Value>) -> Result<u32, InvalidParams> {
-    param(params, "lead_time_days", 30, 0..=3650)
+/// What a job's runs read from its `params` (docs/scheduling.md): read
+/// once per run, and by [`check_params`] when a job is created or its
+/// params change, so that what is accepted is what runs.
+struct JobParams {
+    /// `params.evaluation_timezone` (SPEC section 15); never read for
+    /// retention, which counts no calendar days.
+    zone: Option<chrono_tz::Tz>,
+    handler: HandlerParams,
 }
 
-/// A weekly expiry report's `params.days` (1-3650).
-fn report_days_param(params: &Map<String, Value>) -> Result<u32, InvalidParams> {
-    param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)
+/// The parameters of each handler.
+enum HandlerParams {
+    ExpiryCheck { lead_time_days: u32 },
+    AutoLift,
+    WeeklyReport { days: u32 },
+    Retention { days: i64 },
+    ScenarioEvaluation { batch_size: u32 },
 }
 
-/// A retention job's `params.retention_days` (1-36500, default `default`).
-fn retention_days_param(params: &Map<String, Value>, default: i64) -> Result<i64, InvalidParams> {
-    param(params, "retention_days", default, 1..=36500)
+impl JobParams {
+    /// `handler`'s parameters in `params`, `retention_days` being the
+    /// service's default for the retention job.
+    fn read(
+        handler: Handler,
+        params: &Map<String, Value>,
+        retention_days: i64,
+    ) -> Result<Self, InvalidParams> {
+        let zone = match handler {
+            Handler::RunLogRetention => None,
+            _ => evaluation_timezone_param(params)?,
+        };
+        let handler = match handler {
+            Handler::CertificationExpiryCheck => HandlerParams::ExpiryCheck {
+                lead_time_days: param(params, "lead_time_days", 30, 0..=3650)?,
+            },
+            Handler::PauseAutoLift => HandlerParams::AutoLift,
+            Handler::WeeklyExpiryReport => HandlerParams::WeeklyReport {
+                days: param(params, "days", cert_expiry::DEFAULT_REPORT_DAYS, 1..=3650)?,
+            },
+            Handler::RunLogRetention => HandlerParams::Retention {
+                days: param(params, "retention_days", retention_days, 1..=36500)?,
+            },
+            Handler::ScenarioEvaluation => HandlerParams::ScenarioEvaluation {
+                batch_size: batch_size_param(params)?,
+            },
+        };
+        Ok(Self { zone, handler })
+    }
 }
 
-/// Checks a job's `params` as its runs will read them (SPEC section 7: a
-/// 422 when a job is created or its params changed, rather than a run that
-/// fails later): the handler's own parameters and their bounds, and
-/// `params.evaluation_timezone` for every handler that counts days. Other
-/// keys are left alone. A job stored before this check existed still fails
-/// its run, with the same message.
+/// Checks a job's `params` as its runs will read them ([`JobParams`];
+/// SPEC section 7: a 422 when a job is created or its params changed,
+/// rather than a run that fails later): the handler's own parameters and
+/// their bounds, and `params.evaluation_timezone` for every handler that
+/// counts days. Other keys are left alone. A job stored before this check
+/// existed still fails its run, with the same message.
 ///
 /// # Errors
 /// [`InvalidParams`] naming the first parameter refused.
 pub fn check_params(handler: Handler, params: &Map<String, Value>) -> Result<(), InvalidParams> {
-    if handler != Handler::RunLogRetention {
-        evaluation_timezone_param(params)?;
-    }
-    match handler {
-        Handler::CertificationExpiryCheck => lead_time_param(params).map(drop),
-        Handler::PauseAutoLift => Ok(()),
-        Handler::WeeklyExpiryReport => report_days_param(params).map(drop),
-        Handler::RunLogRetention => {
-            retention_days_param(params, run_log::DEFAULT_RETENTION_DAYS).map(drop)
-        }
-        Handler::ScenarioEvaluation => batch_size_param(params).map(drop),
-    }
+    JobParams::read(handler, params, run_log::DEFAULT_RETENTION_DAYS).map(drop)
 }
 
 /// Whether a batch write failed because the run already has a batch with
