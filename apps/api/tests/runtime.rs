@@ -72,6 +72,18 @@ fn create(rt: &JobRuntime, name: &str, expr: &str, handler: &str) -> Job {
     create_with(rt, name, expr, handler, None)
 }
 
+/// An enabled UTC job with `params` (absent when `None`).
+fn new_job(name: &str, expr: &str, handler: &str, params: Option<serde_json::Value>) -> NewJob {
+    NewJob {
+        name: name.into(),
+        cron_expression: expr.into(),
+        timezone: None,
+        handler: handler.into(),
+        enabled: Some(true),
+        params: params.map(|p| p.as_object().expect("params are an object").clone()),
+    }
+}
+
 /// A job with `params` (absent when `None`).
 fn create_with(
     rt: &JobRuntime,
@@ -80,14 +92,7 @@ fn create_with(
     handler: &str,
     params: Option<serde_json::Value>,
 ) -> Job {
-    let spec = NewJob {
-        name: name.into(),
-        cron_expression: expr.into(),
-        timezone: None,
-        handler: handler.into(),
-        enabled: Some(true),
-        params: params.map(|p| p.as_object().expect("params are an object").clone()),
-    };
+    let spec = new_job(name, expr, handler, params);
     rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
 }
 
@@ -759,17 +764,14 @@ async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
     };
 
     // A zone that does not exist is refused when the job is created...
+    let mars = serde_json::json!({"evaluation_timezone": "Mars/Olympus_Mons"});
     let refused = rt.jobs.create(
-        NewJob {
-            name: "nowhere-check".into(),
-            cron_expression: "0 2 * * *".into(),
-            timezone: None,
-            handler: "scenario_evaluation".into(),
-            enabled: Some(true),
-            params: serde_json::json!({"evaluation_timezone": "Mars/Olympus_Mons"})
-                .as_object()
-                .cloned(),
-        },
+        new_job(
+            "nowhere-check",
+            "0 2 * * *",
+            "scenario_evaluation",
+            Some(mars),
+        ),
         rt.next_id("job"),
         rt.now(),
     );
