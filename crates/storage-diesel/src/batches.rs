@@ -18,6 +18,7 @@ use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::{from_millis, to_millis};
 use crate::error::StorageError;
 use crate::mentors::{CertificationRow, MentorRow, record_of};
+use crate::rows::{Binds, InsertRow, ReturningRow, Rows, Values};
 use crate::schema::{
     batch_results, certifications, evaluations, mentor_milestones, mentors, notification_keys,
     notifications, runs,
@@ -41,68 +42,124 @@ const _: () = assert!(
 /// any batch up to this size (SPEC: at most 500 ids per `evaluation-batch`).
 const IDS_PER_QUERY: usize = 1000;
 
-// Every row struct here says `treat_none_as_default_value = false`: by
-// default the `Insertable` derive makes *every* field (not only `Option`
-// ones) a "value or DEFAULT", and diesel then runs a SQLite multi-row insert
-// as one `INSERT` per row inside a nested transaction, which fails inside
-// `write_tx`'s `BEGIN IMMEDIATE`.
-
 /// Counting notifications for the cooldown (SPEC section 4).
 const COUNTING: [&str; 2] = ["pending", "delivered"];
 
-// The rows written through `for_each_shape!` own their strings: a cached
-// statement is keyed by the type of its values, which must be 'static.
+// A batch's rows borrow from its `BatchWrite` and are written as
+// `rows::Rows` statements.
 
-#[derive(Insertable)]
-#[diesel(table_name = evaluations, treat_none_as_default_value = false)]
-struct EvaluationInsert {
-    id: String,
-    user_id: String,
+struct EvaluationInsert<'a> {
+    id: &'a str,
+    user_id: &'a str,
     scenario_type: &'static str,
     should_notify: bool,
     evaluated_at: i64,
-    evaluation_metadata: String,
-    reason: String,
-    reason_code: String,
-    run_id: Option<String>,
+    evaluation_metadata: &'a str,
+    reason: &'a str,
+    reason_code: &'a str,
+    run_id: Option<&'a str>,
     dry_run: bool,
     batch_index: Option<i64>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = notifications, treat_none_as_default_value = false)]
-struct NotificationInsert {
-    id: String,
-    user_id: String,
-    org_id: String,
+impl InsertRow for EvaluationInsert<'_> {
+    const HEAD: &'static str = "INSERT INTO evaluations (id, user_id, scenario_type, should_notify, \
+        evaluated_at, evaluation_metadata, reason, reason_code, run_id, dry_run, batch_index) VALUES ";
+    const TAIL: &'static str = "";
+    type Tag = evaluations::table;
+    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
+        DB::text(v.next(), self.id)?;
+        DB::text(v.next(), self.user_id)?;
+        DB::text(v.next(), self.scenario_type)?;
+        DB::boolean(v.next(), &self.should_notify)?;
+        DB::big(v.next(), &self.evaluated_at)?;
+        DB::text(v.next(), self.evaluation_metadata)?;
+        DB::text(v.next(), self.reason)?;
+        DB::text(v.next(), self.reason_code)?;
+        DB::opt_text(v.next(), &self.run_id)?;
+        DB::boolean(v.next(), &self.dry_run)?;
+        DB::opt_big(v.next(), &self.batch_index)
+    }
+}
+
+/// A new notification: `pending`, no attempt yet, due at once.
+struct NotificationInsert<'a> {
+    id: &'a str,
+    user_id: &'a str,
+    org_id: &'a str,
     scenario_type: &'static str,
-    dedupe_key: String,
-    payload: String,
-    status: &'static str,
-    attempts: i32,
-    last_error: Option<String>,
+    dedupe_key: &'a str,
+    payload: &'a str,
     created_at: i64,
-    updated_at: i64,
-    next_attempt_at: Option<i64>,
-    delivered_at: Option<i64>,
-    run_id: Option<String>,
-    evaluation_id: Option<String>,
+    run_id: Option<&'a str>,
+    evaluation_id: Option<&'a str>,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = notification_keys, treat_none_as_default_value = false)]
-struct KeyInsert {
-    dedupe_key: String,
-    user_id: String,
+impl InsertRow for NotificationInsert<'_> {
+    const HEAD: &'static str = "INSERT INTO notifications (id, user_id, org_id, scenario_type, \
+        dedupe_key, payload, status, attempts, last_error, created_at, updated_at, next_attempt_at, \
+        delivered_at, run_id, evaluation_id) VALUES ";
+    const TAIL: &'static str = "";
+    type Tag = notifications::table;
+    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
+        DB::text(v.next(), self.id)?;
+        DB::text(v.next(), self.user_id)?;
+        DB::text(v.next(), self.org_id)?;
+        DB::text(v.next(), self.scenario_type)?;
+        DB::text(v.next(), self.dedupe_key)?;
+        DB::text(v.next(), self.payload)?;
+        v.next().push_sql("'pending', 0, NULL");
+        DB::big(v.next(), &self.created_at)?;
+        DB::big(v.next(), &self.created_at)?;
+        DB::big(v.next(), &self.created_at)?;
+        v.next().push_sql("NULL");
+        DB::opt_text(v.next(), &self.run_id)?;
+        DB::opt_text(v.next(), &self.evaluation_id)
+    }
+}
+
+struct KeyInsert<'a> {
+    dedupe_key: &'a str,
+    user_id: &'a str,
     created_at: i64,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = mentor_milestones, treat_none_as_default_value = false)]
-struct MilestoneInsert {
-    user_id: String,
+impl InsertRow for KeyInsert<'_> {
+    const HEAD: &'static str =
+        "INSERT INTO notification_keys (dedupe_key, user_id, created_at) VALUES ";
+    // RETURNING names exactly the keys this statement inserted: on
+    // PostgreSQL even when a concurrent transaction inserts the same key
+    // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
+    // no other writer runs) without reading the keys first.
+    const TAIL: &'static str = " ON CONFLICT DO NOTHING RETURNING dedupe_key";
+    type Tag = notification_keys::table;
+    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
+        DB::text(v.next(), self.dedupe_key)?;
+        DB::text(v.next(), self.user_id)?;
+        DB::big(v.next(), &self.created_at)
+    }
+}
+
+impl ReturningRow for KeyInsert<'_> {
+    type SqlType = diesel::sql_types::Text;
+}
+
+struct MilestoneInsert<'a> {
+    user_id: &'a str,
     milestone_type: &'static str,
     achieved_at: i64,
+}
+
+impl InsertRow for MilestoneInsert<'_> {
+    const HEAD: &'static str =
+        "INSERT INTO mentor_milestones (user_id, milestone_type, achieved_at) VALUES ";
+    const TAIL: &'static str = " ON CONFLICT DO NOTHING";
+    type Tag = mentor_milestones::table;
+    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
+        DB::text(v.next(), self.user_id)?;
+        DB::text(v.next(), self.milestone_type)?;
+        DB::big(v.next(), &self.achieved_at)
+    }
 }
 
 /// Inserts `rows` into `table` in statements of [`BATCH_ROWS`] rows.
@@ -145,12 +202,11 @@ macro_rules! for_each_shape {
     }};
 }
 
-/// Inserts `rows` into `table` in [`for_each_shape!`] statements.
+/// Inserts `rows` in [`for_each_shape!`] statements.
 macro_rules! insert_cached {
-    ($conn:expr, $table:expr, $rows:expr) => {
-        for_each_shape!($rows, |head| per_backend!(&mut *$conn, |c| {
-            diesel::insert_into($table).values(head).execute(c)
-        })?)
+    ($conn:expr, $rows:expr) => {
+        for_each_shape!($rows, |head| per_backend!(&mut *$conn, |c| Rows(head)
+            .execute(c))?)
     };
 }
 
@@ -169,8 +225,8 @@ fn claim_keys(c: &mut AnyConnection, batch: &BatchWrite) -> Result<Vec<bool>, St
         if in_batch.insert(n.dedupe_key.as_str()) {
             first.push(i);
             rows.push(KeyInsert {
-                dedupe_key: n.dedupe_key.clone(),
-                user_id: n.user_id.clone(),
+                dedupe_key: &n.dedupe_key,
+                user_id: &n.user_id,
                 created_at: to_millis(n.created_at),
             });
         } else {
@@ -181,26 +237,12 @@ fn claim_keys(c: &mut AnyConnection, batch: &BatchWrite) -> Result<Vec<bool>, St
         return Ok(taken);
     }
     let mut ours: HashSet<String> = HashSet::with_capacity(rows.len());
-    // RETURNING names exactly the keys this statement inserted: on
-    // PostgreSQL even when a concurrent transaction inserts the same key
-    // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
-    // no other writer runs) without reading the keys first.
     for_each_shape!(rows, |head| {
-        let inserted: Vec<String> = match &mut *c {
-            AnyConnection::Postgres(c) => diesel::insert_into(notification_keys::table)
-                .values(head)
-                .on_conflict_do_nothing()
-                .returning(notification_keys::dedupe_key)
-                .get_results(c)?,
-            AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(notification_keys::table)
-                .values(head)
-                .returning(notification_keys::dedupe_key)
-                .get_results(c)?,
-        };
+        let inserted: Vec<String> = per_backend!(&mut *c, |c| Rows(head).load(c))?;
         ours.extend(inserted);
     });
     for (i, k) in first.iter().zip(&rows) {
-        if !ours.contains(&k.dedupe_key) {
+        if !ours.contains(k.dedupe_key) {
             taken[*i] = true;
         }
     }
@@ -230,15 +272,15 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
         let e = &entry.evaluation;
         let stored = entry.stored(key_taken);
         evaluation_rows.push(EvaluationInsert {
-            id: e.id.clone(),
-            user_id: e.user_id.clone(),
+            id: &e.id,
+            user_id: &e.user_id,
             scenario_type: e.scenario_type.as_str(),
             should_notify: stored.should_notify,
             evaluated_at: to_millis(e.evaluated_at),
-            evaluation_metadata: entry.metadata_json.clone(),
-            reason: stored.reason.to_owned(),
-            reason_code: stored.reason_code.to_owned(),
-            run_id: e.run_id.clone(),
+            evaluation_metadata: &entry.metadata_json,
+            reason: stored.reason,
+            reason_code: stored.reason_code,
+            run_id: e.run_id.as_deref(),
             dry_run: e.dry_run,
             batch_index: Some(batch.batch_index),
         });
@@ -248,27 +290,21 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
             let n = &q.notification;
             let at = to_millis(n.created_at);
             notification_rows.push(NotificationInsert {
-                id: n.id.clone(),
-                user_id: n.user_id.clone(),
-                org_id: n.org_id.clone(),
+                id: &n.id,
+                user_id: &n.user_id,
+                org_id: &n.org_id,
                 scenario_type: n.scenario_type.as_str(),
-                dedupe_key: n.dedupe_key.clone(),
-                payload: q.payload_json.clone(),
-                status: "pending",
-                attempts: 0,
-                last_error: None,
+                dedupe_key: &n.dedupe_key,
+                payload: &q.payload_json,
                 created_at: at,
-                updated_at: at,
-                next_attempt_at: Some(at),
-                delivered_at: None,
-                run_id: n.run_id.clone(),
-                evaluation_id: n.evaluation_id.clone(),
+                run_id: n.run_id.as_deref(),
+                evaluation_id: n.evaluation_id.as_deref(),
             });
         }
         for &(t, at) in &entry.milestones_seen {
             if milestones_seen.insert((e.user_id.as_str(), t)) {
                 milestone_rows.push(MilestoneInsert {
-                    user_id: e.user_id.clone(),
+                    user_id: &e.user_id,
                     milestone_type: t.as_str(),
                     achieved_at: to_millis(at),
                 });
@@ -277,17 +313,9 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
     }
     outcome.notifications_sent = notification_rows.len() as i64;
 
-    insert_cached!(c, evaluations::table, evaluation_rows);
-    insert_cached!(c, notifications::table, notification_rows);
-    for_each_shape!(milestone_rows, |head| match &mut *c {
-        AnyConnection::Sqlite(c) => diesel::insert_or_ignore_into(mentor_milestones::table)
-            .values(head)
-            .execute(c)?,
-        AnyConnection::Postgres(c) => diesel::insert_into(mentor_milestones::table)
-            .values(head)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-    });
+    insert_cached!(c, evaluation_rows);
+    insert_cached!(c, notification_rows);
+    insert_cached!(c, milestone_rows);
 
     // diesel prepares an UPDATE anew each time (it never caches one);
     // these two are short.

@@ -17,6 +17,7 @@ mod import;
 mod jobs;
 mod mentors;
 mod notifications;
+mod rows;
 mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
