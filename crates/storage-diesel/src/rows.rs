@@ -201,21 +201,26 @@ mod tests {
     #[test]
     fn each_row_type_and_count_is_its_own_cached_statement() {
         use std::any::TypeId;
-        let one = [Pair {
-            name: "a",
+        fn query_id_of<T: QueryId>(_: &T) -> Option<TypeId> {
+            T::query_id()
+        }
+        let name = String::from("a");
+        let pair = || Pair {
+            name: &name,
             note: None,
             n: 1,
-        }];
-        let id = |_: &Rows<'_, Pair<'_>, 1>| Rows::<Pair<'static>, 1>::query_id();
-        assert!(id(&Rows(&one)).is_some());
-        assert_ne!(
-            Rows::<Pair<'static>, 1>::query_id(),
-            Rows::<Pair<'static>, 2>::query_id()
+        };
+        // Rows borrowing a local string still have a static cache key.
+        let (one, two) = ([pair()], [pair(), pair()]);
+        assert_eq!(
+            query_id_of(&Rows(&one)),
+            Some(TypeId::of::<Shape<PairTag, 1>>())
         );
         assert_eq!(
-            Rows::<Pair<'static>, 2>::query_id(),
+            query_id_of(&Rows(&two)),
             Some(TypeId::of::<Shape<PairTag, 2>>())
         );
+        assert_ne!(query_id_of(&Rows(&one)), query_id_of(&Rows(&two)));
         assert!(QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&Rows(&one), &Sqlite).unwrap());
     }
 }
