@@ -351,7 +351,7 @@ mod tests {
         let before = links(&mut c);
         assert_eq!(before[0].evaluation_id.as_deref(), Some("ev_1"));
 
-        c.run_pending_migrations(SQLITE).unwrap();
+        c.run_next_migration(SQLITE).unwrap();
         assert!(table_sql(&mut c, "evaluations").contains("DEFERRABLE INITIALLY DEFERRED"));
         assert!(table_sql(&mut c, "notifications").contains("ON CONFLICT FAIL"));
         assert_eq!(count(&mut c, "evaluations"), 2);
@@ -375,6 +375,59 @@ mod tests {
         c.batch_execute("DELETE FROM mentors;").unwrap();
         assert_eq!(count(&mut c, "evaluations"), 0);
         assert_eq!(count(&mut c, "notifications"), 0);
+    }
+
+    /// Migration 000008 rebuilds `notification_keys` and
+    /// `mentor_milestones` as WITHOUT ROWID tables: their rows survive it
+    /// and its revert, a key is still once only, and erasing the mentor
+    /// still takes them.
+    #[test]
+    fn rebuilding_the_key_tables_keeps_rows_and_rules() {
+        let (_db, mut c) = fresh_sqlite();
+        for _ in 0..7 {
+            c.run_next_migration(SQLITE).unwrap();
+        }
+        c.batch_execute(&format!(
+            "{MENTOR}INSERT INTO notification_keys (dedupe_key, user_id, created_at) \
+             VALUES ('usr_1:inactivity:1', 'usr_1', 5), ('usr_1:inactivity:2', 'usr_1', 6); \
+             INSERT INTO mentor_milestones (user_id, milestone_type, achieved_at) \
+             VALUES ('usr_1', 'first_session', 7);"
+        ))
+        .unwrap();
+        let rows = |c: &mut SqliteConnection| {
+            (count(c, "notification_keys"), count(c, "mentor_milestones"))
+        };
+
+        c.run_next_migration(SQLITE).unwrap();
+        for table in ["notification_keys", "mentor_milestones"] {
+            let sql = table_sql(&mut c, table);
+            assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+            assert!(sql.contains("DEFERRABLE INITIALLY DEFERRED"), "{sql}");
+        }
+        assert_eq!(rows(&mut c), (2, 1));
+        // Once only, still: a taken key and a recorded milestone refuse a second row.
+        assert!(
+            c.batch_execute(
+                "INSERT INTO notification_keys (dedupe_key, user_id, created_at) \
+                 VALUES ('usr_1:inactivity:1', 'usr_1', 9);"
+            )
+            .is_err()
+        );
+        assert!(
+            c.batch_execute(
+                "INSERT INTO mentor_milestones (user_id, milestone_type, achieved_at) \
+                 VALUES ('usr_1', 'first_session', 9);"
+            )
+            .is_err()
+        );
+
+        c.revert_last_migration(SQLITE).unwrap();
+        assert!(!table_sql(&mut c, "notification_keys").contains("WITHOUT ROWID"));
+        assert_eq!(rows(&mut c), (2, 1));
+        c.run_next_migration(SQLITE).unwrap();
+
+        c.batch_execute("DELETE FROM mentors;").unwrap();
+        assert_eq!(rows(&mut c), (0, 0));
     }
 
     /// With FAIL constraints and deferred foreign keys, a failing write
