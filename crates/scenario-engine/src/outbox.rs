@@ -191,6 +191,8 @@ pub trait Outbox: Send + Sync {
     fn get_notification(&self, id: &str) -> Result<Option<Notification>, StoreError>;
 
     /// A page of notifications, newest first (`created_at`, then id, descending).
+    /// A store may read that order off the ids alone: the services make
+    /// every id carry its instant ([`IdSource::id_at`](crate::IdSource::id_at)).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.

@@ -341,7 +341,8 @@ pub struct Subject {
 /// One recorded decision (`trg_` id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvaluationRecord {
-    /// `trg_` + ULID.
+    /// `trg_` + a ULID whose time is `evaluated_at`'s millisecond
+    /// ([`IdSource::id_at`](crate::IdSource::id_at)).
     pub id: String,
     /// The mentor.
     pub user_id: String,
@@ -415,7 +416,8 @@ impl NotificationStatus {
 /// An outbox row to enqueue with its evaluation (`ntf_` id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewNotification {
-    /// `ntf_` + ULID.
+    /// `ntf_` + a ULID whose time is `created_at`'s millisecond
+    /// ([`IdSource::id_at`](crate::IdSource::id_at)).
     pub id: String,
     /// The mentor.
     pub user_id: String,
@@ -494,6 +496,12 @@ pub trait EvaluationRepository: Send + Sync {
     fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError>;
 
     /// A page of evaluations, newest first (`evaluated_at`, then id, descending).
+    ///
+    /// A store may read that order, and the `from`/`to` range, off the ids
+    /// alone: the services make every id carry its instant
+    /// ([`IdSource::id_at`](crate::IdSource::id_at)). Must: the range is
+    /// exact for every row, including rows whose id lies up to a minute
+    /// after their instant (ids made before they carried it).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.

@@ -550,7 +550,8 @@ pub(crate) struct Rendered {
     pub milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
 }
 
-/// The evaluation record of `decision` (a fresh `trg_` id).
+/// The evaluation record of `decision` (a fresh `trg_` id carrying `now`,
+/// [`IdSource::id_at`]).
 pub(crate) fn evaluation_record(
     ids: &dyn IdSource,
     target: &Target<'_>,
@@ -558,7 +559,7 @@ pub(crate) fn evaluation_record(
     now: DateTime<Utc>,
 ) -> EvaluationRecord {
     EvaluationRecord {
-        id: ids.next_id("trg"),
+        id: ids.id_at("trg", now),
         user_id: target.user_id.to_owned(),
         scenario_type: decision.scenario_type,
         should_notify: decision.should_notify,
@@ -604,7 +605,7 @@ pub(crate) fn render(
         decision.dedupe_key,
     ) {
         (true, Some(key)) => {
-            let id = ids.next_id("ntf");
+            let id = ids.id_at("ntf", now);
             let payload = notification_payload(&id, target.org_id, &record);
             Some(NewNotification {
                 id,

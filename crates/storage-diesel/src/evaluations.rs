@@ -9,7 +9,7 @@ use diesel::sql_types::Bool;
 use scenario_engine::{
     EvaluationFilter, EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor,
     MilestoneType, NewNotification, NotificationStatus, OwnedHistory, PageRequest, Paged,
-    ReasonCode, ScenarioType, StoreError, Subject,
+    ReasonCode, ScenarioType, StoreError, Subject, id_bounds_at,
 };
 
 use crate::Store;
@@ -154,8 +154,8 @@ pub(crate) fn enqueue(conn: &mut AnyConnection, n: &NewNotification) -> QueryRes
 
 /// The reason codes of decisions with nothing to say, which a run writes
 /// for most mentors. The `evaluations_reason_code` index leaves them out
-/// (migration 000007): a filter on one of them walks `(evaluated_at, id)`,
-/// where most rows match.
+/// (migrations 000007, 000009): a filter on one of them walks the ids
+/// (newest first), where most rows match.
 const QUIET_REASON_CODES: [ReasonCode; 4] = [
     ReasonCode::MilestoneNotReached,
     ReasonCode::ThresholdNotReached,
@@ -208,14 +208,30 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
             "NOT evaluations.dry_run"
         }));
     }
+    // The time range is also a range of ids (ids carry their instant,
+    // migration 000009), which the primary key's index serves; the
+    // evaluated_at predicate keeps it exact.
     if let Some(t) = f.from {
-        q = q.filter(evaluations::evaluated_at.ge(to_millis(t)));
+        q = q
+            .filter(evaluations::id.ge(id_bounds_at(EVALUATION_ID_PREFIX, t).0))
+            .filter(evaluations::evaluated_at.ge(to_millis(t)));
     }
     if let Some(t) = f.to {
-        q = q.filter(evaluations::evaluated_at.le(to_millis(t)));
+        q = q
+            .filter(evaluations::id.le(id_bounds_at(EVALUATION_ID_PREFIX, t + LEGACY_ID_LAG).1))
+            .filter(evaluations::evaluated_at.le(to_millis(t)));
     }
     q
 }
+
+/// The prefix of every evaluation id.
+const EVALUATION_ID_PREFIX: &str = "trg";
+
+/// How far after its `evaluated_at` the id of an evaluation written before
+/// migration 000009 may lie: those ids came from the wall clock just after
+/// the instant (never before it), so a range of ids from the range's first
+/// instant to this much past its last still holds every such row.
+const LEGACY_ID_LAG: chrono::Duration = chrono::Duration::minutes(1);
 
 impl EvaluationRepository for Store {
     fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
@@ -289,7 +305,8 @@ impl EvaluationRepository for Store {
             .get_result(&mut *conn)
             .map_err(StorageError::from)?;
         let rows: Vec<EvaluationRow> = filtered(filter)
-            .order((evaluations::evaluated_at.desc(), evaluations::id.desc()))
+            // (evaluated_at, id) descending: ids carry their instant.
+            .order(evaluations::id.desc())
             .limit(i64::from(page.limit))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
             .select(EvaluationRow::as_select())
@@ -363,7 +380,12 @@ impl EvaluationRepository for Store {
         let mut conn = self.conn()?;
         // notifications.evaluation_id is ON DELETE SET NULL: the outbox stays.
         let n = diesel::delete(
-            evaluations::table.filter(evaluations::evaluated_at.lt(to_millis(cutoff))),
+            evaluations::table
+                .filter(
+                    evaluations::id
+                        .lt(id_bounds_at(EVALUATION_ID_PREFIX, cutoff + LEGACY_ID_LAG).0),
+                )
+                .filter(evaluations::evaluated_at.lt(to_millis(cutoff))),
         )
         .execute(&mut *conn)
         .map_err(StorageError::from)?;
@@ -394,6 +416,10 @@ mod tests {
             ),
             include_str!(
                 "../../../migrations/postgres/2026-12-02-000007_no_statement_journal/up.sql"
+            ),
+            include_str!("../../../migrations/sqlite/2026-12-02-000009_ids_carry_instants/up.sql"),
+            include_str!(
+                "../../../migrations/postgres/2026-12-02-000009_ids_carry_instants/up.sql"
             ),
         ] {
             assert!(up.contains(&format!("WHERE {index};")), "{up}");

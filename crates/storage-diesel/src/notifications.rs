@@ -305,7 +305,9 @@ impl Outbox for Store {
         self.with_conn(|c| {
             let total: i64 = filtered(filter).count().get_result(c)?;
             let rows: Vec<NotificationRow> = filtered(filter)
-                .order((notifications::created_at.desc(), notifications::id.desc()))
+                // (created_at, id) descending: ids carry their instant
+                // (migration 000009).
+                .order(notifications::id.desc())
                 .limit(i64::from(page.limit))
                 .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
                 .select(NotificationRow::as_select())

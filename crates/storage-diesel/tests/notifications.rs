@@ -26,7 +26,7 @@ use scenario_engine::{
     Outcome, PageRequest, Requeue, RetryPolicy, Rules, Scenario, ScenarioType, Settled,
 };
 
-use common::{Repo, Services, create, evaluation, notification, t0, utc};
+use common::{Repo, Services, create, evaluation, id_carrying, notification, t0, utc};
 
 #[macro_use]
 mod three_stores;
@@ -63,7 +63,7 @@ fn enqueue<S: Store>(
 ) -> String {
     let mut e = evaluation(&format!("trg_{key}"), user_id, scenario, true, at);
     e.run_id = run.map(str::to_owned);
-    let id = format!("ntf_{key}");
+    let id = id_carrying("ntf", key, at);
     let n = notification(&id, &e, &format!("{scenario}:{user_id}:{key}"));
     s.record_evaluation(&e, Some(&n), None).unwrap();
     id

@@ -31,8 +31,8 @@ use scenario_engine::{
 };
 
 use common::{
-    ORG, OutboxRow, Repo, Services, cert, create, evaluation, event, ids, in_org, last_active,
-    no_rows, notification, recorded, t0, user_ids, utc,
+    ORG, OutboxRow, Repo, Services, cert, create, evaluation, event, id_carrying, ids, in_org,
+    key_named, last_active, no_rows, notification, recorded, t0, user_ids, utc,
 };
 
 /// Expands case names into `mod memory`, `mod sqlite` and `mod postgres`,
@@ -155,6 +155,7 @@ contract_tests![
     list_evaluations_is_newest_first_with_id_breaking_ties,
     list_evaluations_filters_by_each_field,
     list_evaluations_pages_with_the_total,
+    time_ranges_and_retention_hold_rows_whose_id_lies_just_after_their_instant,
     // End to end through EvaluationService
     inactivity_fires_for_the_contract_example_then_answers_cooldown_active,
     inactivity_with_cooldown_zero_answers_already_notified_the_same_day,
@@ -1773,7 +1774,8 @@ fn six_evaluations<S: Repo>(s: &S) {
             false,
         ),
     ];
-    for (id, user, scenario, notify, at, code, run, dry) in rows {
+    for (name, user, scenario, notify, at, code, run, dry) in rows {
+        let id = &id_carrying("trg", &name["trg_".len()..], at);
         let e = scenario_engine::EvaluationRecord {
             reason_code: code.to_owned(),
             run_id: run.map(str::to_owned),
@@ -1784,6 +1786,15 @@ fn six_evaluations<S: Repo>(s: &S) {
     }
 }
 
+/// The names (`trg_04`) of a page of [`six_evaluations`], in order.
+fn named(rows: &[scenario_engine::EvaluationRecord]) -> Vec<String> {
+    rows.iter().map(|e| key_named(&e.id)).collect()
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|n| (*n).to_owned()).collect()
+}
+
 fn list_evaluations_is_newest_first_with_id_breaking_ties<S: Repo>(s: &Arc<S>) {
     six_evaluations(&**s);
 
@@ -1792,11 +1803,14 @@ fn list_evaluations_is_newest_first_with_id_breaking_ties<S: Repo>(s: &Arc<S>) {
         .unwrap();
 
     assert_eq!(
-        ids(&listed.rows),
+        named(&listed.rows),
         vec!["trg_06", "trg_05", "trg_04", "trg_03", "trg_02", "trg_01"]
     );
     assert_eq!(listed.total, 6);
-    assert_eq!(listed.rows[2], s.get_evaluation("trg_04").unwrap().unwrap());
+    assert_eq!(
+        listed.rows[2],
+        s.get_evaluation(&listed.rows[2].id).unwrap().unwrap()
+    );
     assert_eq!(listed.rows[2].run_id.as_deref(), Some("run_2"));
     assert!(listed.rows[2].dry_run);
 }
@@ -1806,10 +1820,7 @@ fn list_evaluations_filters_by_each_field<S: Repo>(s: &Arc<S>) {
     let day = |d: u32| utc(2026, 3, d, 8, 0, 0);
     let list = |f: EvaluationFilter| -> (Vec<String>, u64) {
         let paged = s.list_evaluations(&f, all()).unwrap();
-        (
-            ids(&paged.rows).into_iter().map(str::to_owned).collect(),
-            paged.total,
-        )
+        (named(&paged.rows), paged.total)
     };
     let expect = |v: &[&str]| -> (Vec<String>, u64) {
         (v.iter().map(|i| (*i).to_owned()).collect(), v.len() as u64)
@@ -1914,15 +1925,58 @@ fn list_evaluations_pages_with_the_total<S: Repo>(s: &Arc<S>) {
     let filtered = s.list_evaluations(&by_user("usr_b"), page(2, 2)).unwrap();
 
     assert_eq!(
-        (ids(&first.rows), first.total),
-        (vec!["trg_06", "trg_05", "trg_04", "trg_03"], 6)
+        (named(&first.rows), first.total),
+        (names(&["trg_06", "trg_05", "trg_04", "trg_03"]), 6)
     );
     assert_eq!(
-        (ids(&second.rows), second.total),
-        (vec!["trg_02", "trg_01"], 6)
+        (named(&second.rows), second.total),
+        (names(&["trg_02", "trg_01"]), 6)
     );
     assert_eq!((past.rows.len(), past.total), (0, 6));
-    assert_eq!((ids(&filtered.rows), filtered.total), (vec!["trg_03"], 3));
+    assert_eq!(
+        (named(&filtered.rows), filtered.total),
+        (names(&["trg_03"]), 3)
+    );
+}
+
+/// Ids carry their instant (migration 000009), and the time filters and
+/// retention read ranges of ids; rows written before it have ids taken
+/// from the wall clock just after their instant, and stay in range.
+fn time_ranges_and_retention_hold_rows_whose_id_lies_just_after_their_instant<S: Repo>(s: &Arc<S>) {
+    create(&**s, "usr_a", t0());
+    let at = utc(2026, 3, 21, 8, 0, 0);
+    let seconds = TimeDelta::seconds;
+    let record = |key: &str, id_at: DateTime<Utc>, evaluated_at: DateTime<Utc>| {
+        let id = id_carrying("trg", key, id_at);
+        let e = evaluation(&id, "usr_a", ScenarioType::Inactivity, false, evaluated_at);
+        s.record_evaluation(&e, None, None).unwrap();
+    };
+    record("now", at, at);
+    record("legacy", at + seconds(30), at);
+    record("later", at + seconds(120), at + seconds(120));
+    let list = |from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>| {
+        let f = EvaluationFilter {
+            from,
+            to,
+            ..EvaluationFilter::default()
+        };
+        let paged = s.list_evaluations(&f, all()).unwrap();
+        let names: Vec<String> = paged.rows.iter().map(|e| key_named(&e.id)).collect();
+        (names, paged.total)
+    };
+
+    assert_eq!(list(None, Some(at)), (names(&["trg_legacy", "trg_now"]), 2));
+    assert_eq!(
+        list(Some(at), Some(at)),
+        (names(&["trg_legacy", "trg_now"]), 2)
+    );
+    assert_eq!(
+        list(Some(at + TimeDelta::milliseconds(1)), None),
+        (names(&["trg_later"]), 1)
+    );
+
+    assert_eq!(s.prune_evaluations_before(at + seconds(1)).unwrap(), 2);
+    assert_eq!(list(None, None), (names(&["trg_later"]), 1));
 }
 
 // ------------------------------------------------------------- end to end

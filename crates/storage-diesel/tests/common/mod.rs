@@ -271,6 +271,33 @@ pub fn notification(id: &str, evaluation: &EvaluationRecord, dedupe_key: &str) -
     }
 }
 
+/// An id as the services make them ([`scenario_engine::IdSource::id_at`]):
+/// `prefix_` plus a ULID whose time is `at`, with `key`'s bytes (at most
+/// ten) as its random part, so that ids of one instant sort by key. The
+/// stores list rows newest first by their id: only ids that carry their
+/// instant give the order of (instant, id).
+pub fn id_carrying(prefix: &str, key: &str, at: DateTime<Utc>) -> String {
+    assert!(key.len() <= 10, "{key}");
+    let random = key
+        .bytes()
+        .fold(0_u128, |acc, b| (acc << 8) | u128::from(b));
+    let ms = scenario_engine::ulid_millis(at);
+    format!("{prefix}_{}", ulid::Ulid::from_parts(ms, random))
+}
+
+/// The `key` of an [`id_carrying`] id, after its prefix: `trg_04` for
+/// `id_carrying("trg", "04", at)`.
+pub fn key_named(id: &str) -> String {
+    let (prefix, ulid) = id.split_once('_').unwrap();
+    let random = ulid.parse::<ulid::Ulid>().unwrap().random();
+    let bytes: Vec<u8> = random
+        .to_be_bytes()
+        .into_iter()
+        .skip_while(|b| *b == 0)
+        .collect();
+    format!("{prefix}_{}", String::from_utf8(bytes).unwrap())
+}
+
 /// The ids of a page of evaluations, in order.
 pub fn ids(rows: &[EvaluationRecord]) -> Vec<&str> {
     rows.iter().map(|e| e.id.as_str()).collect()
