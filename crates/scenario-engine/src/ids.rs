@@ -6,6 +6,12 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Utc};
 use ulid::Ulid;
 
+/// The prefix of every evaluation id (`trg_…`).
+pub const EVALUATION_ID_PREFIX: &str = "trg";
+
+/// The prefix of every notification id (`ntf_…`).
+pub const NOTIFICATION_ID_PREFIX: &str = "ntf";
+
 /// Where generated ids come from, so that tests can fix them.
 pub trait IdSource: Send + Sync {
     /// A new id: `prefix`, an underscore, then a ULID, for example `trg_01J...`.

@@ -108,7 +108,10 @@ pub use batch::{
 };
 pub use clock::{Clock, FixedClock, SystemClock, truncate_to_seconds};
 pub use demo::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentor, demo_mentors, demo_user_id};
-pub use ids::{IdSource, InvalidId, UlidIds, id_bounds_at, ulid_millis, validate_platform_id};
+pub use ids::{
+    EVALUATION_ID_PREFIX, IdSource, InvalidId, NOTIFICATION_ID_PREFIX, UlidIds, id_bounds_at,
+    ulid_millis, validate_platform_id,
+};
 pub use import::{
     ImportCounts, ImportFeed, ImportLine, ImportOutcome, ImportSource, MAX_REPORTED_LINES,
     MentorImport, RejectedImport, SourceLine,

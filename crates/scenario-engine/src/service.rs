@@ -559,7 +559,7 @@ pub(crate) fn evaluation_record(
     now: DateTime<Utc>,
 ) -> EvaluationRecord {
     EvaluationRecord {
-        id: ids.id_at("trg", now),
+        id: ids.id_at(crate::EVALUATION_ID_PREFIX, now),
         user_id: target.user_id.to_owned(),
         scenario_type: decision.scenario_type,
         should_notify: decision.should_notify,
@@ -605,7 +605,7 @@ pub(crate) fn render(
         decision.dedupe_key,
     ) {
         (true, Some(key)) => {
-            let id = ids.id_at("ntf", now);
+            let id = ids.id_at(crate::NOTIFICATION_ID_PREFIX, now);
             let payload = notification_payload(&id, target.org_id, &record);
             Some(NewNotification {
                 id,

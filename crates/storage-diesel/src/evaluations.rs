@@ -7,9 +7,9 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use scenario_engine::{
-    EvaluationFilter, EvaluationOverride, EvaluationRecord, EvaluationRepository, MaybeMentor,
-    MilestoneType, NewNotification, NotificationStatus, OwnedHistory, PageRequest, Paged,
-    ReasonCode, ScenarioType, StoreError, Subject, id_bounds_at,
+    EVALUATION_ID_PREFIX, EvaluationFilter, EvaluationOverride, EvaluationRecord,
+    EvaluationRepository, MaybeMentor, MilestoneType, NewNotification, NotificationStatus,
+    OwnedHistory, PageRequest, Paged, ReasonCode, ScenarioType, StoreError, Subject, id_bounds_at,
 };
 
 use crate::Store;
@@ -223,9 +223,6 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
     }
     q
 }
-
-/// The prefix of every evaluation id.
-const EVALUATION_ID_PREFIX: &str = "trg";
 
 /// How far after its `evaluated_at` the id of an evaluation written before
 /// migration 000009 may lie: those ids came from the wall clock just after

@@ -1786,7 +1786,8 @@ fn six_evaluations<S: Repo>(s: &S) {
     }
 }
 
-/// The names (`trg_04`) of a page of [`six_evaluations`], in order.
+/// The names (`trg_04`) of a page of evaluations with [`id_carrying`] ids
+/// ([`six_evaluations`]), in order.
 fn named(rows: &[scenario_engine::EvaluationRecord]) -> Vec<String> {
     rows.iter().map(|e| key_named(&e.id)).collect()
 }
@@ -1961,8 +1962,7 @@ fn time_ranges_and_retention_hold_rows_whose_id_lies_just_after_their_instant<S:
             ..EvaluationFilter::default()
         };
         let paged = s.list_evaluations(&f, all()).unwrap();
-        let names: Vec<String> = paged.rows.iter().map(|e| key_named(&e.id)).collect();
-        (names, paged.total)
+        (named(&paged.rows), paged.total)
     };
 
     assert_eq!(list(None, Some(at)), (names(&["trg_legacy", "trg_now"]), 2));
