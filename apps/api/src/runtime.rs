@@ -20,7 +20,7 @@ use run_log::{
     RunFilter, RunRepository, RunStatus, RunUpdate, StoreError, Transition, Trigger, UpdateRefused,
 };
 use scenario_engine::{
-    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, Clock, EvaluationError,
+    BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchWrite, Clock, EvaluationError,
     EvaluationRepository, IdSource, PreparedBatch, Rules,
 };
 use scheduler_core::{
@@ -489,10 +489,15 @@ impl JobRuntime {
         // channel holds PREPARED_AHEAD batches, which evens out batches
         // that take one stage longer than usual (a batch is about 100 KB
         // of decisions), and the reader stops at its next send once this
-        // side hangs up (a cancellation or a failure).
+        // side hangs up (a cancellation or a failure). Committed batches
+        // go back to the reader to be freed there, where they were
+        // allocated, off this thread (`done`: unbounded, but the reader
+        // empties it before each batch, and this side commits only what
+        // the reader sent, so it holds a few groups at most).
         std::thread::scope(|scope| -> Result<(), Stop> {
             let (ready, prepared) =
-                std::sync::mpsc::sync_channel::<Result<PreparedBatch, Stop>>(PREPARED_AHEAD);
+                std::sync::mpsc::sync_channel::<Result<BatchWrite, Stop>>(PREPARED_AHEAD);
+            let (done, committed) = std::sync::mpsc::channel::<Vec<BatchWrite>>();
             scope.spawn(move || {
                 let mut after = None;
                 loop {
@@ -510,14 +515,18 @@ impl JobRuntime {
                         return;
                     };
                     for batch in page {
+                        // Frees the groups committed since the last batch.
+                        while committed.try_recv().is_ok() {}
+                        let mut request =
+                            BatchRequest::new(run.id.clone(), batch.batch_index, Vec::new());
+                        request.dry_run = run.dry_run;
                         let next = batches
-                            .active_user_ids_between(&batch.first_user_id, &batch.last_user_id)
-                            .and_then(|ids| {
-                                let mut request =
-                                    BatchRequest::new(run.id.clone(), batch.batch_index, ids);
-                                request.dry_run = run.dry_run;
-                                batches.prepare_batch(request)
-                            })
+                            .prepare_planned_batch(
+                                request,
+                                &batch.first_user_id,
+                                &batch.last_user_id,
+                            )
+                            .map(PreparedBatch::into_write)
                             .map_err(|e| failed("reading a batch failed", &e));
                         let stop = next.is_err();
                         if ready.send(next).is_err() || stop {
@@ -533,7 +542,7 @@ impl JobRuntime {
             // a cancellation, which can only land between transactions,
             // is honoured before the next group. `held`: a batch taken from
             // the channel that did not fit the group before.
-            let mut held: Option<PreparedBatch> = None;
+            let mut held: Option<BatchWrite> = None;
             loop {
                 let first = match held.take() {
                     Some(b) => b,
@@ -542,13 +551,13 @@ impl JobRuntime {
                         Err(_) => break,
                     },
                 };
-                let mut users = first.user_count();
+                let mut users = group_users(&first);
                 let mut group = vec![first];
                 let mut stop = None;
                 while users < COMMIT_GROUP_USERS {
                     match prepared.try_recv() {
-                        Ok(Ok(next)) if users + next.user_count() <= COMMIT_GROUP_USERS => {
-                            users += next.user_count();
+                        Ok(Ok(next)) if users + group_users(&next) <= COMMIT_GROUP_USERS => {
+                            users += group_users(&next);
                             group.push(next);
                         }
                         Ok(Ok(next)) => {
@@ -566,7 +575,7 @@ impl JobRuntime {
                     return Err(Stop::Cancelled);
                 }
                 let mut enqueued = false;
-                for committed in batches.commit_batches(group) {
+                for committed in batches.commit_batches(&group) {
                     match committed {
                         Ok(totals) => enqueued |= totals.notifications_sent > 0,
                         // Another process wrote this batch (a takeover race): it is done.
@@ -574,6 +583,8 @@ impl JobRuntime {
                         Err(e) => return Err(failed("batch failed", &e)),
                     }
                 }
+                // Once the reader has finished, the last groups are freed here.
+                let _ = done.send(group);
                 if enqueued {
                     self.delivery.wake();
                 }
@@ -1213,6 +1224,11 @@ impl JobParams {
 /// [`InvalidParams`] naming the first parameter refused.
 pub fn check_params(handler: Handler, params: &Map<String, Value>) -> Result<(), InvalidParams> {
     JobParams::read(handler, params, run_log::DEFAULT_RETENTION_DAYS).map(drop)
+}
+
+/// The user ids a batch covers, for sizing a commit group.
+fn group_users(batch: &BatchWrite) -> usize {
+    usize::try_from(batch.user_count).unwrap_or(0)
 }
 
 /// Whether a batch write failed because the run already has a batch with

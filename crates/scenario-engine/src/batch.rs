@@ -109,6 +109,12 @@ impl PreparedBatch {
     pub fn user_count(&self) -> usize {
         self.user_ids.len()
     }
+
+    /// What the batch writes, for [`BatchEvaluator::commit_batches`]
+    /// (which reports totals, not per-user results).
+    pub fn into_write(self) -> BatchWrite {
+        self.write
+    }
 }
 
 /// What a batch did.
@@ -309,8 +315,74 @@ impl BatchEvaluator {
             .filter(|id| lookup_id(id))
             .cloned()
             .collect();
-        let mut subjects = self.repo.load_subjects(&lookup)?;
+        let subjects = self.repo.load_subjects(&lookup)?;
+        Ok(self.decide_all(started, now, request, user_ids, subjects))
+    }
 
+    /// [`prepare_batch`](Self::prepare_batch) for a planned batch of a run:
+    /// the batch is the `active` mentors whose `user_id` lies in the key
+    /// range `first..=last` as they are now, read with
+    /// [`BatchRepository::load_active_subjects_between`] (five range reads
+    /// on the diesel store instead of six queries, five of them `IN` lists).
+    /// `request.user_ids` is ignored and becomes the ids found.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use scenario_engine::{
+    ///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository,
+    ///     MentorUpsert, Rules, UlidIds,
+    /// };
+    /// let store = Arc::new(InMemoryStore::default());
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
+    /// let upsert = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
+    /// for id in ["usr_a", "usr_b", "usr_c"] {
+    ///     store.upsert_mentor(id, &upsert, now).unwrap();
+    /// }
+    /// let batches = BatchEvaluator::new(
+    ///     store.clone(),
+    ///     Arc::new(FixedClock::new(now)),
+    ///     Arc::new(UlidIds::new()),
+    ///     Rules::default(),
+    /// );
+    /// let prepared = batches
+    ///     .prepare_planned_batch(BatchRequest::new("run_1", 0, Vec::new()), "usr_a", "usr_b")
+    ///     .unwrap();
+    /// assert_eq!(prepared.user_count(), 2);
+    /// let report = batches.commit_batch(prepared).unwrap();
+    /// assert_eq!(report.users_evaluated, 2);
+    /// ```
+    ///
+    /// # Errors
+    /// [`EvaluationError::Store`] when reading fails.
+    pub fn prepare_planned_batch(
+        &self,
+        request: BatchRequest,
+        first: &str,
+        last: &str,
+    ) -> Result<PreparedBatch, EvaluationError> {
+        let started = self.clock.now();
+        let now = truncate_to_seconds(started);
+        let subjects = self.repo.load_active_subjects_between(first, last)?;
+        let user_ids = subjects
+            .iter()
+            .map(|s| s.record.mentor.user_id.clone())
+            .collect();
+        Ok(self.decide_all(started, now, request, user_ids, subjects))
+    }
+
+    /// Decides and renders every subject of a batch: the shared second half
+    /// of [`prepare_batch`](Self::prepare_batch) and
+    /// [`prepare_planned_batch`](Self::prepare_planned_batch). `user_ids`:
+    /// the ids asked for, each once.
+    fn decide_all(
+        &self,
+        started: DateTime<Utc>,
+        now: DateTime<Utc>,
+        request: BatchRequest,
+        user_ids: Vec<String>,
+        mut subjects: Vec<Subject>,
+    ) -> PreparedBatch {
         let mut entries = Vec::with_capacity(subjects.len() * 3);
         for subject in &mut subjects {
             self.decide(subject, &request, now, &mut entries);
@@ -327,11 +399,11 @@ impl BatchEvaluator {
             duration_ms: (self.clock.now() - started).num_milliseconds().max(0),
             entries,
         };
-        Ok(PreparedBatch {
+        PreparedBatch {
             write,
             user_ids,
             known,
-        })
+        }
     }
 
     /// The writing half of a batch: one transaction
@@ -418,23 +490,28 @@ impl BatchEvaluator {
     ///     batches.prepare_batch(BatchRequest::new("run_1", index, ids)).unwrap()
     /// };
     /// let group = vec![prepare(0, &["usr_mentor_7821"]), prepare(1, &["usr_gone"])];
-    /// let totals: Vec<_> = batches.commit_batches(group).into_iter().map(Result::unwrap).collect();
+    /// let group: Vec<_> = group.into_iter().map(|p| p.into_write()).collect();
+    /// let totals: Vec<_> = batches.commit_batches(&group).into_iter().map(Result::unwrap).collect();
     /// assert_eq!((totals[0].batch_index, totals[0].users_evaluated), (0, 1));
     /// assert_eq!((totals[1].batch_index, totals[1].users_evaluated), (1, 0));
     /// // Batch 1 again: the run has it already.
-    /// assert!(batches.commit_batches(vec![prepare(1, &["usr_mentor_7821"])])[0].is_err());
+    /// let again = prepare(1, &["usr_mentor_7821"]).into_write();
+    /// assert!(batches.commit_batches(&[again])[0].is_err());
     /// ```
+    ///
+    /// The batches are borrowed, so that the caller can free them where it
+    /// likes: a served run hands them back to the thread that allocated
+    /// them (freeing a batch was 6% of the committing thread's work).
     pub fn commit_batches(
         &self,
-        prepared: Vec<PreparedBatch>,
+        writes: &[BatchWrite],
     ) -> Vec<Result<BatchTotals, EvaluationError>> {
-        let writes: Vec<BatchWrite> = prepared.into_iter().map(|p| p.write).collect();
         let totals = |w: &BatchWrite, o: BatchOutcome| BatchTotals {
             batch_index: w.batch_index,
             users_evaluated: w.users_evaluated,
             notifications_sent: o.notifications_sent,
         };
-        match self.repo.record_batches(&writes) {
+        match self.repo.record_batches(writes) {
             Ok(outcomes) => writes
                 .iter()
                 .zip(outcomes)
@@ -705,11 +782,12 @@ mod tests {
             batches
                 .prepare_batch(BatchRequest::new("run_1", index, vec![USER.into()]))
                 .unwrap()
+                .into_write()
         };
-        assert!(batches.commit_batches(vec![prepare(1)])[0].is_ok());
+        assert!(batches.commit_batches(&[prepare(1)])[0].is_ok());
         // Batch 1 is written already: the group's one write fails, then
         // batches 0 and 2 are written on their own.
-        let results = batches.commit_batches(vec![prepare(0), prepare(1), prepare(2)]);
+        let results = batches.commit_batches(&[prepare(0), prepare(1), prepare(2)]);
         let ok: Vec<Option<i64>> = results
             .iter()
             .map(|r| r.as_ref().ok().map(|t| t.batch_index))

@@ -126,7 +126,7 @@ pub use repo::{
     BatchWrite, Enqueue, EvaluationFilter, EvaluationOverride, EvaluationRecord,
     EvaluationRepository, MaybeMentor, MentorFilter, MentorRecord, MentorRepository, MentorUpsert,
     NewNotification, NotificationStatus, PageRequest, Paged, PreferencesPatch, SESSION_COMPLETED,
-    StoreError, StoredDecision, Subject,
+    StoreError, StoredDecision, Subject, json_text,
 };
 pub use retry::{
     AttemptResult, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_RANGE, MAX_ERROR_CHARS, Outcome, RetryPolicy,

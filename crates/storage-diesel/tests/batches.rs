@@ -43,6 +43,7 @@ three_store_tests![
     load_subjects_matches_load_subject_for_a_mixed_set_in_request_order,
     active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order,
     active_user_ids_between_reads_a_planned_range_inclusively,
+    load_active_subjects_between_reads_the_active_mentors_of_a_range_with_their_history_only,
     a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_scenario_type,
     a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified,
     a_second_write_of_the_same_batch_is_a_conflict_and_writes_nothing,
@@ -247,6 +248,26 @@ fn inactive_mentor<S: Repo>(s: &S, user_id: &str) {
     s.upsert_mentor(user_id, &upsert, t0()).unwrap();
 }
 
+/// Sets a mentor's status to `inactive`.
+fn set_inactive<S: Repo>(s: &S, user_id: &str) {
+    let upsert = MentorUpsert {
+        status: Some(MentorStatus::Inactive),
+        ..MentorUpsert::default()
+    };
+    s.upsert_mentor(user_id, &upsert, t0()).unwrap();
+}
+
+/// Pauses a mentor from `t0()` on, with no end.
+fn pause<S: Repo>(s: &S, user_id: &str, reason: PauseReason) {
+    let pause = Pause {
+        reason,
+        since: t0(),
+        until: None,
+    };
+    s.set_status(user_id, MentorStatus::Paused, Some(&pause), t0())
+        .unwrap();
+}
+
 // ---------------------------------------------------------------- the port
 
 fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchProbe>(s: &Arc<S>) {
@@ -289,13 +310,7 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
         t0(),
     )
     .unwrap();
-    let pause = Pause {
-        reason: PauseReason::Admin,
-        since: t0(),
-        until: None,
-    };
-    s.set_status("usr_c", MentorStatus::Paused, Some(&pause), t0())
-        .unwrap();
+    pause(&**s, "usr_c", PauseReason::Admin);
     // Someone else's history must not leak in.
     inactive_mentor(&**s, "usr_d");
     services.evaluate(
@@ -340,22 +355,8 @@ fn active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order<S: Batch
     for id in ["usr_b", "usr_B", "usr_a", "usr_c", "usr_d", "usr_e"] {
         create(&**s, id, t0());
     }
-    s.upsert_mentor(
-        "usr_c",
-        &MentorUpsert {
-            status: Some(MentorStatus::Inactive),
-            ..MentorUpsert::default()
-        },
-        t0(),
-    )
-    .unwrap();
-    let pause = Pause {
-        reason: PauseReason::Requested,
-        since: t0(),
-        until: None,
-    };
-    s.set_status("usr_d", MentorStatus::Paused, Some(&pause), t0())
-        .unwrap();
+    set_inactive(&**s, "usr_c");
+    pause(&**s, "usr_d", PauseReason::Requested);
 
     let first = s.active_user_ids_after(None, 2).unwrap();
     assert_eq!(first, ids(&["usr_B", "usr_a"]));
@@ -376,15 +377,7 @@ fn active_user_ids_between_reads_a_planned_range_inclusively<S: BatchProbe>(s: &
     for id in ["usr_b", "usr_B", "usr_a", "usr_c", "usr_d", "usr_e"] {
         create(&**s, id, t0());
     }
-    s.upsert_mentor(
-        "usr_c",
-        &MentorUpsert {
-            status: Some(MentorStatus::Inactive),
-            ..MentorUpsert::default()
-        },
-        t0(),
-    )
-    .unwrap();
+    set_inactive(&**s, "usr_c");
     // Bytewise: "usr_B" < "usr_a"; the ends are included; inactive ones are not.
     assert_eq!(
         s.active_user_ids_between("usr_B", "usr_d").unwrap(),
@@ -403,6 +396,83 @@ fn active_user_ids_between_reads_a_planned_range_inclusively<S: BatchProbe>(s: &
         s.active_user_ids_between("usr_e", "usr_a").unwrap(),
         Vec::<String>::new()
     );
+}
+
+fn load_active_subjects_between_reads_the_active_mentors_of_a_range_with_their_history_only<
+    S: BatchProbe,
+>(
+    s: &Arc<S>,
+) {
+    let services = Services::new(s, t0(), Rules::default());
+    // Everyone has a certification, a completed session, and notification
+    // history, so that rows of the mentors left out are there to leak.
+    for id in ["usr_a", "usr_b", "usr_c", "usr_d", "usr_e", "usr_f"] {
+        inactive_mentor(&**s, id);
+        s.put_certification(
+            id,
+            &cert(&format!("cert_{id}"), utc(2026, 4, 10, 0, 0, 0), true),
+            t0(),
+        )
+        .unwrap();
+        recorded(
+            &**s,
+            id,
+            &event(Some("ev_1"), SESSION_COMPLETED, utc(2026, 3, 10, 17, 0, 0)),
+            t0(),
+        );
+        services.evaluate(id, scenario_engine::Scenario::inactivity(None).unwrap());
+        services.evaluate(
+            id,
+            scenario_engine::Scenario::certification_expiry(None).unwrap(),
+        );
+    }
+    create(&**s, "usr_B", t0());
+    // Inside the range but not active: left out with all their rows.
+    set_inactive(&**s, "usr_c");
+    pause(&**s, "usr_d", PauseReason::Admin);
+    // A delivered notification counts for the cooldown, a cancelled one
+    // not (where the store has a worker; `load_subject` says which).
+    let outbox_b = s.outbox("usr_b");
+    s.set_notification_status(&outbox_b[0].id, NotificationStatus::Delivered);
+    s.set_notification_status(&outbox_b[1].id, NotificationStatus::Cancelled);
+
+    let load = |first: &str, last: &str| -> Vec<Subject> {
+        s.load_active_subjects_between(first, last)
+            .unwrap()
+            .into_iter()
+            .map(normalised)
+            .collect()
+    };
+    let loaded = load("usr_b", "usr_e");
+    let expected: Vec<Subject> = ["usr_b", "usr_e"]
+        .into_iter()
+        .map(|id| normalised(s.load_subject(id).unwrap().unwrap()))
+        .collect();
+    assert_eq!(loaded, expected);
+    // The same as the two-step read a store without range reads does.
+    let two_step: Vec<Subject> = s
+        .load_subjects(&s.active_user_ids_between("usr_b", "usr_e").unwrap())
+        .unwrap()
+        .into_iter()
+        .map(normalised)
+        .collect();
+    assert_eq!(loaded, two_step);
+    let b = &loaded[0];
+    assert_eq!(b.record.certifications.len(), 1);
+    assert_eq!(b.history.taken_keys.len(), 2);
+    assert!(b.milestones_achieved_at[0].is_some());
+
+    let names = |subjects: Vec<Subject>| -> Vec<String> {
+        subjects
+            .into_iter()
+            .map(|s| s.record.mentor.user_id)
+            .collect()
+    };
+    // Bytewise ("usr_B" < "usr_a"), both ends included, ends need not exist.
+    assert_eq!(names(load("usr_B", "usr_a")), ids(&["usr_B", "usr_a"]));
+    assert_eq!(names(load("usr_ab", "usr_cz")), ids(&["usr_b"]));
+    assert_eq!(names(load("usr_c", "usr_d")), Vec::<String>::new());
+    assert_eq!(names(load("usr_f", "usr_a")), Vec::<String>::new());
 }
 
 fn a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_scenario_type<
