@@ -63,22 +63,37 @@ struct EvaluationInsert<'a> {
 }
 
 impl InsertRow for EvaluationInsert<'_> {
-    const HEAD: &'static str = "INSERT INTO evaluations (id, user_id, scenario_type, should_notify, \
-        evaluated_at, evaluation_metadata, reason, reason_code, run_id, dry_run, batch_index) VALUES ";
+    // The four values every evaluation of a batch has in common come first
+    // and are bound once per statement (`Values::shared`).
+    const HEAD: &'static str = "INSERT INTO evaluations (run_id, evaluated_at, dry_run, batch_index, \
+        id, user_id, scenario_type, should_notify, evaluation_metadata, reason, reason_code) VALUES ";
     const TAIL: &'static str = "";
     type Tag = evaluations::table;
     fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        DB::text(v.next(), self.id)?;
-        DB::text(v.next(), self.user_id)?;
-        DB::text(v.next(), self.scenario_type)?;
-        DB::boolean(v.next(), &self.should_notify)?;
-        DB::big(v.next(), &self.evaluated_at)?;
-        DB::text(v.next(), self.evaluation_metadata)?;
-        DB::text(v.next(), self.reason)?;
-        DB::text(v.next(), self.reason_code)?;
-        DB::opt_text(v.next(), &self.run_id)?;
-        DB::boolean(v.next(), &self.dry_run)?;
-        DB::opt_big(v.next(), &self.batch_index)
+        v.shared(|out| DB::opt_text(out, &self.run_id))?;
+        v.shared(|out| DB::big(out, &self.evaluated_at))?;
+        v.shared(|out| DB::boolean(out, &self.dry_run))?;
+        v.shared(|out| DB::opt_big(out, &self.batch_index))?;
+        DB::text(v.own(), self.id)?;
+        DB::text(v.own(), self.user_id)?;
+        DB::text(v.own(), self.scenario_type)?;
+        DB::boolean(v.own(), &self.should_notify)?;
+        DB::text(v.own(), self.evaluation_metadata)?;
+        DB::text(v.own(), self.reason)?;
+        DB::text(v.own(), self.reason_code)
+    }
+    fn shares_with(&self, other: &Self) -> bool {
+        (
+            self.run_id,
+            self.evaluated_at,
+            self.dry_run,
+            self.batch_index,
+        ) == (
+            other.run_id,
+            other.evaluated_at,
+            other.dry_run,
+            other.batch_index,
+        )
     }
 }
 
@@ -96,25 +111,29 @@ struct NotificationInsert<'a> {
 }
 
 impl InsertRow for NotificationInsert<'_> {
-    const HEAD: &'static str = "INSERT INTO notifications (id, user_id, org_id, scenario_type, \
-        dedupe_key, payload, status, attempts, last_error, created_at, updated_at, next_attempt_at, \
-        delivered_at, run_id, evaluation_id) VALUES ";
+    // The run and the instant are the batch's (bound once per statement);
+    // a new notification is created, updated and due at the same instant.
+    const HEAD: &'static str = "INSERT INTO notifications (run_id, created_at, updated_at, \
+        next_attempt_at, id, user_id, org_id, scenario_type, dedupe_key, payload, status, attempts, \
+        last_error, delivered_at, evaluation_id) VALUES ";
     const TAIL: &'static str = "";
     type Tag = notifications::table;
     fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        DB::text(v.next(), self.id)?;
-        DB::text(v.next(), self.user_id)?;
-        DB::text(v.next(), self.org_id)?;
-        DB::text(v.next(), self.scenario_type)?;
-        DB::text(v.next(), self.dedupe_key)?;
-        DB::text(v.next(), self.payload)?;
-        v.next().push_sql("'pending', 0, NULL");
-        DB::big(v.next(), &self.created_at)?;
-        DB::big(v.next(), &self.created_at)?;
-        DB::big(v.next(), &self.created_at)?;
-        v.next().push_sql("NULL");
-        DB::opt_text(v.next(), &self.run_id)?;
-        DB::opt_text(v.next(), &self.evaluation_id)
+        v.shared(|out| DB::opt_text(out, &self.run_id))?;
+        v.shared(|out| DB::big(out, &self.created_at))?;
+        v.again(2);
+        v.again(2);
+        DB::text(v.own(), self.id)?;
+        DB::text(v.own(), self.user_id)?;
+        DB::text(v.own(), self.org_id)?;
+        DB::text(v.own(), self.scenario_type)?;
+        DB::text(v.own(), self.dedupe_key)?;
+        DB::text(v.own(), self.payload)?;
+        v.own().push_sql("'pending', 0, NULL, NULL");
+        DB::opt_text(v.own(), &self.evaluation_id)
+    }
+    fn shares_with(&self, other: &Self) -> bool {
+        (self.run_id, self.created_at) == (other.run_id, other.created_at)
     }
 }
 
@@ -126,7 +145,7 @@ struct KeyInsert<'a> {
 
 impl InsertRow for KeyInsert<'_> {
     const HEAD: &'static str =
-        "INSERT INTO notification_keys (dedupe_key, user_id, created_at) VALUES ";
+        "INSERT INTO notification_keys (created_at, dedupe_key, user_id) VALUES ";
     // RETURNING names exactly the keys this statement inserted: on
     // PostgreSQL even when a concurrent transaction inserts the same key
     // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
@@ -134,9 +153,12 @@ impl InsertRow for KeyInsert<'_> {
     const TAIL: &'static str = " ON CONFLICT DO NOTHING RETURNING dedupe_key";
     type Tag = notification_keys::table;
     fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        DB::text(v.next(), self.dedupe_key)?;
-        DB::text(v.next(), self.user_id)?;
-        DB::big(v.next(), &self.created_at)
+        v.shared(|out| DB::big(out, &self.created_at))?;
+        DB::text(v.own(), self.dedupe_key)?;
+        DB::text(v.own(), self.user_id)
+    }
+    fn shares_with(&self, other: &Self) -> bool {
+        self.created_at == other.created_at
     }
 }
 
@@ -156,9 +178,12 @@ impl InsertRow for MilestoneInsert<'_> {
     const TAIL: &'static str = " ON CONFLICT DO NOTHING";
     type Tag = mentor_milestones::table;
     fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        DB::text(v.next(), self.user_id)?;
-        DB::text(v.next(), self.milestone_type)?;
-        DB::big(v.next(), &self.achieved_at)
+        DB::text(v.own(), self.user_id)?;
+        DB::text(v.own(), self.milestone_type)?;
+        DB::big(v.own(), &self.achieved_at)
+    }
+    fn shares_with(&self, _: &Self) -> bool {
+        true
     }
 }
 
@@ -202,11 +227,15 @@ macro_rules! for_each_shape {
     }};
 }
 
-/// Inserts `rows` in [`for_each_shape!`] statements.
+/// Inserts `rows` in [`for_each_shape!`] statements, each of rows that
+/// share their shared values ([`InsertRow::shares_with`]; a batch's rows
+/// all do).
 macro_rules! insert_cached {
     ($conn:expr, $rows:expr) => {
-        for_each_shape!($rows, |head| per_backend!(&mut *$conn, |c| Rows(head)
-            .execute(c))?)
+        for run in $rows.chunk_by(|a, b| a.shares_with(b)) {
+            for_each_shape!(run, |head| per_backend!(&mut *$conn, |c| Rows(head)
+                .execute(c))?)
+        }
     };
 }
 
@@ -237,10 +266,12 @@ fn claim_keys(c: &mut AnyConnection, batch: &BatchWrite) -> Result<Vec<bool>, St
         return Ok(taken);
     }
     let mut ours: HashSet<String> = HashSet::with_capacity(rows.len());
-    for_each_shape!(rows, |head| {
-        let inserted: Vec<String> = per_backend!(&mut *c, |c| Rows(head).load(c))?;
-        ours.extend(inserted);
-    });
+    for run in rows.chunk_by(|a, b| a.shares_with(b)) {
+        for_each_shape!(run, |head| {
+            let inserted: Vec<String> = per_backend!(&mut *c, |c| Rows(head).load(c))?;
+            ours.extend(inserted);
+        });
+    }
     for (i, k) in first.iter().zip(&rows) {
         if !ours.contains(k.dedupe_key) {
             taken[*i] = true;
