@@ -11,6 +11,10 @@
 #   HOLD_DELIVERY=1 benches/scenario_run.sh # keep the notification worker idle
 #                                           # during the run (a closed delivery window)
 #
+# steal_s: CPU time the hypervisor gave to others while the run ran (the
+# `steal` column of /proc/stat, both cores); a run with much of it ran on
+# less than two cores.
+#
 # The figures go into docs/benchmarks.md by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,8 +28,11 @@ bin="$PWD/target/release/mentor-scheduler"
 
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-printf '%9s %6s %8s %10s %14s %11s %11s %12s %12s\n' \
-    mentors batch batches evaluated notifications run_ms per_s rss_MiB peak_MiB
+steal() { awk '/^cpu / {print $9}' /proc/stat; }
+ticks=$(getconf CLK_TCK)
+
+printf '%9s %6s %8s %10s %14s %11s %11s %12s %12s %8s\n' \
+    mentors batch batches evaluated notifications run_ms per_s rss_MiB peak_MiB steal_s
 for n in "${sizes[@]}"; do
     dir="$(mktemp -d)"
     db="$dir/bench.db"
@@ -46,6 +53,7 @@ for n in "${sizes[@]}"; do
     rss_before=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     # Peak RSS from here on (Linux: writing 5 resets VmHWM to the current RSS).
     echo 5 > "/proc/$pid/clear_refs"
+    steal_before=$(steal)
     id=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/scheduler-invocations" \
         -H 'content-type: application/json' \
         -d "{\"reason\": \"benchmark\", \"batch_size\": $batch_size}" | field "['id']")
@@ -55,15 +63,17 @@ for n in "${sizes[@]}"; do
         sleep 0.05
     done
     peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    steal_after=$(steal)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     status=$(echo "$run" | field "['status']")
     [ "$status" = success ] || { echo "run $id ended $status: $run" >&2; exit 1; }
     ms=$(echo "$run" | field "['duration_ms']")
     users=$(echo "$run" | field "['users_evaluated']")
-    printf '%9s %6s %8s %10s %14s %11s %11.0f %12.1f %12.1f\n' "$n" "$batch_size" \
+    printf '%9s %6s %8s %10s %14s %11s %11.0f %12.1f %12.1f %8.2f\n' "$n" "$batch_size" \
         "$(echo "$run" | field "['planned_batches']")" "$users" \
         "$(echo "$run" | field "['notifications_dispatched']")" "$ms" \
         "$(python3 -c "print($users * 1000 / max($ms, 1))")" \
-        "$(python3 -c "print($rss_before / 1024)")" "$(python3 -c "print($peak / 1024)")"
+        "$(python3 -c "print($rss_before / 1024)")" "$(python3 -c "print($peak / 1024)")" \
+        "$(python3 -c "print(($steal_after - $steal_before) / $ticks)")"
     rm -rf "$dir"
 done
