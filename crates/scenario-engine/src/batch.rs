@@ -264,19 +264,6 @@ impl BatchEvaluator {
         Ok(self.repo.active_user_ids_after(after, limit)?)
     }
 
-    /// The active mentors of a planned batch's key range `first..=last`,
-    /// in `user_id` order.
-    ///
-    /// # Errors
-    /// [`EvaluationError::Store`].
-    pub fn active_user_ids_between(
-        &self,
-        first: &str,
-        last: &str,
-    ) -> Result<Vec<String>, EvaluationError> {
-        Ok(self.repo.active_user_ids_between(first, last)?)
-    }
-
     /// Evaluates one batch: every (mentor, scenario) decided, recorded, and
     /// notified where it fires, in one transaction with the batch result
     /// and the run's totals. The same as [`BatchEvaluator::prepare_batch`]

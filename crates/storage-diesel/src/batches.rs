@@ -395,6 +395,7 @@ fn write_batches(
 
 /// What one read of a batch's subjects loaded: a mentor row per subject,
 /// and the rows of the four tables around it for (at least) those mentors.
+#[derive(Default)]
 struct Loaded {
     mentors: Vec<MentorRow>,
     certifications: Vec<CertificationRow>,
@@ -475,7 +476,7 @@ fn load_chunk(c: &mut AnyConnection, ids: &[&str]) -> Result<Loaded, StorageErro
         .select(MentorRow::as_select())
         .load(c)?;
     if mentors.is_empty() {
-        return Ok(Loaded::none());
+        return Ok(Loaded::default());
     }
     load_around!(c, mentors, |user_id| user_id.eq_any(ids))
 }
@@ -494,7 +495,7 @@ fn load_range(c: &mut AnyConnection, first: &str, last: &str) -> Result<Loaded, 
         .select(MentorRow::as_select())
         .load(c)?;
     if mentors.is_empty() {
-        return Ok(Loaded::none());
+        return Ok(Loaded::default());
     }
     load_around!(c, mentors, |user_id| user_id
         .ge(first)
@@ -502,16 +503,6 @@ fn load_range(c: &mut AnyConnection, first: &str, last: &str) -> Result<Loaded, 
 }
 
 impl Loaded {
-    fn none() -> Self {
-        Self {
-            mentors: Vec::new(),
-            certifications: Vec::new(),
-            milestones: Vec::new(),
-            last_notified: Vec::new(),
-            keys: Vec::new(),
-        }
-    }
-
     /// One subject per mentor row, in the order of the rows; rows of the
     /// other tables about anyone else are ignored.
     fn into_subjects(self) -> Result<Vec<Subject>, StorageError> {

@@ -76,7 +76,9 @@ binds!(Sqlite, SQLITE_AGAIN);
 binds!(Pg, PG_AGAIN);
 
 /// The values of one row, bound in the order of [`InsertRow::HEAD`]'s
-/// columns; [`Values::next`] writes the separating commas.
+/// columns: the ones all rows of the statement share ([`Values::shared`],
+/// [`Values::again`]), then the row's own ([`Values::own`]); it writes the
+/// separating commas.
 pub(crate) struct Values<'p, 'a, 'b, DB: Backend> {
     out: &'p mut AstPass<'a, 'b, DB>,
     first_value: bool,
