@@ -18,3 +18,4 @@ mod runs;
 mod scheduler_jobs;
 mod schedules;
 mod scheduling;
+mod snapshots;
