@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use scenario_engine::{DeliveryWindow, RetryPolicy};
+use std::sync::Arc;
 
-use crate::delivery::{self, DeliveryConfig, Secret, Sink, SinkError};
+use clap::{Parser, Subcommand, ValueEnum};
+use runtime::{DeliveryConfig, LogSink, Ports, RuntimeConfig, Sink};
+use scenario_engine::{DeliveryWindow, RetryPolicy, Rules};
+
+use crate::webhook::{Secret, SinkError, WebhookSink};
 
 /// Default SQLite database, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "./data/mentor-scheduler.db";
@@ -33,11 +36,11 @@ pub struct Cli {
     pub bind: String,
 
     /// Largest accepted JSON body in bytes (413 past it).
-    #[arg(long, env = "MENTOR_SCHEDULER_MAX_BODY_BYTES", default_value_t = 1 << 20, global = true)]
+    #[arg(long, env = "MENTOR_SCHEDULER_MAX_BODY_BYTES", default_value_t = crate::state::DEFAULT_MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
 
     /// Largest accepted NDJSON import body in bytes (`POST /api/v1/mentors/import`; 413 past it).
-    #[arg(long, env = "MENTOR_SCHEDULER_MAX_IMPORT_BYTES", default_value_t = crate::import::DEFAULT_MAX_IMPORT_BYTES, global = true)]
+    #[arg(long, env = "MENTOR_SCHEDULER_MAX_IMPORT_BYTES", default_value_t = crate::state::DEFAULT_MAX_IMPORT_BYTES, global = true)]
     pub max_import_bytes: usize,
 
     /// IANA time zone in which calendar days are counted.
@@ -249,12 +252,12 @@ impl Cli {
             } else {
                 SinkKind::Log
             });
-        let sink = match kind {
-            SinkKind::Log => Sink::Log,
+        let sink: Arc<dyn Sink> = match kind {
+            SinkKind::Log => Arc::new(LogSink),
             SinkKind::Webhook => {
                 let url = self.webhook_url.as_deref().ok_or(SinkError::MissingUrl)?;
                 let secret = self.webhook_secret.as_ref().ok_or(SinkError::WeakSecret)?;
-                Sink::webhook(url, secret, timeout)?
+                Arc::new(WebhookSink::new(url, secret, timeout)?)
             }
         };
         Ok(DeliveryConfig {
@@ -266,9 +269,51 @@ impl Cli {
                 .filter(|w| !w.trim().is_empty())
                 .map(DeliveryWindow::parse)
                 .transpose()?,
-            batch_size: u32::try_from(batch_size).unwrap_or(delivery::DEFAULT_BATCH_SIZE),
-            claim_ttl: delivery::claim_ttl_for(timeout),
-            idle_poll: delivery::DEFAULT_IDLE_POLL,
+            batch_size: u32::try_from(batch_size).unwrap_or(runtime::DEFAULT_DELIVERY_BATCH_SIZE),
+            claim_ttl: runtime::claim_ttl_for(timeout),
+            idle_poll: runtime::DEFAULT_IDLE_POLL,
+        })
+    }
+
+    /// The decision rules: the evaluation time zone and the cooldown.
+    ///
+    /// # Errors
+    /// An unknown zone, or a cooldown outside 0-365 days.
+    pub fn rules(&self) -> anyhow::Result<Rules> {
+        let timezone: chrono_tz::Tz = self.evaluation_timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "unknown evaluation time zone `{}`",
+                self.evaluation_timezone
+            )
+        })?;
+        Ok(Rules {
+            timezone,
+            ..Rules::default()
+        }
+        .with_cooldown_days(self.cooldown_days)?)
+    }
+
+    /// Everything the runtime is built from, over `ports`: the rules, the
+    /// lease and retention settings, and the notification worker's.
+    ///
+    /// # Errors
+    /// A setting out of bounds or a sink that cannot be set up: the service
+    /// refuses to start.
+    pub fn runtime_config(&self, ports: Ports) -> anyhow::Result<RuntimeConfig> {
+        anyhow::ensure!(
+            (5..=3600).contains(&self.lease_seconds),
+            "--lease-seconds must be between 5 and 3600"
+        );
+        anyhow::ensure!(
+            (1..=36500).contains(&self.retention_days),
+            "--retention-days must be between 1 and 36500"
+        );
+        Ok(RuntimeConfig {
+            rules: self.rules()?,
+            lease_ttl: chrono::TimeDelta::seconds(i64::from(self.lease_seconds)),
+            retention_days: i64::from(self.retention_days),
+            delivery: self.delivery()?,
+            ..RuntimeConfig::new(ports)
         })
     }
 }

@@ -2,8 +2,6 @@
 //! statuses and error body. Every domain error variant is matched here, with
 //! no wildcard arm, so a new variant does not compile until its status is chosen.
 
-use std::fmt;
-
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -16,8 +14,7 @@ use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::job_views::ViewError;
-use crate::runtime::RuntimeError;
+use runtime::{ErrorChain, RuntimeError};
 
 /// The body of every error response: `{"error": {"code", "message", "details"}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -141,7 +138,7 @@ pub enum ApiError {
     Outbox(#[from] OutboxError),
     /// Job, run and schedule operations.
     #[error(transparent)]
-    View(#[from] ViewError),
+    Runtime(#[from] RuntimeError),
     /// A trigger refused because a run holds the job's lock, with the keys
     /// of the view it came through.
     #[error("job `{job_id}` is already running (run `{run_id}`)")]
@@ -153,12 +150,22 @@ pub enum ApiError {
         /// The view's own keys.
         view: LockView,
     },
-    /// An `Idempotency-Key` whose first request is still being answered.
-    #[error("a request with Idempotency-Key `{0}` is still being answered; retry shortly")]
-    IdempotencyInProgress(String),
-    /// An `Idempotency-Key` used before for another request.
-    #[error("Idempotency-Key `{0}` was used for another request within the last 24 hours")]
-    IdempotencyKeyReused(String),
+    /// An idempotency key whose first request is still being answered.
+    #[error("a request with {header} `{key}` is still being answered; retry shortly")]
+    IdempotencyInProgress {
+        /// The header that carried the key.
+        header: &'static str,
+        /// The key.
+        key: String,
+    },
+    /// An idempotency key used before for another request.
+    #[error("{header} `{key}` was used for another request within the last 24 hours")]
+    IdempotencyKeyReused {
+        /// The header that carried the key.
+        header: &'static str,
+        /// The key.
+        key: String,
+    },
     /// A blocking task was cancelled or panicked.
     #[error("internal error")]
     Blocking(#[from] actix_web::error::BlockingError),
@@ -195,34 +202,13 @@ pub enum ApiError {
 
 impl From<JobError> for ApiError {
     fn from(e: JobError) -> Self {
-        Self::View(e.into())
-    }
-}
-
-impl From<RuntimeError> for ApiError {
-    fn from(e: RuntimeError) -> Self {
-        Self::View(e.into())
+        Self::Runtime(e.into())
     }
 }
 
 impl From<ScheduleError> for ApiError {
     fn from(e: ScheduleError) -> Self {
-        Self::View(JobError::from(e).into())
-    }
-}
-
-/// Formats an error with its whole source chain, for logs.
-pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
-
-impl fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(s) = source {
-            write!(f, ": {s}")?;
-            source = s.source();
-        }
-        Ok(())
+        Self::Runtime(JobError::from(e).into())
     }
 }
 
@@ -250,43 +236,31 @@ fn job_parts(e: &JobError) -> (StatusCode, &'static str) {
     }
 }
 
-fn view_parts(e: &ViewError) -> (StatusCode, &'static str) {
+fn runtime_parts(e: &RuntimeError) -> (StatusCode, &'static str) {
     use run_log::StoreError as S;
     match e {
-        ViewError::Runtime(RuntimeError::Job(e)) => job_parts(e),
-        ViewError::Runtime(RuntimeError::LockHeld { .. }) => (StatusCode::CONFLICT, "lock_held"),
-        ViewError::Runtime(RuntimeError::RunNotFound(_))
-        | ViewError::NeverRan(_)
-        | ViewError::NoReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
-        ViewError::Runtime(RuntimeError::IllegalTransition(_)) => {
-            (StatusCode::CONFLICT, "invalid_transition")
-        }
-        ViewError::Runtime(RuntimeError::Runs(S::Conflict(_))) => {
-            (StatusCode::CONFLICT, "conflict")
-        }
-        ViewError::Runtime(RuntimeError::Runs(S::Backend(_))) | ViewError::CorruptReport(_) => {
+        RuntimeError::Job(e) => job_parts(e),
+        RuntimeError::LockHeld { .. } => (StatusCode::CONFLICT, "lock_held"),
+        RuntimeError::RunNotFound(_)
+        | RuntimeError::NeverRan(_)
+        | RuntimeError::NoReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
+        RuntimeError::IllegalTransition(_) => (StatusCode::CONFLICT, "invalid_transition"),
+        RuntimeError::Runs(S::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
+        RuntimeError::Runs(S::Backend(_)) | RuntimeError::CorruptReport(_) => {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal")
         }
-        ViewError::Runtime(RuntimeError::InvocationRunning { .. }) => {
-            (StatusCode::CONFLICT, "lock_held")
-        }
-        ViewError::Runtime(RuntimeError::RunFinished { .. }) => {
-            (StatusCode::CONFLICT, "run_finished")
-        }
-        ViewError::Runtime(RuntimeError::NotExternal(_)) => {
-            (StatusCode::CONFLICT, "run_not_external")
-        }
-        ViewError::Runtime(RuntimeError::RunRunning(_)) => (StatusCode::CONFLICT, "run_running"),
-        ViewError::Runtime(RuntimeError::BatchIds(BatchIdsError::TooMany { .. })) => {
+        RuntimeError::InvocationRunning { .. } => (StatusCode::CONFLICT, "lock_held"),
+        RuntimeError::RunFinished { .. } => (StatusCode::CONFLICT, "run_finished"),
+        RuntimeError::NotExternal(_) => (StatusCode::CONFLICT, "run_not_external"),
+        RuntimeError::RunRunning(_) => (StatusCode::CONFLICT, "run_running"),
+        RuntimeError::BatchIds(BatchIdsError::TooMany { .. }) => {
             (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range")
         }
-        ViewError::Runtime(RuntimeError::BatchIds(
-            BatchIdsError::Empty | BatchIdsError::Duplicate(_),
-        )) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
-        ViewError::Runtime(RuntimeError::UpdateRefused(_)) => {
-            (StatusCode::CONFLICT, "invalid_transition")
+        RuntimeError::BatchIds(BatchIdsError::Empty | BatchIdsError::Duplicate(_)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
         }
-        ViewError::Runtime(RuntimeError::Batch(e)) => evaluation_parts(e),
+        RuntimeError::UpdateRefused(_) => (StatusCode::CONFLICT, "invalid_transition"),
+        RuntimeError::Batch(e) => evaluation_parts(e),
     }
 }
 
@@ -326,37 +300,38 @@ fn job_details(e: &JobError) -> Value {
     }
 }
 
-fn view_details(e: &ViewError) -> Value {
+fn runtime_details(e: &RuntimeError) -> Value {
     match e {
-        ViewError::Runtime(RuntimeError::Job(e)) => job_details(e),
-        ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id }) => {
+        RuntimeError::Job(e) => job_details(e),
+        RuntimeError::LockHeld { job_id, run_id } => {
             json!({"job_id": job_id, "run_id": run_id})
         }
-        ViewError::Runtime(RuntimeError::RunNotFound(id)) => json!({"resource": "run", "id": id}),
-        ViewError::Runtime(RuntimeError::IllegalTransition(t)) => {
+        RuntimeError::RunNotFound(id) => json!({"resource": "run", "id": id}),
+        RuntimeError::IllegalTransition(t) => {
             json!({"from": t.from.as_str(), "to": t.to.as_str()})
         }
-        ViewError::NeverRan(name) => json!({"resource": "run", "job_name": name}),
-        ViewError::NoReport { run_id, .. } => json!({"resource": "report", "run_id": run_id}),
-        ViewError::Runtime(RuntimeError::Runs(_) | RuntimeError::Batch(_))
-        | ViewError::CorruptReport(_) => Value::Null,
-        ViewError::Runtime(RuntimeError::InvocationRunning { run_id, job_id }) => {
+        RuntimeError::NeverRan(name) => json!({"resource": "run", "job_name": name}),
+        RuntimeError::NoReport { run_id, .. } => json!({"resource": "report", "run_id": run_id}),
+        RuntimeError::Runs(_) | RuntimeError::Batch(_) | RuntimeError::CorruptReport(_) => {
+            Value::Null
+        }
+        RuntimeError::InvocationRunning { run_id, job_id } => {
             json!({"job_id": job_id, "run_id": run_id})
         }
-        ViewError::Runtime(RuntimeError::RunFinished { run_id, status }) => {
+        RuntimeError::RunFinished { run_id, status } => {
             json!({"run_id": run_id, "status": status.as_str()})
         }
-        ViewError::Runtime(
-            RuntimeError::NotExternal(run_id) | RuntimeError::RunRunning(run_id),
-        ) => json!({"run_id": run_id}),
-        ViewError::Runtime(RuntimeError::BatchIds(e)) => match e {
+        RuntimeError::NotExternal(run_id) | RuntimeError::RunRunning(run_id) => {
+            json!({"run_id": run_id})
+        }
+        RuntimeError::BatchIds(e) => match e {
             BatchIdsError::Empty => json!({"field": "user_ids", "min": 1}),
             BatchIdsError::TooMany { count, max } => {
                 json!({"field": "user_ids", "value": count, "min": 1, "max": max})
             }
             BatchIdsError::Duplicate(id) => json!({"field": "user_ids", "duplicate": id}),
         },
-        ViewError::Runtime(RuntimeError::UpdateRefused(e)) => match e {
+        RuntimeError::UpdateRefused(e) => match e {
             UpdateRefused::Illegal(t) => json!({"from": t.from.as_str(), "to": t.to.as_str()}),
             UpdateRefused::ProcessedByService(run_id) => {
                 json!({"run_id": run_id, "from": "running", "to": "success"})
@@ -406,10 +381,10 @@ impl ApiError {
                 (StatusCode::CONFLICT, "invalid_transition")
             }
             Self::Outbox(OutboxError::Store(e)) => store_parts(e),
-            Self::View(e) => view_parts(e),
+            Self::Runtime(e) => runtime_parts(e),
             Self::LockConflict { .. } => (StatusCode::CONFLICT, "lock_held"),
-            Self::IdempotencyInProgress(_) => (StatusCode::CONFLICT, "idempotency_in_progress"),
-            Self::IdempotencyKeyReused(_) => {
+            Self::IdempotencyInProgress { .. } => (StatusCode::CONFLICT, "idempotency_in_progress"),
+            Self::IdempotencyKeyReused { .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
             Self::Blocking(_) | Self::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -479,12 +454,13 @@ impl ApiError {
             Self::Outbox(OutboxError::NotRetryable { id, status }) => {
                 json!({"id": id, "from": status.as_str(), "to": "pending"})
             }
-            Self::View(e) => view_details(e),
+            Self::Runtime(e) => runtime_details(e),
             Self::LockConflict { job_id, run_id, .. } => {
                 json!({"job_id": job_id, "run_id": run_id})
             }
-            Self::IdempotencyInProgress(key) | Self::IdempotencyKeyReused(key) => {
-                json!({"header": crate::idempotency::HEADER, "key": key})
+            Self::IdempotencyInProgress { header, key }
+            | Self::IdempotencyKeyReused { header, key } => {
+                json!({"header": header, "key": key})
             }
             _ => Value::Null,
         }
@@ -526,14 +502,14 @@ impl ApiError {
     /// Maps the failure of a trigger or execute: a held lock becomes the
     /// 409 of SPEC section 15 with the view's own keys; anything else maps
     /// as usual. The one place the three job views turn a lock into an answer.
-    pub fn from_trigger(err: ViewError, view: LockView) -> Self {
+    pub fn from_trigger(err: RuntimeError, view: LockView) -> Self {
         match err {
-            ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id }) => Self::LockConflict {
+            RuntimeError::LockHeld { job_id, run_id } => Self::LockConflict {
                 job_id,
                 run_id,
                 view,
             },
-            other => Self::View(other),
+            other => Self::Runtime(other),
         }
     }
 
@@ -545,10 +521,10 @@ impl ApiError {
                 run_id,
                 view,
             } => Some((Some(job_id), run_id, view.clone())),
-            Self::View(ViewError::Runtime(RuntimeError::LockHeld { job_id, run_id })) => {
+            Self::Runtime(RuntimeError::LockHeld { job_id, run_id }) => {
                 Some((Some(job_id), run_id, LockView::default()))
             }
-            Self::View(ViewError::Runtime(RuntimeError::InvocationRunning { job_id, run_id })) => {
+            Self::Runtime(RuntimeError::InvocationRunning { job_id, run_id }) => {
                 Some((job_id.as_deref(), run_id, LockView::default()))
             }
             _ => None,

@@ -75,7 +75,9 @@ fn read_body(
 ) -> impl Future<Output = Result<web::Bytes, ApiError>> + use<> {
     let limit = req
         .app_data::<web::Data<AppState>>()
-        .map_or(1 << 20, |s| s.max_body_bytes);
+        .map_or(crate::state::DEFAULT_MAX_BODY_BYTES, |s| {
+            s.limits.max_body_bytes
+        });
     let body = web::Bytes::from_request(req, payload);
     async move {
         body.await.map_err(|e| match e.as_error::<PayloadError>() {

@@ -13,6 +13,7 @@ use std::future::Future;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use run_log::{Claim, StoredAnswer};
+use runtime::RuntimeError;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -74,13 +75,12 @@ where
         let (status, body) = work().await?;
         return Ok(HttpResponse::build(status).json(body));
     };
-    let store = state.store.clone();
+    let store = state.runtime.idempotency.clone();
     let now = state.runtime.now();
     let (k, r) = (key.clone(), request);
-    let claim =
-        web::block(move || run_log::IdempotencyStore::claim_key(&store, scope, &k, &r, now))
-            .await?
-            .map_err(crate::runtime::RuntimeError::Runs)?;
+    let claim = web::block(move || store.claim_key(scope, &k, &r, now))
+        .await?
+        .map_err(RuntimeError::Runs)?;
     match claim {
         Claim::Replay(answer) => {
             let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
@@ -89,11 +89,17 @@ where
                 .insert_header((REPLAYED_HEADER, "true"))
                 .body(answer.body))
         }
-        Claim::InProgress => Err(ApiError::IdempotencyInProgress(key)),
-        Claim::Mismatch => Err(ApiError::IdempotencyKeyReused(key)),
+        Claim::InProgress => Err(ApiError::IdempotencyInProgress {
+            header: HEADER,
+            key,
+        }),
+        Claim::Mismatch => Err(ApiError::IdempotencyKeyReused {
+            header: HEADER,
+            key,
+        }),
         Claim::Fresh => {
             let outcome = work().await;
-            let store = state.store.clone();
+            let store = state.runtime.idempotency.clone();
             let (k, answer) = match &outcome {
                 Ok((status, body)) => (
                     key,
@@ -105,8 +111,8 @@ where
                 Err(_) => (key, None),
             };
             let kept = web::block(move || match answer {
-                Some(a) => run_log::IdempotencyStore::complete_key(&store, scope, &k, &a),
-                None => run_log::IdempotencyStore::release_key(&store, scope, &k),
+                Some(a) => store.complete_key(scope, &k, &a),
+                None => store.release_key(scope, &k),
             })
             .await?;
             if let Err(e) = kept {

@@ -24,9 +24,6 @@ use crate::error::ApiError;
 /// `; charset=utf-8` are allowed; the body must be UTF-8 either way).
 pub const NDJSON: &str = "application/x-ndjson";
 
-/// The default limit of an import body: 256 MiB (`--max-import-bytes`).
-pub const DEFAULT_MAX_IMPORT_BYTES: usize = 256 << 20;
-
 /// Bytes gathered from the network before one write to the spool file.
 pub const SPOOL_BLOCK: usize = 1 << 20;
 

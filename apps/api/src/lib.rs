@@ -1,8 +1,10 @@
 //! The actix-web shell of Mentor Scheduler: routing, JSON (de)serialisation,
-//! configuration and the app factory shared by `main` and the tests.
+//! the mapping of errors to statuses, configuration, the webhook sink, and
+//! the app factory shared by `main` and the tests. Jobs, runs, the
+//! scheduler loop and the notification worker live in the `runtime` crate,
+//! which knows nothing of HTTP.
 
 pub mod config;
-pub mod delivery;
 pub mod demo;
 pub mod dto;
 pub mod error;
@@ -10,11 +12,10 @@ pub mod extract;
 pub mod handlers;
 pub mod idempotency;
 pub mod import;
-pub mod job_views;
 pub mod openapi;
 pub mod routes;
-pub mod runtime;
 pub mod state;
+pub mod webhook;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -36,7 +37,7 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let limit = state.max_body_bytes;
+    let limit = state.limits.max_body_bytes;
     App::new()
         .app_data(web::Data::new(state))
         // Bodies are read by `extract::Json`, which ignores the content type

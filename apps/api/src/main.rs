@@ -10,11 +10,9 @@ use clap::Parser;
 use mentor_scheduler_api::config::{Cli, Command};
 use mentor_scheduler_api::demo;
 use mentor_scheduler_api::import::NdjsonLines;
-use mentor_scheduler_api::runtime::RuntimeConfig;
-use mentor_scheduler_api::state::AppState;
-use scenario_engine::{
-    Clock, ImportOutcome, MentorService, Rules, SystemClock, UlidIds, truncate_to_seconds,
-};
+use mentor_scheduler_api::state::{AppState, BodyLimits};
+use runtime::{Ports, Runtime};
+use scenario_engine::{Clock, ImportOutcome, MentorService, SystemClock, truncate_to_seconds};
 use storage_diesel::Store;
 
 /// mimalloc instead of the system allocator: a scenario-evaluation run
@@ -35,17 +33,6 @@ fn init_logging(format: &str, to_stderr: bool) -> anyhow::Result<()> {
         (other, _) => anyhow::bail!("unknown log format `{other}`: use `text` or `json`"),
     }
     Ok(())
-}
-
-fn rules(cli: &Cli) -> anyhow::Result<Rules> {
-    let timezone: chrono_tz::Tz = cli.evaluation_timezone.parse().map_err(|_| {
-        anyhow::anyhow!("unknown evaluation time zone `{}`", cli.evaluation_timezone)
-    })?;
-    Ok(Rules {
-        timezone,
-        ..Rules::default()
-    }
-    .with_cooldown_days(cli.cooldown_days)?)
 }
 
 /// A redacted form of the database URL for logs: no password.
@@ -70,7 +57,8 @@ async fn main() -> anyhow::Result<()> {
         !cli.demo || matches!(command, Command::Serve),
         "--demo seeds an empty database when the service starts (serve); use `demo-data --mentors N` to insert demo mentors otherwise"
     );
-    let rules = rules(&cli)?;
+    // Checked before the database is opened: a bad setting fails at once.
+    cli.rules()?;
     let url = cli.database_url.clone();
     let pool_size = cli.db_pool_size;
     let store = blocking(move || Store::open(&url, pool_size))
@@ -95,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve => serve(cli, store, rules).await,
+        Command::Serve => serve(cli, store).await,
     }
 }
 
@@ -145,15 +133,8 @@ async fn import(cli: &Cli, store: Store, file: PathBuf) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(cli: Cli, store: Store, rules: Rules) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (5..=3600).contains(&cli.lease_seconds),
-        "--lease-seconds must be between 5 and 3600"
-    );
-    anyhow::ensure!(
-        (1..=36500).contains(&cli.retention_days),
-        "--retention-days must be between 1 and 36500"
-    );
+async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
+    let config = cli.runtime_config(Ports::of(Arc::new(store.clone())))?;
     if cli.demo {
         let seed = store.clone();
         let now = truncate_to_seconds(SystemClock.now());
@@ -167,30 +148,18 @@ async fn serve(cli: Cli, store: Store, rules: Rules) -> anyhow::Result<()> {
             tracing::info!("--demo: the database already has mentors, so it is left alone");
         }
     }
-    let config = RuntimeConfig {
-        lease_ttl: chrono::TimeDelta::seconds(i64::from(cli.lease_seconds)),
-        retention_days: i64::from(cli.retention_days),
-        ..RuntimeConfig::default()
-    };
-    let delivery = cli.delivery()?;
-    let state = AppState::with_config(
-        store,
-        Arc::new(SystemClock),
-        Arc::new(UlidIds::new()),
-        rules,
-        cli.max_body_bytes,
-        config,
-        delivery,
-    )
-    .with_max_import_bytes(cli.max_import_bytes);
-    let runtime = state.runtime.clone();
-    if blocking(move || runtime.seed_default_jobs()).await?? {
+    let runtime = Arc::new(Runtime::new(config));
+    let seeding = runtime.clone();
+    if blocking(move || seeding.seed_default_jobs()).await?? {
         tracing::info!("registered the default jobs");
     }
-    actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
-        state.runtime.clone(),
-    ));
-    let delivery = state.delivery.clone();
+    actix_web::rt::spawn(runtime::scheduler_loop(runtime.clone()));
+    let delivery = runtime.delivery.clone();
+    let limits = BodyLimits {
+        max_body_bytes: cli.max_body_bytes,
+        max_import_bytes: cli.max_import_bytes,
+    };
+    let state = AppState::new(runtime, store, limits);
     let worker = actix_web::rt::spawn(delivery.clone().run());
     let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
     if let Some(w) = cli.workers {

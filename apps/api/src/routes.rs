@@ -10,6 +10,7 @@ use crate::handlers::{
     evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors,
     notifications, runs, schedules,
 };
+use crate::openapi;
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
 const SCHEDULER: &str = "/api/v1/scheduler";
@@ -51,7 +52,7 @@ pub fn table() -> Vec<RouteSpec> {
     vec![
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
-        spec!(GET, "/api/v1/openapi.json", None, health::openapi),
+        spec!(GET, "/api/v1/openapi.json", None, openapi::document),
         // Mentor data (SPEC section 8). The import comes before
         // `{user_id}`, which would match it too (see `configure`).
         spec!(GET, "/api/v1/mentors", None, mentors::list),

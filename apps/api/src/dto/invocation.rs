@@ -11,7 +11,7 @@ use super::job::TriggerBody;
 use super::run::BatchResultDto;
 use super::{instant, opt_instant};
 use crate::error::ApiError;
-use crate::runtime::{InvocationRequest, MAX_BATCH_SIZE, TriggerRequest};
+use runtime::{InvocationRequest, MAX_BATCH_SIZE, TriggerRequest};
 
 /// A scheduler invocation: the contract's fields, then the run's others.
 #[derive(Debug, Serialize, ToSchema)]

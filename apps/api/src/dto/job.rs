@@ -15,8 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{instant, opt_instant};
 use crate::error::ApiError;
-use crate::job_views::JobDetail;
-use crate::runtime::TriggerRequest;
+use runtime::JobDetail;
+use runtime::TriggerRequest;
 
 /// The longest accepted trigger `reason`, in characters.
 pub const MAX_REASON_LEN: usize = 1000;

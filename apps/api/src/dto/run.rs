@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{instant, opt_instant, parse_opt_instant};
 use crate::error::ApiError;
-use crate::job_views::{Preview, ReportFormat};
+use runtime::{Preview, ReportFormat};
 
 /// A run of any job (or an ad-hoc run).
 #[derive(Debug, Serialize, ToSchema)]

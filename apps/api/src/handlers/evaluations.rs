@@ -28,11 +28,11 @@ async fn evaluate_and_record(
         dry_run: dry_run.unwrap_or(false),
         run_id: None,
     };
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let record = web::block(move || evaluations.evaluate(request)).await??;
     if record.should_notify && !record.dry_run {
         // It enqueued a notification: deliver it now, not at the next poll.
-        state.delivery.wake();
+        state.runtime.delivery.wake();
     }
     Ok(HttpResponse::Created().json(EvaluationDto::from(record)))
 }
@@ -49,7 +49,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let paged = web::block(move || evaluations.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, EvaluationDto::from)))
 }
@@ -59,7 +59,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Evaluation id (trg_...)")),
     responses((status = 200, body = EvaluationDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let record = web::block(move || evaluations.get(&path)).await??;
     Ok(HttpResponse::Ok().json(EvaluationDto::from(record)))
 }
@@ -92,7 +92,7 @@ pub async fn override_evaluation(
     body: Json<OverrideBody>,
 ) -> Result<HttpResponse> {
     let change = EvaluationOverride::try_from(body.into_inner())?;
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let record = web::block(move || evaluations.override_evaluation(&path, &change)).await??;
     Ok(HttpResponse::Ok().json(EvaluationDto::from(record)))
 }
@@ -103,7 +103,7 @@ pub async fn override_evaluation(
     responses((status = 200, body = EvaluationDeleted), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let id = path.into_inner();
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let deleted_id = id.clone();
     web::block(move || evaluations.delete(&id)).await??;
     Ok(HttpResponse::Ok().json(EvaluationDeleted {
@@ -167,7 +167,7 @@ pub async fn should_notify(
     query: web::Query<ShouldNotifyQuery>,
 ) -> Result<HttpResponse> {
     let scenario = query.scenario()?;
-    let evaluations = state.evaluations.clone();
+    let evaluations = state.runtime.evaluations.clone();
     let answer = web::block(move || evaluations.should_notify(&path, scenario)).await??;
     Ok(HttpResponse::Ok().json(ShouldNotifyDto::from(answer)))
 }

@@ -1,11 +1,10 @@
 //! Liveness, readiness and the OpenAPI document.
 
 use actix_web::{HttpResponse, web};
+use runtime::ErrorChain;
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// The process is up.
@@ -25,15 +24,9 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         Ok(false) => HttpResponse::ServiceUnavailable()
             .json(json!({"error": {"code": "not_ready", "message": "migrations pending", "details": null}})),
         Err(e) => {
-            tracing::warn!(error = %crate::error::ErrorChain(&e), "readiness check failed");
+            tracing::warn!(error = %ErrorChain(&e), "readiness check failed");
             HttpResponse::ServiceUnavailable()
                 .json(json!({"error": {"code": "not_ready", "message": "database unreachable", "details": null}}))
         }
     })
-}
-
-/// This document.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
 }

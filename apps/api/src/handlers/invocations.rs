@@ -15,9 +15,9 @@ use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody, LockConflictBody};
 use crate::extract::{Json, JsonOrEmpty};
 use crate::idempotency;
-use crate::job_views;
-use crate::runtime::InvocationRequest;
+
 use crate::state::AppState;
+use runtime::InvocationRequest;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -41,7 +41,7 @@ pub async fn list(
     let status = query.status()?;
     let page = page_request(query.page, query.limit)?;
     let rt = state.runtime.clone();
-    let paged = web::block(move || job_views::invocations(&rt, status, page)).await??;
+    let paged = web::block(move || rt.list_invocations(status, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, InvocationDto::from)))
 }
 
@@ -51,7 +51,7 @@ pub async fn list(
     responses((status = 200, body = InvocationDetailDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let rt = state.runtime.clone();
-    let run = web::block(move || job_views::invocation(&rt, &path)).await??;
+    let run = web::block(move || rt.invocation(&path)).await??;
     Ok(HttpResponse::Ok().json(InvocationDetailDto::from(run)))
 }
 
@@ -154,7 +154,7 @@ pub async fn active_peer_mentors(
         org_id: query.org_id.clone(),
         status: Some(MentorStatus::Active),
     };
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let paged = web::block(move || mentors.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ActivePeerMentorsDto::of(paged, page)))
 }

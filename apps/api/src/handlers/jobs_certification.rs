@@ -13,9 +13,9 @@ use crate::dto::job::{
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody, LockConflictBody, LockView};
 use crate::extract::{Json, JsonOrEmpty};
-use crate::job_views::{self, JobKey};
-use crate::runtime::TriggerRequest;
 use crate::state::AppState;
+use runtime::JobKey;
+use runtime::TriggerRequest;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -32,8 +32,7 @@ pub async fn list(
     let page = page_request(query.page, query.limit)?;
     let rt = state.runtime.clone();
     let paged =
-        web::block(move || job_views::list(&rt, Some(Handler::CertificationExpiryCheck), page))
-            .await??;
+        web::block(move || rt.list_jobs(Some(Handler::CertificationExpiryCheck), page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, |j| {
         CertificationCronDto::from(&j)
     })))
@@ -46,7 +45,7 @@ pub async fn list(
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let key = JobKey::CertificationId(path.into_inner());
     let rt = state.runtime.clone();
-    let detail = web::block(move || job_views::detail(&rt, &key)).await??;
+    let detail = web::block(move || rt.job_detail(&key)).await??;
     Ok(HttpResponse::Ok().json(CertificationCronDetailDto::from(&detail)))
 }
 
@@ -65,7 +64,7 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let spec = NewJob::from(body.into_inner());
     let rt = state.runtime.clone();
-    let job = web::block(move || job_views::create(&rt, spec)).await??;
+    let job = web::block(move || rt.create_job(spec)).await??;
     Ok(HttpResponse::Created().json(CertificationCronDto::from(&job)))
 }
 
@@ -87,7 +86,7 @@ pub async fn update(
     let patch = JobPatch::try_from(body.into_inner())?;
     let key = JobKey::CertificationId(path.into_inner());
     let rt = state.runtime.clone();
-    let job = web::block(move || job_views::update(&rt, &key, patch)).await??;
+    let job = web::block(move || rt.update_job(&key, patch)).await??;
     Ok(HttpResponse::Ok().json(CertificationCronDto::from(&job)))
 }
 
@@ -98,7 +97,7 @@ pub async fn update(
 pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let key = JobKey::CertificationId(path.into_inner());
     let rt = state.runtime.clone();
-    let (job, _) = web::block(move || job_views::delete(&rt, &key)).await??;
+    let (job, _) = web::block(move || rt.delete_job(&key)).await??;
     Ok(HttpResponse::Ok().json(CertificationCronDeleted {
         deleted: true,
         id: job.id,
@@ -125,7 +124,7 @@ pub async fn execute(
     let id = path.into_inner();
     let key = JobKey::CertificationId(id.clone());
     let rt = state.runtime.clone();
-    let (job, run) = web::block(move || job_views::trigger(&rt, &key, request))
+    let (job, run) = web::block(move || rt.trigger_job(&key, request))
         .await?
         .map_err(|e| {
             ApiError::from_trigger(
@@ -155,7 +154,7 @@ pub async fn runs(
     let page = page_request(query.page, query.limit)?;
     let key = JobKey::CertificationId(path.into_inner());
     let rt = state.runtime.clone();
-    let (job, paged) = web::block(move || job_views::job_runs(&rt, &key, page)).await??;
+    let (job, paged) = web::block(move || rt.job_runs(&key, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, |r| {
         CertificationRunDto::from((&job, &r))
     })))

@@ -13,9 +13,9 @@ use crate::dto::job::{
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody, LockConflictBody, LockView};
 use crate::extract::{Json, JsonOrEmpty};
-use crate::job_views::{self, JobKey};
-use crate::runtime::TriggerRequest;
 use crate::state::AppState;
+use runtime::JobKey;
+use runtime::TriggerRequest;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -32,7 +32,7 @@ pub async fn list(
     let handler = query.handler()?;
     let page = page_request(query.page, query.limit)?;
     let rt = state.runtime.clone();
-    let paged = web::block(move || job_views::list(&rt, handler, page)).await??;
+    let paged = web::block(move || rt.list_jobs(handler, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, |j| SchedulerJobDto::from(&j))))
 }
 
@@ -51,7 +51,7 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let spec = NewJob::from(body.into_inner());
     let rt = state.runtime.clone();
-    let job = web::block(move || job_views::create(&rt, spec)).await??;
+    let job = web::block(move || rt.create_job(spec)).await??;
     Ok(HttpResponse::Created().json(SchedulerJobDto::from(&job)))
 }
 
@@ -62,7 +62,7 @@ pub async fn create(
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let key = JobKey::Name(path.into_inner());
     let rt = state.runtime.clone();
-    let detail = web::block(move || job_views::detail(&rt, &key)).await??;
+    let detail = web::block(move || rt.job_detail(&key)).await??;
     Ok(HttpResponse::Ok().json(SchedulerJobDetailDto::from(&detail)))
 }
 
@@ -84,7 +84,7 @@ pub async fn update(
     let patch = JobPatch::try_from(body.into_inner())?;
     let key = JobKey::Name(path.into_inner());
     let rt = state.runtime.clone();
-    let job = web::block(move || job_views::update(&rt, &key, patch)).await??;
+    let job = web::block(move || rt.update_job(&key, patch)).await??;
     Ok(HttpResponse::Ok().json(SchedulerJobDto::from(&job)))
 }
 
@@ -95,7 +95,7 @@ pub async fn update(
 pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let key = JobKey::Name(path.into_inner());
     let rt = state.runtime.clone();
-    let (job, at) = web::block(move || job_views::delete(&rt, &key)).await??;
+    let (job, at) = web::block(move || rt.delete_job(&key)).await??;
     Ok(HttpResponse::Ok().json(SchedulerJobDeleted::from((&job, at))))
 }
 
@@ -118,7 +118,7 @@ pub async fn trigger(
     let name = path.into_inner();
     let key = JobKey::Name(name.clone());
     let rt = state.runtime.clone();
-    let (job, run) = web::block(move || job_views::trigger(&rt, &key, request))
+    let (job, run) = web::block(move || rt.trigger_job(&key, request))
         .await?
         .map_err(|e| {
             ApiError::from_trigger(
@@ -146,7 +146,7 @@ pub async fn last_result(
 ) -> Result<HttpResponse> {
     let key = JobKey::Name(path.into_inner());
     let rt = state.runtime.clone();
-    let (job, run) = web::block(move || job_views::last_result(&rt, &key)).await??;
+    let (job, run) = web::block(move || rt.last_result(&key)).await??;
     Ok(HttpResponse::Ok().json(SchedulerRunDto::from((&job, &run))))
 }
 
@@ -165,7 +165,7 @@ pub async fn runs(
     let page = page_request(query.page, query.limit)?;
     let key = JobKey::Name(path.into_inner());
     let rt = state.runtime.clone();
-    let (job, paged) = web::block(move || job_views::job_runs(&rt, &key, page)).await??;
+    let (job, paged) = web::block(move || rt.job_runs(&key, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, |r| {
         SchedulerRunDto::from((&job, &r))
     })))

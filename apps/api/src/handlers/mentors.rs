@@ -32,7 +32,7 @@ pub async fn upsert(
     body: Json<MentorBody>,
 ) -> Result<HttpResponse> {
     let upsert = MentorUpsert::try_from(body.into_inner())?;
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let (record, created) = web::block(move || mentors.upsert(&path, upsert)).await??;
     let mut response = if created {
         HttpResponse::Created()
@@ -47,7 +47,7 @@ pub async fn upsert(
     params(("user_id" = String, Path, description = "Platform user id")),
     responses((status = 200, body = MentorDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let record = web::block(move || mentors.get(&path)).await??;
     Ok(HttpResponse::Ok().json(MentorDto::from(record)))
 }
@@ -61,7 +61,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let paged = web::block(move || mentors.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, MentorDto::from)))
 }
@@ -72,7 +72,7 @@ pub async fn list(
     responses((status = 200, body = MentorDeleted), (status = 404, body = ErrorBody)))]
 pub async fn delete(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let user_id = path.into_inner();
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let id = user_id.clone();
     web::block(move || mentors.delete(&id)).await??;
     Ok(HttpResponse::Ok().json(MentorDeleted {
@@ -97,7 +97,7 @@ pub async fn activity(
     body: Json<ActivityBody>,
 ) -> Result<HttpResponse> {
     let event = body.into_inner().try_into()?;
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let result = web::block(move || mentors.record_activity(&path, event)).await??;
     let mut response = if result.created {
         HttpResponse::Created()
@@ -124,7 +124,7 @@ pub async fn put_certification(
     let (user_id, certification_id) = path.into_inner();
     let cert = body.into_inner().into_certification(certification_id)?;
     let dto = CertificationDto::from(&cert);
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let id = user_id.clone();
     let (_, created) = web::block(move || mentors.put_certification(&id, cert)).await??;
     let mut response = if created {
@@ -147,7 +147,7 @@ pub async fn delete_certification(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse> {
     let (user_id, certification_id) = path.into_inner();
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let (u, c) = (user_id.clone(), certification_id.clone());
     web::block(move || mentors.delete_certification(&u, &c)).await??;
     Ok(HttpResponse::Ok().json(CertificationDeleted {
@@ -168,7 +168,7 @@ pub async fn set_preferences(
     body: Json<PreferencesBody>,
 ) -> Result<HttpResponse> {
     let patch = body.into_inner().into();
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let prefs = web::block(move || mentors.set_preferences(&path, patch)).await??;
     Ok(HttpResponse::Ok().json(PreferencesDto::from(prefs)))
 }
@@ -188,7 +188,7 @@ pub async fn pause(
     body: Json<PauseBody>,
 ) -> Result<HttpResponse> {
     let (reason, until) = body.parse()?;
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let record = web::block(move || mentors.pause(&path, reason, until)).await??;
     Ok(HttpResponse::Ok().json(MentorDto::from(record)))
 }
@@ -204,7 +204,7 @@ pub async fn lift_pause(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let mentors = state.mentors.clone();
+    let mentors = state.runtime.mentors.clone();
     let record = web::block(move || mentors.lift_pause(&path)).await??;
     Ok(HttpResponse::Ok().json(MentorDto::from(record)))
 }
@@ -225,9 +225,9 @@ pub async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     require_ndjson(&req)?;
-    let file = spool(&req, payload, state.max_import_bytes).await?;
-    let mut lines = NdjsonLines::new(file, state.max_body_bytes);
-    let mentors = state.mentors.clone();
+    let file = spool(&req, payload, state.limits.max_import_bytes).await?;
+    let mut lines = NdjsonLines::new(file, state.limits.max_body_bytes);
+    let mentors = state.runtime.mentors.clone();
     match web::block(move || mentors.import(&mut lines)).await?? {
         ImportOutcome::Imported(counts) => {
             Ok(HttpResponse::Ok().json(ImportSummaryDto::from(counts)))

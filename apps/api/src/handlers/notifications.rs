@@ -23,7 +23,7 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
-    let outbox = state.notifications.clone();
+    let outbox = state.runtime.notifications.clone();
     let paged = web::block(move || outbox.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, NotificationDto::from)))
 }
@@ -33,7 +33,7 @@ pub async fn list(
     params(("id" = String, Path, description = "Notification id (ntf_...)")),
     responses((status = 200, body = NotificationDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
-    let outbox = state.notifications.clone();
+    let outbox = state.runtime.notifications.clone();
     let n = web::block(move || outbox.get(&path)).await??;
     Ok(HttpResponse::Ok().json(NotificationDto::from(n)))
 }
@@ -48,8 +48,8 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<
         (status = 409, description = "`invalid_transition`: the notification is not `failed`", body = ErrorBody),
     ))]
 pub async fn retry(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
-    let outbox = state.notifications.clone();
+    let outbox = state.runtime.notifications.clone();
     let n = web::block(move || outbox.retry(&path)).await??;
-    state.delivery.wake();
+    state.runtime.delivery.wake();
     Ok(HttpResponse::Ok().json(NotificationDto::from(n)))
 }

@@ -7,8 +7,8 @@ use actix_web::{HttpResponse, web};
 use crate::dto::run::{ReportQuery, RunDetailDto, RunDto, RunListQuery};
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody};
-use crate::job_views::{self, Report};
 use crate::state::AppState;
+use runtime::Report;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -26,7 +26,7 @@ pub async fn list(
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
     let rt = state.runtime.clone();
-    let paged = web::block(move || job_views::runs(&rt, &filter, page)).await??;
+    let paged = web::block(move || rt.list_runs(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, RunDto::from)))
 }
 
@@ -36,7 +36,7 @@ pub async fn list(
     responses((status = 200, body = RunDetailDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let rt = state.runtime.clone();
-    let run = web::block(move || job_views::run(&rt, &path)).await??;
+    let run = web::block(move || rt.run_with_batches(&path)).await??;
     Ok(HttpResponse::Ok().json(RunDetailDto::from(run)))
 }
 
@@ -51,7 +51,7 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<
     ))]
 pub async fn cancel(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let rt = state.runtime.clone();
-    let run = web::block(move || job_views::cancel_run(&rt, &path)).await??;
+    let run = web::block(move || rt.cancel_run(&path)).await??;
     Ok(HttpResponse::Ok().json(RunDto::from(run)))
 }
 
@@ -73,7 +73,7 @@ pub async fn report(
     let id = path.into_inner();
     let rt = state.runtime.clone();
     let run_id = id.clone();
-    let report = web::block(move || job_views::report(&rt, &run_id, format)).await??;
+    let report = web::block(move || rt.report(&run_id, format)).await??;
     Ok(match report {
         Report::Json(value) => HttpResponse::Ok().json(value),
         Report::Csv(csv) => HttpResponse::Ok()

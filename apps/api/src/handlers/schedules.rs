@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use crate::dto::run::{PreviewDto, PreviewQuery};
 use crate::error::{ApiError, ErrorBody};
-use crate::job_views;
+
 use crate::state::AppState;
 
 /// The next firing instants of an expression in a zone, by exactly the
@@ -21,6 +21,6 @@ pub async fn preview(
     query: web::Query<PreviewQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, count) = query.window(state.runtime.now())?;
-    let preview = job_views::preview(&query.expression, query.timezone(), from, count)?;
+    let preview = runtime::preview(&query.expression, query.timezone(), from, count)?;
     Ok(HttpResponse::Ok().json(PreviewDto::from(preview)))
 }

@@ -11,12 +11,11 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, TimeDelta, Utc};
-use mentor_scheduler_api::delivery::{DeliveryConfig, DeliveryWorker};
-use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig};
-use mentor_scheduler_api::state::AppState;
+use mentor_scheduler_api::state::{AppState, BodyLimits};
 use reqwest::Method;
 use reqwest::StatusCode;
-use scenario_engine::{Clock, FixedClock, Rules, SystemClock, UlidIds};
+use runtime::{DeliveryConfig, DeliveryWorker, Ports, Runtime, RuntimeConfig};
+use scenario_engine::{Clock, FixedClock, Rules, SystemClock};
 use serde_json::{Value, json};
 use storage_diesel::testdb::TestDb;
 
@@ -69,7 +68,7 @@ pub struct TestApp {
     pub kind: Backend,
     /// The job runtime behind the server, for what no endpoint does
     /// (holding a job's lock with a run nobody processes).
-    pub runtime: Arc<JobRuntime>,
+    pub runtime: Arc<Runtime>,
     /// The store behind the server, for bulk test data.
     pub store: storage_diesel::Store,
     /// The notification worker behind the server; tests step it, or run
@@ -133,21 +132,25 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
     } else {
         clock.clone()
     };
-    let state = AppState::with_config(
-        store.clone(),
-        service_clock,
-        Arc::new(UlidIds::new()),
-        options.rules,
-        MAX_BODY_BYTES,
-        RuntimeConfig::default(),
-        options.delivery,
-    );
-    let state = match options.max_import_bytes {
-        Some(limit) => state.with_max_import_bytes(limit),
-        None => state,
+    let runtime = Arc::new(Runtime::new(RuntimeConfig {
+        clock: service_clock,
+        rules: options.rules,
+        delivery: options.delivery,
+        ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
+    }));
+    let limits = BodyLimits {
+        max_body_bytes: MAX_BODY_BYTES,
+        ..BodyLimits::default()
     };
-    let runtime = state.runtime.clone();
-    let delivery = state.delivery.clone();
+    let limits = match options.max_import_bytes {
+        Some(max_import_bytes) => BodyLimits {
+            max_import_bytes,
+            ..limits
+        },
+        None => limits,
+    };
+    let delivery = runtime.delivery.clone();
+    let state = AppState::new(runtime.clone(), store.clone(), limits);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local addr").port();
     let server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))

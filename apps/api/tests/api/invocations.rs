@@ -9,8 +9,8 @@
 )]
 
 use chrono::TimeDelta;
-use mentor_scheduler_api::runtime::SCENARIO_LOCK;
 use reqwest::StatusCode;
+use runtime::SCENARIO_LOCK;
 use scenario_engine::{Mentor, MentorRecord, MentorStatus, Pause, PauseReason, Preferences};
 use serde_json::{Value, json};
 

@@ -20,8 +20,9 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use chrono::TimeDelta;
 use hmac::{Hmac, KeyInit, Mac};
-use mentor_scheduler_api::delivery::{DeliveryConfig, DeliveryWaker, DeliveryWorker, Sink, Step};
+use mentor_scheduler_api::webhook::WebhookSink;
 use reqwest::StatusCode;
+use runtime::{DeliveryConfig, DeliveryWaker, DeliveryWorker, Step};
 use scenario_engine::{Clock, OutboxService, RetryPolicy, Rules};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -194,7 +195,9 @@ fn assert_signed(call: &Call) {
 
 fn webhook(url: &str, attempts: i64, base_ms: i64) -> DeliveryConfig {
     DeliveryConfig {
-        sink: Sink::webhook(url, &SECRET.parse().unwrap(), Duration::from_secs(5)).unwrap(),
+        sink: Arc::new(
+            WebhookSink::new(url, &SECRET.parse().unwrap(), Duration::from_secs(5)).unwrap(),
+        ),
         policy: RetryPolicy::new(attempts, base_ms).unwrap(),
         ..DeliveryConfig::default()
     }

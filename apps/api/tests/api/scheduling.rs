@@ -24,9 +24,7 @@ async fn a_per_second_job_fires_as_the_clock_advances_and_its_runs_show_in_the_a
     let id = string(&job, "job_id");
     let detail = app.get(&format!("{CRON}/{id}")).await.body;
     assert_eq!(detail["next_trigger_at"], "2026-03-25T08:00:01Z");
-    let scheduler = actix_web::rt::spawn(mentor_scheduler_api::runtime::scheduler_loop(
-        app.runtime.clone(),
-    ));
+    let scheduler = actix_web::rt::spawn(runtime::scheduler_loop(app.runtime.clone()));
     for second in 1..=3 {
         app.advance(TimeDelta::seconds(1));
         app.runtime.jobs_changed();

@@ -1,4 +1,4 @@
-//! The job runtime without HTTP, on SQLite and PostgreSQL: the scheduler
+//! The job runtime, on SQLite and PostgreSQL: the scheduler
 //! loop firing a per-second job in real time, the misfire plan after a
 //! downtime, skips while the lock is held, abandoned runs, and two
 //! instances ticking together.
@@ -12,19 +12,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cert_expiry::ExpiryJobs;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use mentor_scheduler_api::runtime::{
-    self, InvocationRequest, JobRuntime, RuntimeConfig, TriggerRequest,
-};
-use mentor_scheduler_api::state::AppState;
 use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
+use runtime::{InvocationRequest, Ports, Runtime, RuntimeConfig, TriggerRequest};
+use scenario_engine::MentorService;
 use scenario_engine::{
     BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Certification, Clock,
     EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
     PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
 };
-use scheduler_core::{Job, JobError, JobService, NewJob};
+use scheduler_core::{Job, JobError, NewJob};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
 
@@ -52,23 +49,31 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 26, 10, 0, 0).unwrap()
 }
 
-fn state(db: &TestDb, clock: Arc<dyn Clock>, owner: &str) -> AppState {
-    let store = Store::open(db.url(), 4).unwrap();
-    let config = RuntimeConfig {
-        owner: owner.into(),
-        ..RuntimeConfig::default()
-    };
-    AppState::with_runtime_config(
-        store,
-        clock,
-        Arc::new(UlidIds::new()),
-        Rules::default(),
-        1 << 20,
-        config,
-    )
+/// One instance: its runtime, the store under it, and the services tests
+/// write mentors and read evaluations through.
+struct App {
+    runtime: Arc<Runtime>,
+    store: Store,
+    mentors: MentorService,
+    evaluations: EvaluationService,
 }
 
-fn create(rt: &JobRuntime, name: &str, expr: &str, handler: &str) -> Job {
+fn state(db: &TestDb, clock: Arc<dyn Clock>, owner: &str) -> App {
+    let store = Store::open(db.url(), 4).unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig {
+        clock,
+        owner: owner.into(),
+        ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
+    }));
+    App {
+        mentors: runtime.mentors.clone(),
+        evaluations: runtime.evaluations.clone(),
+        runtime,
+        store,
+    }
+}
+
+fn create(rt: &Runtime, name: &str, expr: &str, handler: &str) -> Job {
     create_with(rt, name, expr, handler, None)
 }
 
@@ -86,7 +91,7 @@ fn new_job(name: &str, expr: &str, handler: &str, params: Option<serde_json::Val
 
 /// A job with `params` (absent when `None`).
 fn create_with(
-    rt: &JobRuntime,
+    rt: &Runtime,
     name: &str,
     expr: &str,
     handler: &str,
@@ -96,7 +101,7 @@ fn create_with(
     rt.jobs.create(spec, rt.next_id("job"), rt.now()).unwrap()
 }
 
-fn runs_of(rt: &JobRuntime, job: &Job) -> Vec<Run> {
+fn runs_of(rt: &Runtime, job: &Job) -> Vec<Run> {
     let filter = RunFilter {
         job_id: Some(job.id.clone()),
         ..RunFilter::default()
@@ -107,7 +112,7 @@ fn runs_of(rt: &JobRuntime, job: &Job) -> Vec<Run> {
 }
 
 /// Waits (real time, with a deadline) until no run of `job` is running.
-fn settle(rt: &JobRuntime, job: &Job) -> Vec<Run> {
+fn settle(rt: &Runtime, job: &Job) -> Vec<Run> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let runs = runs_of(rt, job);
@@ -123,10 +128,10 @@ async fn a_per_second_job_fires_every_second_through_the_loop(db: &TestDb) {
     let rt = app.runtime.clone();
     let job = create(&rt, "every second", "*/1 * * * * *", "pause_auto_lift");
     rt.jobs_changed();
-    let loop_task = actix_web::rt::spawn(runtime::scheduler_loop(rt.clone()));
+    let loop_task = tokio::spawn(runtime::scheduler_loop(rt.clone()));
     let deadline = Instant::now() + Duration::from_secs(8);
     while runs_of(&rt, &job).len() < 3 && Instant::now() < deadline {
-        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     loop_task.abort();
     let runs = settle(&rt, &job);
@@ -488,29 +493,19 @@ fn runtime_with(
     store: Arc<Store>,
     batches: Arc<dyn BatchRepository>,
     clock: Arc<dyn Clock>,
-) -> Arc<JobRuntime> {
-    let ids: Arc<UlidIds> = Arc::new(UlidIds::new());
-    let evaluations =
-        EvaluationService::new(store.clone(), clock.clone(), ids.clone(), Rules::default());
-    Arc::new(JobRuntime::new(
-        JobService::new(store.clone()),
-        store.clone(),
-        ExpiryJobs::new(store.clone(), evaluations),
-        BatchEvaluator::new(batches, clock.clone(), ids.clone(), Rules::default()),
-        store.clone(),
-        store,
+) -> Arc<Runtime> {
+    Arc::new(Runtime::new(RuntimeConfig {
         clock,
-        ids,
-        chrono_tz::UTC,
-        RuntimeConfig {
-            owner: "host-a".into(),
-            ..RuntimeConfig::default()
-        },
-    ))
+        owner: "host-a".into(),
+        ..RuntimeConfig::new(Ports {
+            batches,
+            ..Ports::of(store)
+        })
+    }))
 }
 
 /// `n` active mentors `usr_000`..., inactive for 30 days.
-fn mentors(app: &AppState, n: usize) {
+fn mentors(app: &App, n: usize) {
     for i in 0..n {
         let upsert = MentorUpsert {
             org_id: Some("org_oslo_01".into()),
@@ -522,7 +517,7 @@ fn mentors(app: &AppState, n: usize) {
 }
 
 /// Waits (real time, with a deadline) until the run is no longer running.
-fn settle_run(rt: &JobRuntime, id: &str) -> Run {
+fn settle_run(rt: &Runtime, id: &str) -> Run {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let run = rt.runs.get_run(id).unwrap().unwrap();
@@ -594,7 +589,7 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
 
 /// `run_dead`: a running scenario run of a process that died, holding the
 /// scenario lock, in batches of `batch_size`, its lease lapsing at `t0 + 30 s`.
-fn dead_run_row(rt: &JobRuntime, batch_size: i64) -> Run {
+fn dead_run_row(rt: &Runtime, batch_size: i64) -> Run {
     let mut run = Run::start(
         "run_dead".into(),
         "scenario_evaluation",
@@ -612,7 +607,7 @@ fn dead_run_row(rt: &JobRuntime, batch_size: i64) -> Run {
 
 /// [`dead_run_row`] planned in batches of 10 over 35 mentors, with `done`
 /// batches evaluated.
-fn dead_run(rt: &JobRuntime, app: &AppState, done: i64) -> Run {
+fn dead_run(rt: &Runtime, app: &App, done: i64) -> Run {
     let run = dead_run_row(rt, 10);
     let ids: Vec<String> = (0..35).map(|i| format!("usr_{i:03}")).collect();
     let mut planner = BatchPlanner::new(10);
@@ -810,6 +805,7 @@ async fn a_job_evaluates_in_its_own_time_zone(db: &TestDb) {
         ..NotificationFilter::default()
     };
     let sent = app
+        .runtime
         .notifications
         .list(
             &filter,

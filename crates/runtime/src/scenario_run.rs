@@ -1,0 +1,284 @@
+//! A scenario-evaluation run: plan, then evaluate the planned batches in
+//! index order on two threads, committing ready batches together.
+//!
+//! **Plan.** Unless the run already has a complete plan (it is being
+//! resumed), one streaming pass over the active mentors, in `user_id` order,
+//! cuts them into batches of `batch_size` and writes each batch's key range
+//! ([`BatchPlanner`], [`PLAN_PAGE`] ids read per page, [`PLAN_CHUNK`]
+//! batches written per transaction). A resumed or taken-over run evaluates
+//! exactly the batches its plan names.
+//!
+//! **Two stages.** A reader thread reads and decides the next batches (on
+//! its own connection: SQLite's readers do not wait for its one writer)
+//! while the run's thread commits the ones before.
+//!
+//! **Group commit.** The run's thread writes every batch that is ready when
+//! it is free in one transaction, up to [`COMMIT_GROUP_USERS`] mentors, so
+//! that they share the cost of a commit (the WAL pages every commit
+//! rewrites, `BEGIN`/`COMMIT`, the run's totals). Each batch of a group is
+//! still all or nothing with its own batch result; if the group's write
+//! fails, its batches are written one by one. Cancellation is a write, so
+//! it lands between transactions and is honoured before the next group.
+
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+
+use run_log::{BatchPlanner, Run};
+use scenario_engine::{
+    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, PreparedBatch, Rules,
+};
+use serde_json::{Value, json};
+
+use crate::execute::Stop;
+use crate::runtime::Runtime;
+
+/// Active ids read per page while planning a run's batches: one page in
+/// memory, never all mentors.
+const PLAN_PAGE: u32 = 5000;
+
+/// Planned batches written per transaction while planning, and read per
+/// page while running.
+const PLAN_CHUNK: usize = 1000;
+
+/// Prepared batches the reader thread may hold ready for the committing
+/// thread: enough to even out batches that take one stage longer than
+/// usual (a prepared batch of 50 mentors is about 100 KB of decisions).
+const PREPARED_AHEAD: usize = 8;
+
+/// The most mentors committed in one transaction: 8 batches of the
+/// default 50 (a larger batch is committed alone). A group holds SQLite's
+/// one write lock for some 20 ms, so an API write waits no longer than
+/// that; fewer mentors per commit cost a run more commits (a 100,000-mentor
+/// run took a fifth longer with one batch per commit, docs/benchmarks.md).
+const COMMIT_GROUP_USERS: usize = 400;
+
+impl Runtime {
+    /// Evaluates every active mentor for every scenario, batch by batch:
+    /// plans unless the run has a complete plan, then evaluates every
+    /// planned batch without a batch result, in index order (see the module
+    /// docs). `batch_size` is the job's `params.batch_size`, `zone` its
+    /// `params.evaluation_timezone` when it has one. Returns the run's
+    /// result summary.
+    pub(crate) fn scenario_evaluation(
+        &self,
+        batch_size: u32,
+        zone: Option<chrono_tz::Tz>,
+        run: &Run,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<Value, Stop> {
+        // The run's own batch size (the request's, or the job's when the run
+        // was made), else the job's `params.batch_size` now.
+        let batch_size = run
+            .batch_size
+            .and_then(|b| u32::try_from(b).ok())
+            .unwrap_or(batch_size);
+        // The job's own evaluation time zone, else the service's.
+        let batches = match zone {
+            Some(timezone) => self.batches.with_rules(Rules {
+                timezone,
+                ..*self.batches.rules()
+            }),
+            None => self.batches.clone(),
+        };
+        let planned = match run.planned_batches {
+            Some(n) => n,
+            None => self.plan(run, batch_size, cancelled)?,
+        };
+        // The reader stops at its next send once the committing side hangs
+        // up (a cancellation or a failure). Committed groups go back to the
+        // reader to be freed where they were allocated, off the committing
+        // thread (`done` is unbounded, but the reader empties it before each
+        // batch, and only what the reader sent comes back: a few groups).
+        std::thread::scope(|scope| {
+            let (ready, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
+            let (done, committed) = mpsc::channel();
+            let reader = &batches;
+            scope.spawn(move || self.prepare_batches(reader, run, &ready, &committed));
+            self.commit_groups(&batches, &prepared, &done, cancelled)
+        })?;
+        let stored = self.runs.get_run(&run.id).ok().flatten();
+        Ok(json!({
+            "batches": planned,
+            "batch_size": batch_size,
+            "users_evaluated": stored.as_ref().map_or(0, |r| r.users_evaluated),
+            "notifications_dispatched": stored.as_ref().map_or(0, |r| r.notifications_dispatched),
+            "dry_run": run.dry_run,
+        }))
+    }
+
+    /// The reader thread: reads the plan page by page and, for each
+    /// unfinished batch, reads its mentors and decides; sends each prepared
+    /// batch (or the failure that ends the run) to the committing thread.
+    fn prepare_batches(
+        &self,
+        batches: &BatchEvaluator,
+        run: &Run,
+        ready: &SyncSender<Result<BatchWrite, Stop>>,
+        committed: &Receiver<Vec<BatchWrite>>,
+    ) {
+        let mut after = None;
+        loop {
+            let page = match self
+                .runs
+                .unfinished_batches(&run.id, after, PLAN_CHUNK as u32)
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    let _ = ready.send(Err(failed("reading the batch plan failed", &e)));
+                    return;
+                }
+            };
+            let Some(last) = page.last().map(|b| b.batch_index) else {
+                return;
+            };
+            for batch in page {
+                // Frees the groups committed since the last batch.
+                while committed.try_recv().is_ok() {}
+                let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, Vec::new());
+                request.dry_run = run.dry_run;
+                let next = batches
+                    .prepare_planned_batch(request, &batch.first_user_id, &batch.last_user_id)
+                    .map(PreparedBatch::into_write)
+                    .map_err(|e| failed("reading a batch failed", &e));
+                let stop = next.is_err();
+                if ready.send(next).is_err() || stop {
+                    return;
+                }
+            }
+            after = Some(last);
+        }
+    }
+
+    /// The committing thread: takes the batches that are ready (up to
+    /// [`COMMIT_GROUP_USERS`] mentors), checks the heartbeat, and writes
+    /// them in one transaction; wakes the notification worker when a group
+    /// enqueued something. Returns when the reader is done, or the first
+    /// failure or cancellation.
+    fn commit_groups(
+        &self,
+        batches: &BatchEvaluator,
+        prepared: &Receiver<Result<BatchWrite, Stop>>,
+        done: &Sender<Vec<BatchWrite>>,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(), Stop> {
+        // A batch taken from the channel that did not fit the group before.
+        let mut held: Option<BatchWrite> = None;
+        loop {
+            let first = match held.take() {
+                Some(b) => b,
+                None => match prepared.recv() {
+                    Ok(b) => b?,
+                    Err(_) => return Ok(()),
+                },
+            };
+            let (group, next, stop) = take_group(first, prepared);
+            held = next;
+            // A cancellation can only land between transactions.
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let mut enqueued = false;
+            for committed in batches.commit_batches(&group) {
+                match committed {
+                    Ok(totals) => enqueued |= totals.notifications_sent > 0,
+                    // Another process wrote this batch (a takeover race): it is done.
+                    Err(e) if batch_taken(&e) => {}
+                    Err(e) => return Err(failed("batch failed", &e)),
+                }
+            }
+            // Once the reader has finished, the last groups are freed here.
+            let _ = done.send(group);
+            if enqueued {
+                self.delivery.wake();
+            }
+            if let Some(e) = stop {
+                return Err(e);
+            }
+        }
+    }
+
+    /// Writes the batch plan of `run` in one streaming pass over the active
+    /// mentors (keyset pages of [`PLAN_PAGE`] ids, chunks of
+    /// [`PLAN_CHUNK`] batches), then marks it complete. A plan left
+    /// incomplete by a process that died is thrown away first.
+    fn plan(&self, run: &Run, batch_size: u32, cancelled: &dyn Fn() -> bool) -> Result<i64, Stop> {
+        let failed = |e: &dyn std::fmt::Display| failed("planning the batches failed", e);
+        self.runs.clear_plan(&run.id).map_err(|e| failed(&e))?;
+        let mut planner = BatchPlanner::new(batch_size);
+        let mut chunk = Vec::with_capacity(PLAN_CHUNK);
+        let mut after: Option<String> = None;
+        loop {
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            let ids = self
+                .batches
+                .active_user_ids_after(after.as_deref(), PLAN_PAGE)
+                .map_err(|e| failed(&e))?;
+            let full = ids.len() == PLAN_PAGE as usize;
+            chunk.extend(ids.iter().filter_map(|id| planner.push(id)));
+            if !full {
+                chunk.extend(planner.finish());
+            }
+            if chunk.len() >= PLAN_CHUNK || !full {
+                self.runs
+                    .insert_plan(&run.id, &chunk)
+                    .map_err(|e| failed(&e))?;
+                chunk.clear();
+            }
+            match ids.into_iter().last() {
+                Some(last) if full => after = Some(last),
+                _ => break,
+            }
+        }
+        let planned = planner.planned();
+        self.runs
+            .complete_plan(&run.id, planned)
+            .map_err(|e| failed(&e))?;
+        Ok(planned)
+    }
+}
+
+/// A commit group: `first` and the prepared batches already waiting behind
+/// it, up to [`COMMIT_GROUP_USERS`] mentors. Also returns a batch taken that
+/// did not fit (the first of the next group) and a failure the reader sent.
+fn take_group(
+    first: BatchWrite,
+    prepared: &Receiver<Result<BatchWrite, Stop>>,
+) -> (Vec<BatchWrite>, Option<BatchWrite>, Option<Stop>) {
+    let mut users = group_users(&first);
+    let mut group = vec![first];
+    while users < COMMIT_GROUP_USERS {
+        match prepared.try_recv() {
+            Ok(Ok(next)) if users + group_users(&next) <= COMMIT_GROUP_USERS => {
+                users += group_users(&next);
+                group.push(next);
+            }
+            Ok(Ok(next)) => return (group, Some(next), None),
+            Ok(Err(e)) => return (group, None, Some(e)),
+            Err(_) => break,
+        }
+    }
+    (group, None, None)
+}
+
+/// A run's failure: what failed, and why.
+fn failed(what: &str, e: &dyn std::fmt::Display) -> Stop {
+    Stop::Failed(format!("{what}: {e}"))
+}
+
+/// The user ids a batch covers, for sizing a commit group.
+fn group_users(batch: &BatchWrite) -> usize {
+    usize::try_from(batch.user_count).unwrap_or(0)
+}
+
+/// Whether a batch write failed because the run already has a batch with
+/// that index (the repository then wrote nothing): another process wrote
+/// it, after a takeover race, or a concurrent orchestrated batch did.
+pub(crate) fn batch_taken(e: &EvaluationError) -> bool {
+    matches!(
+        e,
+        EvaluationError::Store(scenario_engine::StoreError::Conflict(
+            "batch_results.batch_index"
+        ))
+    )
+}
