@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiError;
 
 /// Pagination of a list response.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 pub struct Pagination {
     /// Page number, from 1.
     pub page: u32,
@@ -37,6 +37,14 @@ pub struct ListBody<T> {
 }
 
 impl<T> ListBody<T> {
+    /// The same page with each row seen through `f` (borrowing the rows).
+    pub fn map<'a, U>(&'a self, f: impl Fn(&'a T) -> U) -> ListBody<U> {
+        ListBody {
+            data: self.data.iter().map(f).collect(),
+            pagination: self.pagination,
+        }
+    }
+
     /// A list body from a page of domain rows.
     pub fn of<D>(paged: Paged<D>, page: PageRequest, f: impl Fn(D) -> T) -> Self {
         Self {

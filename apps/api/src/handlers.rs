@@ -4,9 +4,7 @@
 pub mod evaluations;
 pub mod health;
 pub mod invocations;
-pub mod jobs_certification;
-pub mod jobs_cron;
-pub mod jobs_scheduler;
+pub mod jobs;
 pub mod mentors;
 pub mod notifications;
 pub mod runs;

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod handlers;
 pub mod idempotency;
 pub mod import;
+pub mod job_view;
 pub mod openapi;
 pub mod routes;
 pub mod state;

@@ -1,17 +1,17 @@
-//! The OpenAPI document, generated from the handlers' annotations. A test
-//! checks that every route of [`crate::routes::table`] is in it.
+//! The OpenAPI document: the handlers' annotations, plus the paths and
+//! schemas of the three job views, made from their descriptions
+//! (`job_view/openapi.rs`). A test checks that every route of
+//! [`crate::routes::table`] is in it, and nothing else.
 
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
 
 use crate::dto::{self, evaluation, invocation, job, mentor, notification, run};
 use crate::error;
-use crate::handlers::{
-    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors,
-    notifications, runs, schedules,
-};
+use crate::handlers::{evaluations, health, invocations, mentors, notifications, runs, schedules};
+use crate::job_view;
 
-/// The whole API.
+/// The annotated part of the API: everything but the job views.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -42,28 +42,6 @@ use crate::handlers::{
         evaluations::evaluate_milestone,
         evaluations::evaluate_certification_expiry,
         evaluations::should_notify,
-        jobs_scheduler::list,
-        jobs_scheduler::create,
-        jobs_scheduler::get,
-        jobs_scheduler::update,
-        jobs_scheduler::delete,
-        jobs_scheduler::trigger,
-        jobs_scheduler::last_result,
-        jobs_scheduler::runs,
-        jobs_certification::list,
-        jobs_certification::get,
-        jobs_certification::create,
-        jobs_certification::update,
-        jobs_certification::delete,
-        jobs_certification::execute,
-        jobs_certification::runs,
-        jobs_cron::list,
-        jobs_cron::get,
-        jobs_cron::create,
-        jobs_cron::update,
-        jobs_cron::delete,
-        jobs_cron::trigger,
-        jobs_cron::runs,
         invocations::list,
         invocations::get,
         invocations::create,
@@ -109,28 +87,6 @@ use crate::handlers::{
         evaluation::EvaluationDeleted,
         evaluation::ShouldNotifyDto,
         job::TriggerBody,
-        job::RunFacts,
-        job::SchedulerJobDto,
-        job::SchedulerJobDetailDto,
-        job::CreateSchedulerJobBody,
-        job::UpdateSchedulerJobBody,
-        job::SchedulerTriggeredDto,
-        job::SchedulerRunDto,
-        job::SchedulerJobDeleted,
-        job::CertificationCronDto,
-        job::CertificationCronDetailDto,
-        job::CreateCertificationCronBody,
-        job::UpdateCertificationCronBody,
-        job::CertificationExecutedDto,
-        job::CertificationRunDto,
-        job::CertificationCronDeleted,
-        job::CronJobDto,
-        job::CronJobDetailDto,
-        job::CreateCronJobBody,
-        job::UpdateCronJobBody,
-        job::CronTriggeredDto,
-        job::CronRunDto,
-        job::CronJobDeleted,
         invocation::InvocationDto,
         invocation::InvocationDetailDto,
         invocation::InvocationBody,
@@ -148,7 +104,25 @@ use crate::handlers::{
         notification::NotificationDto,
     ))
 )]
+struct Annotated;
+
+/// The whole API.
+#[derive(Debug)]
 pub struct ApiDoc;
+
+impl OpenApi for ApiDoc {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        let mut doc = Annotated::openapi();
+        for view in job_view::ALL {
+            doc.paths.merge(job_view::paths(view));
+            let components = doc.components.get_or_insert_with(Default::default);
+            for (name, schema) in job_view::schemas(view) {
+                components.schemas.insert(name.to_owned(), schema);
+            }
+        }
+        doc
+    }
+}
 
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]

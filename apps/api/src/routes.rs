@@ -7,15 +7,12 @@ use actix_web::{Route, guard, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    evaluations, health, invocations, jobs_certification, jobs_cron, jobs_scheduler, mentors,
-    notifications, runs, schedules,
+    evaluations, health, invocations, jobs, mentors, notifications, runs, schedules,
 };
+use crate::job_view::{Certification, Cron, Scheduler, View};
 use crate::openapi;
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
-const SCHEDULER: &str = "/api/v1/scheduler";
-const CERTIFICATION_CRON: &str = "/api/v1/certification-cron";
-const CRON: &str = "/api/v1/cron";
 const INVOCATIONS: &str = "/api/v1/scheduler-invocations";
 
 /// One mounted route: its method, canonical path, and the contract base
@@ -45,11 +42,8 @@ macro_rules! spec {
 /// Every route of the service.
 pub fn table() -> Vec<RouteSpec> {
     let ev = Some(EVALUATIONS);
-    let sch = Some(SCHEDULER);
-    let cc = Some(CERTIFICATION_CRON);
-    let cron = Some(CRON);
     let inv = Some(INVOCATIONS);
-    vec![
+    let mut routes = vec![
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
         spec!(GET, "/api/v1/openapi.json", None, openapi::document),
@@ -151,101 +145,7 @@ pub fn table() -> Vec<RouteSpec> {
             ev,
             evaluations::delete
         ),
-        // nightly-scheduler.txt (the contract's five, then SPEC section 15's three).
-        spec!(GET, "/api/v1/scheduler/jobs", sch, jobs_scheduler::list),
-        spec!(POST, "/api/v1/scheduler/jobs", sch, jobs_scheduler::create),
-        spec!(
-            POST,
-            "/api/v1/scheduler/jobs/{job_name}/trigger",
-            sch,
-            jobs_scheduler::trigger
-        ),
-        spec!(
-            GET,
-            "/api/v1/scheduler/jobs/{job_name}/last-result",
-            sch,
-            jobs_scheduler::last_result
-        ),
-        spec!(
-            DELETE,
-            "/api/v1/scheduler/jobs/{job_name}",
-            sch,
-            jobs_scheduler::delete
-        ),
-        spec!(
-            GET,
-            "/api/v1/scheduler/jobs/{job_name}",
-            sch,
-            jobs_scheduler::get
-        ),
-        spec!(
-            PUT,
-            "/api/v1/scheduler/jobs/{job_name}",
-            sch,
-            jobs_scheduler::update
-        ),
-        spec!(
-            GET,
-            "/api/v1/scheduler/jobs/{job_name}/runs",
-            sch,
-            jobs_scheduler::runs
-        ),
-        // certification-cron.txt
-        spec!(
-            GET,
-            "/api/v1/certification-cron",
-            cc,
-            jobs_certification::list
-        ),
-        spec!(
-            GET,
-            "/api/v1/certification-cron/{id}",
-            cc,
-            jobs_certification::get
-        ),
-        spec!(
-            POST,
-            "/api/v1/certification-cron",
-            cc,
-            jobs_certification::create
-        ),
-        spec!(
-            PUT,
-            "/api/v1/certification-cron/{id}",
-            cc,
-            jobs_certification::update
-        ),
-        spec!(
-            DELETE,
-            "/api/v1/certification-cron/{id}",
-            cc,
-            jobs_certification::delete
-        ),
-        spec!(
-            POST,
-            "/api/v1/certification-cron/{id}/execute",
-            cc,
-            jobs_certification::execute
-        ),
-        spec!(
-            GET,
-            "/api/v1/certification-cron/{id}/runs",
-            cc,
-            jobs_certification::runs
-        ),
-        // cron-jobs.txt (the contract's six, then SPEC section 15's runs).
-        spec!(GET, "/api/v1/cron/jobs", cron, jobs_cron::list),
-        spec!(GET, "/api/v1/cron/jobs/{id}", cron, jobs_cron::get),
-        spec!(POST, "/api/v1/cron/jobs", cron, jobs_cron::create),
-        spec!(PUT, "/api/v1/cron/jobs/{id}", cron, jobs_cron::update),
-        spec!(DELETE, "/api/v1/cron/jobs/{id}", cron, jobs_cron::delete),
-        spec!(
-            POST,
-            "/api/v1/cron/jobs/{id}/trigger",
-            cron,
-            jobs_cron::trigger
-        ),
-        spec!(GET, "/api/v1/cron/jobs/{id}/runs", cron, jobs_cron::runs),
+        // The three job views come after these (see `job_views`).
         // scheduler-invocations.txt. The two fixed paths come before `{id}`,
         // which would otherwise take them.
         spec!(
@@ -300,7 +200,33 @@ pub fn table() -> Vec<RouteSpec> {
             None,
             notifications::retry
         ),
-    ]
+    ];
+    // nightly-scheduler.txt, certification-cron.txt and cron-jobs.txt: one
+    // set of handlers, mounted once per view.
+    routes.extend(job_views::<Scheduler>());
+    routes.extend(job_views::<Certification>());
+    routes.extend(job_views::<Cron>());
+    routes
+}
+
+/// The routes of one job view, from its description: the contract's
+/// endpoints, plus every view's `runs` and the scheduler view's `last-result`.
+fn job_views<V: View>() -> Vec<RouteSpec> {
+    let v = V::VIEW;
+    let base = Some(v.contract_base);
+    let mut routes = vec![
+        spec!(GET, v.collection, base, jobs::list::<V>),
+        spec!(POST, v.collection, base, jobs::create::<V>),
+        spec!(GET, v.item, base, jobs::get::<V>),
+        spec!(PUT, v.item, base, jobs::update::<V>),
+        spec!(DELETE, v.item, base, jobs::delete::<V>),
+        spec!(POST, v.trigger, base, jobs::trigger::<V>),
+        spec!(GET, v.runs, base, jobs::runs::<V>),
+    ];
+    if let Some(last) = v.last_result {
+        routes.push(spec!(GET, last, base, jobs::last_result::<V>));
+    }
+    routes
 }
 
 /// The doubled contract form of a canonical path, if it has one.
