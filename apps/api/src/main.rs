@@ -22,9 +22,19 @@ use storage_diesel::Store;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn init_logging(format: &str, to_stderr: bool) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours for a person at a terminal only: a log file or a collector
+    // gets plain text.
+    let terminal = if to_stderr {
+        std::io::stderr().is_terminal()
+    } else {
+        std::io::stdout().is_terminal()
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(terminal);
     match (format, to_stderr) {
         ("json", false) => builder.json().init(),
         ("json", true) => builder.json().with_writer(std::io::stderr).init(),

@@ -31,6 +31,7 @@ db_tests![
     demo_outside_serve_is_refused,
     serve_with_demo_seeds_an_empty_database,
     demo_leaves_a_database_with_mentors_alone,
+    logs_to_a_pipe_carry_no_colour_codes,
 ];
 
 /// The binary under test, built by cargo for this test.
@@ -317,4 +318,14 @@ async fn demo_leaves_a_database_with_mentors_alone(db: &TestDb) {
         log.contains("--demo: the database already has mentors, so it is left alone"),
         "{log}"
     );
+}
+
+async fn logs_to_a_pipe_carry_no_colour_codes(db: &TestDb) {
+    // `migrate` logs to stderr, here a pipe: a log file or a collector
+    // must get plain text, not ANSI escapes.
+    let out = run(db, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let logs = text(&out.stderr);
+    assert!(logs.contains("migrations applied"), "{logs}");
+    assert!(!logs.contains('\u{1b}'), "colour codes in {logs:?}");
 }
