@@ -26,6 +26,7 @@ mod claim;
 mod config;
 mod defaults;
 mod delivery;
+mod enqueue;
 mod error;
 mod execute;
 mod invocations;

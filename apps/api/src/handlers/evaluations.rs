@@ -28,12 +28,8 @@ async fn evaluate_and_record(
         dry_run: dry_run.unwrap_or(false),
         run_id: None,
     };
-    let evaluations = state.runtime.evaluations.clone();
-    let record = web::block(move || evaluations.evaluate(request)).await??;
-    if record.should_notify && !record.dry_run {
-        // It enqueued a notification: deliver it now, not at the next poll.
-        state.runtime.delivery.wake();
-    }
+    let rt = state.runtime.clone();
+    let record = web::block(move || rt.evaluate(request)).await??;
     Ok(HttpResponse::Created().json(EvaluationDto::from(record)))
 }
 

@@ -48,8 +48,7 @@ pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<
         (status = 409, description = "`invalid_transition`: the notification is not `failed`", body = ErrorBody),
     ))]
 pub async fn retry(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
-    let outbox = state.runtime.notifications.clone();
-    let n = web::block(move || outbox.retry(&path)).await??;
-    state.runtime.delivery.wake();
+    let rt = state.runtime.clone();
+    let n = web::block(move || rt.retry_notification(&path)).await??;
     Ok(HttpResponse::Ok().json(NotificationDto::from(n)))
 }
