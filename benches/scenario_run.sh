@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A whole scenario-evaluation run through the real binary (issue 5, SPEC
-# section 11): `mentor-scheduler demo-data --mentors N` into a fresh SQLite
+# A whole scenario-evaluation run through the real binary (its target and
+# figures are in docs/benchmarks.md, "Scenario-evaluation run on SQLite"):
+# `mentor-scheduler demo-data --mentors N` into a fresh SQLite
 # database, then `serve`, one POST /api/v1/scheduler-invocations over every
 # active mentor, and the run's own figures once it finishes, with the peak
 # memory of the serving process.

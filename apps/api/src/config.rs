@@ -1,4 +1,5 @@
-//! Configuration by flags and environment variables (SPEC section 14).
+//! Configuration by flags and environment variables (docs/operations.md,
+//! "Configuration").
 
 use std::path::PathBuf;
 use std::time::Duration;

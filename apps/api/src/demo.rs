@@ -1,9 +1,9 @@
-//! Demo data (SPEC sections 14 and 15): `mentor-scheduler demo-data
+//! Demo data (docs/operations.md, "Loading data"): `mentor-scheduler demo-data
 //! --mentors N` and `serve --demo`. Both insert mentors of the one generator,
 //! `scenario_engine::demo_mentors` (`usr_demo_0000001` onwards, five
 //! organisations, a mix that makes the first run fire real notifications),
-//! through `Store::bulk_insert_mentors`: one transaction of multi-row
-//! inserts, generated lazily, so memory stays flat whatever `N` is.
+//! through `Store::bulk_insert_mentors`: one transaction of multi-row inserts,
+//! generated lazily, so memory stays flat whatever `N` is.
 
 use chrono::{DateTime, Utc};
 use scenario_engine::{

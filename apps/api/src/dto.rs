@@ -1,6 +1,7 @@
-//! Wire types, shaped by `contracts/`, and their conversions into domain
-//! types. Enums arrive as strings and numbers as wide integers, so that a
-//! well-typed but invalid value is a 422 rather than a 400 (SPEC section 15).
+//! Wire types, shaped by the API contracts, and their conversions into
+//! domain types. Enums arrive as strings and numbers as wide integers, so
+//! that a well-typed but invalid value is a 422 rather than a 400
+//! (docs/api.md, "Requests and answers").
 
 pub mod evaluation;
 pub mod invocation;

@@ -1,6 +1,7 @@
-//! The one error type of the HTTP layer and its mapping to SPEC section 7's
-//! statuses and error body. Every domain error variant is matched here, with
-//! no wildcard arm, so a new variant does not compile until its status is chosen.
+//! The one error type of the HTTP layer and its mapping to the statuses and
+//! error body of docs/api.md ("Errors"). Every domain error variant is matched
+//! here, with no wildcard arm, so a new variant does not compile until its
+//! status is chosen.
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
@@ -35,8 +36,8 @@ pub struct ErrorDetail {
     pub details: Value,
 }
 
-/// The 409 of a trigger or execute while a run holds the job's lock (SPEC
-/// section 15, "Lock conflict"): the error body plus the holder at the top
+/// The 409 of a trigger or execute while a run holds the job's lock
+/// (docs/api.md, "Jobs and runs"): the error body plus the holder at the top
 /// level, and the key the view names jobs by.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LockConflictBody {
@@ -499,9 +500,10 @@ impl ApiError {
         Self::MalformedQuery(err.to_string())
     }
 
-    /// Maps the failure of a trigger or execute: a held lock becomes the
-    /// 409 of SPEC section 15 with the view's own keys; anything else maps
-    /// as usual. The one place the three job views turn a lock into an answer.
+    /// Maps the failure of a trigger or execute: a held lock becomes the 409
+    /// of docs/api.md ("Jobs and runs") with the view's own keys; anything
+    /// else maps as usual. The one place the three job views turn a lock into
+    /// an answer.
     pub fn from_trigger(err: RuntimeError, view: LockView) -> Self {
         match err {
             RuntimeError::LockHeld { job_id, run_id } => Self::LockConflict {

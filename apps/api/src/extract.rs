@@ -1,6 +1,6 @@
 //! The JSON body extractor: like `web::Json`, but a type error names the
-//! field it happened at (`user_ids[2]`, `threshold_days`), as SPEC section 15
-//! asks of `invalid_body`.
+//! field it happened at (`user_ids[2]`, `threshold_days`), as docs/api.md
+//! says of `invalid_body`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -32,7 +32,8 @@ impl<T> std::ops::Deref for Json<T> {
     }
 }
 
-/// Parses `bytes` as `T`, classifying failures per SPEC section 15.
+/// Parses `bytes` as `T`, classifying failures as docs/api.md does
+/// ("Requests and answers").
 ///
 /// # Errors
 /// `MalformedJson` when the bytes are not JSON, `UnknownField` (422) for a

@@ -1,6 +1,6 @@
-//! `Idempotency-Key` on the two POSTs of the scheduler invocations (SPEC
-//! section 15, "Idempotency"): a retry with the same key within 24 hours
-//! gets the first answer back, and nothing is done again.
+//! `Idempotency-Key` on the two POSTs of the scheduler invocations
+//! (docs/runs.md, "Idempotency keys"): a retry with the same key within 24
+//! hours gets the first answer back, and nothing is done again.
 //!
 //! HTTP plumbing over the [`IdempotencyStore`] port: the request is
 //! identified by its parsed body re-serialised (so whitespace and key order

@@ -1,4 +1,4 @@
-//! NDJSON mentor imports (SPEC section 15, "NDJSON import"): the content
+//! NDJSON mentor imports (docs/api.md, "NDJSON import"): the content
 //! type, the streamed body spooled to a temporary file within its limit,
 //! and [`NdjsonLines`], the line reader that `POST /api/v1/mentors/import`
 //! and `mentor-scheduler import FILE` both hand to `MentorService::import`.

@@ -235,13 +235,13 @@ pub trait View: 'static {
     const VIEW: &'static JobView;
 }
 
-/// `nightly-scheduler.txt`.
+/// The scheduler view: the nightly-scheduler contract (docs/api.md).
 #[derive(Debug)]
 pub struct Scheduler;
-/// `cron-jobs.txt`.
+/// The cron view: the cron-jobs contract (docs/api.md).
 #[derive(Debug)]
 pub struct Cron;
-/// `certification-cron.txt`.
+/// The certification-cron view: the certification-cron contract (docs/api.md).
 #[derive(Debug)]
 pub struct Certification;
 
@@ -265,7 +265,8 @@ pub const RUN_FACTS: [&str; 6] = [
     "error_message",
 ];
 
-/// `/api/v1/scheduler/jobs` (`nightly-scheduler.txt`): every job, by name.
+/// `/api/v1/scheduler/jobs` (the nightly-scheduler contract, docs/api.md):
+/// every job, by name.
 pub static SCHEDULER: JobView = JobView {
     tag: "scheduler",
     contract_base: "/api/v1/scheduler",
@@ -375,7 +376,7 @@ pub static SCHEDULER: JobView = JobView {
     },
 };
 
-/// `/api/v1/cron/jobs` (`cron-jobs.txt`): every job, by id.
+/// `/api/v1/cron/jobs` (the cron-jobs contract, docs/api.md): every job, by id.
 pub static CRON: JobView = JobView {
     tag: "cron",
     contract_base: "/api/v1/cron",
@@ -474,8 +475,9 @@ pub static CRON: JobView = JobView {
     },
 };
 
-/// `/api/v1/certification-cron` (`certification-cron.txt`): the
-/// certification expiry checks, by id; any other job is not found here.
+/// `/api/v1/certification-cron` (the certification-cron contract,
+/// docs/api.md): the certification expiry checks, by id; any other job is
+/// not found here.
 pub static CERTIFICATION: JobView = JobView {
     tag: "certification-cron",
     contract_base: "/api/v1/certification-cron",

@@ -26,7 +26,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Builds the application: state, extractor error handlers (so every bad
-/// input gets the error body of SPEC section 7), routes and the JSON 404.
+/// input gets the error body of docs/api.md), routes and the JSON 404.
 pub fn build_app(
     state: AppState,
 ) -> App<

@@ -1,5 +1,5 @@
 //! The one routing table. Every path is listed once, with the contract whose
-//! doubled form it also answers to (SPEC section 7: a client generated
+//! doubled form it also answers to (docs/api.md, "Paths": a client generated
 //! verbatim from the contracts calls `/api/v1/x/api/v1/x/...`).
 
 use actix_web::http::Method;
@@ -47,7 +47,7 @@ pub fn table() -> Vec<RouteSpec> {
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
         spec!(GET, "/api/v1/openapi.json", None, openapi::document),
-        // Mentor data (SPEC section 8). The import comes before
+        // Mentor data (docs/api.md, "Mentors"). The import comes before
         // `{user_id}`, which would match it too (see `configure`).
         spec!(GET, "/api/v1/mentors", None, mentors::list),
         spec!(POST, "/api/v1/mentors/import", None, mentors::import),
@@ -90,7 +90,7 @@ pub fn table() -> Vec<RouteSpec> {
             None,
             mentors::lift_pause
         ),
-        // scenario-trigger-evaluations.txt
+        // The scenario-trigger-evaluations contract.
         spec!(
             GET,
             "/api/v1/scenario-trigger-evaluations",
@@ -146,8 +146,8 @@ pub fn table() -> Vec<RouteSpec> {
             evaluations::delete
         ),
         // The three job views come after these (see `job_views`).
-        // scheduler-invocations.txt. The two fixed paths come before `{id}`,
-        // which would otherwise take them.
+        // The scheduler-invocations contract. The two fixed paths come before
+        // `{id}`, which would otherwise take them.
         spec!(
             GET,
             "/api/v1/scheduler-invocations/active-peer-mentors",
@@ -185,7 +185,7 @@ pub fn table() -> Vec<RouteSpec> {
             inv,
             invocations::delete
         ),
-        // Runs of any job and the schedule preview (SPEC section 15).
+        // Runs of any job and the schedule preview (docs/api.md, "Jobs and runs").
         spec!(GET, "/api/v1/runs", None, runs::list),
         spec!(GET, "/api/v1/runs/{id}", None, runs::get),
         spec!(POST, "/api/v1/runs/{id}/cancel", None, runs::cancel),
@@ -201,8 +201,9 @@ pub fn table() -> Vec<RouteSpec> {
             notifications::retry
         ),
     ];
-    // nightly-scheduler.txt, certification-cron.txt and cron-jobs.txt: one
-    // set of handlers, mounted once per view.
+    // The nightly-scheduler, certification-cron and cron-jobs contracts (the
+    // three job views of docs/api.md): one set of handlers, mounted once per
+    // view.
     routes.extend(job_views::<Scheduler>());
     routes.extend(job_views::<Certification>());
     routes.extend(job_views::<Cron>());

@@ -63,7 +63,7 @@ impl ExpiryJobs {
     }
 
     /// The same jobs, deciding under other rules (a job's own evaluation
-    /// time zone, SPEC section 15).
+    /// time zone, docs/scheduling.md).
     #[must_use]
     pub fn with_rules(&self, rules: Rules) -> Self {
         Self {

@@ -1,5 +1,5 @@
-//! Answers kept for `Idempotency-Key` retries (SPEC section 15,
-//! "Idempotency"): the port and its in-memory implementation.
+//! Answers kept for `Idempotency-Key` retries (docs/runs.md, "Idempotency
+//! keys"): the port and its in-memory implementation.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

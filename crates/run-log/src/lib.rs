@@ -1,7 +1,7 @@
 //! Run records of Mentor Scheduler (pure): what ran, when, how it ended.
 //!
 //! A [`Run`] is one execution of a job's handler, scheduled or ad hoc. Its
-//! [`RunStatus`] moves only along the state machine of SPEC section 6
+//! [`RunStatus`] moves only along the state machine of docs/runs.md
 //! (`running` to `success`, `failed` or `cancelled`; `skipped` and `missed`
 //! are recorded finished; nothing goes back), which [`RunStatus::transition`]
 //! and [`Run::finish`] enforce. Scenario-evaluation runs carry

@@ -1,4 +1,4 @@
-//! The batch plan of a scenario-evaluation run (SPEC section 15, "Batch
+//! The batch plan of a scenario-evaluation run (docs/runs.md, "The batch
 //! plan"): batch index to a `user_id` key range, cut in one streaming pass.
 
 /// One planned batch: the mentors whose `user_id` lies in

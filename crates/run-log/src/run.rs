@@ -1,4 +1,4 @@
-//! Run records and batch results (SPEC section 3).
+//! Run records and batch results (docs/runs.md, "The run record").
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -84,7 +84,7 @@ pub struct Run {
 }
 
 /// How long an external run waits for its next batch before it is failed
-/// with `abandoned: no batch received` (SPEC section 15).
+/// with `abandoned: no batch received` (docs/runs.md, "External runs").
 pub const EXTERNAL_BATCH_WINDOW: TimeDelta = TimeDelta::hours(1);
 
 /// The lease owner recorded on external runs: no process of the service holds them.

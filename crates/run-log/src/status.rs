@@ -1,4 +1,4 @@
-//! The run status state machine (SPEC sections 3 and 6).
+//! The run status state machine (docs/runs.md, "Statuses").
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Changes to a run from outside (SPEC sections 6 and 15, "PUT on runs"):
+//! Changes to a run from outside (docs/runs.md, "Changing a run: PUT"):
 //! the state machine, plus the rules for runs the service processes itself
 //! and for runs that are over.
 

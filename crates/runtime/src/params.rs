@@ -1,7 +1,8 @@
 //! What a job's runs read from its `params`: each handler's parameters,
 //! their defaults and bounds, and `params.evaluation_timezone`. Read once per
 //! run, and by [`check_params`] when a job is created or its params change,
-//! so that what is accepted is what runs (docs/scheduling.md, "Job parameters").
+//! so that what is accepted is what runs (docs/scheduling.md, "Handlers and
+//! their parameters").
 
 use scheduler_core::{Handler, InvalidParams};
 use serde_json::{Map, Value};

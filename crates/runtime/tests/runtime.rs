@@ -744,7 +744,7 @@ async fn an_external_run_without_batches_for_an_hour_is_abandoned(db: &TestDb) {
     assert_eq!(run.users_evaluated, 1, "its batch stays");
 }
 
-/// `params.evaluation_timezone` (SPEC section 15) overrides the service's
+/// `params.evaluation_timezone` (docs/scheduling.md) overrides the service's
 /// zone (UTC here) for a job's runs: at 10:00 UTC on 26 March it is already
 /// 27 March in Kiritimati (UTC+14), so the inactivity dedupe keys carry
 /// that date. A zone that does not exist fails the run with its reason.

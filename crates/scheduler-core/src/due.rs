@@ -1,7 +1,8 @@
-//! Which jobs are due, and what a due job does after downtime (SPEC
-//! section 5, "Misfire"): it fires once, for the latest scheduled instant,
-//! if that instant is within the job's misfire deadline; every other
-//! instant it slept through is reported as missed. Never a burst.
+//! Which jobs are due, and what a due job does after downtime
+//! (docs/scheduling.md, "Misfires after downtime"): it fires once, for the
+//! latest scheduled instant, if that instant is within the job's misfire
+//! deadline; every other instant it slept through is reported as missed. Never
+//! a burst.
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -1,4 +1,5 @@
-//! Jobs: a name, a schedule, a handler and when they run next (SPEC section 5).
+//! Jobs: a name, a schedule, a handler and when they run next
+//! (docs/scheduling.md).
 
 use std::fmt;
 use std::str::FromStr;
@@ -91,7 +92,8 @@ pub struct UnknownHandler {
     pub known: Vec<&'static str>,
 }
 
-/// What a job does when it fires (SPEC section 5).
+/// What a job does when it fires (docs/scheduling.md, "Handlers and their
+/// parameters").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Handler {
     /// Evaluates every active mentor for every scenario, in batches
@@ -109,7 +111,7 @@ pub enum Handler {
 }
 
 impl Handler {
-    /// Every handler, in the order SPEC lists them.
+    /// Every handler.
     pub const ALL: [Self; 5] = [
         Self::ScenarioEvaluation,
         Self::CertificationExpiryCheck,

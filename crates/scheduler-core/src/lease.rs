@@ -1,17 +1,20 @@
 //! Run leases: a run holds its job's lock for a while and renews it with a
 //! heartbeat; a lease that ran out means the process holding it died, and
-//! another instance may take the run over (SPEC section 5).
+//! another instance may take the run over (docs/scheduling.md, "Leases and
+//! takeover").
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// How long a lease lasts without renewal (SPEC section 15: 30 s).
+/// How long a lease lasts without renewal: 30 s, the default of
+/// `--lease-seconds` (docs/operations.md).
 pub const DEFAULT_LEASE_TTL: TimeDelta = TimeDelta::seconds(30);
 
-/// How often a running job renews its lease (SPEC section 15: 10 s).
+/// How often a running job renews its lease: every 10 s, a third of the
+/// default lease (docs/runs.md, "Leases, heartbeats and takeover").
 pub const DEFAULT_HEARTBEAT: TimeDelta = TimeDelta::seconds(10);
 
-/// How late a scheduled instant may still fire after downtime
-/// (SPEC section 15: 1 hour).
+/// How late a scheduled instant may still fire after downtime: 1 hour
+/// (docs/scheduling.md, "Misfires after downtime").
 pub const DEFAULT_MISFIRE_DEADLINE: TimeDelta = TimeDelta::hours(1);
 
 /// Who holds a run and until when.

@@ -1,4 +1,4 @@
-//! Job scheduling for Mentor Scheduler (SPEC section 5), as pure functions.
+//! Job scheduling for Mentor Scheduler (docs/scheduling.md), as pure functions.
 //!
 //! A [`Job`] has a [`JobName`], a [`Handler`] and a [`Schedule`]: a cron
 //! expression ([`CronSpec`], parsed by croner: 5 fields, 6 with seconds, or

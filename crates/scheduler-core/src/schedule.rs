@@ -2,8 +2,8 @@
 //!
 //! [`CronSpec`] is a parsed expression (croner does the parsing and the
 //! wall-clock matching); [`Schedule`] pairs it with a time zone and turns
-//! matching wall-clock times into instants by the DST rules of SPEC
-//! section 5, which are Vixie cron's:
+//! matching wall-clock times into instants by the DST rules of
+//! docs/scheduling.md, which are Vixie cron's:
 //!
 //! - **Fixed-time** expressions (the seconds, minute and hour fields do not
 //!   start with `*`) fire at every matching wall-clock time at the first
@@ -181,8 +181,8 @@ impl CronSpec {
         self.expanded.split_whitespace().count() == 6
     }
 
-    /// Whether the DST rules for fixed-time jobs apply (SPEC section 5): the
-    /// minute and hour fields, and the seconds field when there is one, do
+    /// Whether the DST rules for fixed-time jobs apply (docs/scheduling.md,
+    /// "Daylight-saving transitions"): the minute and hour fields, and the seconds field when there is one, do
     /// not start with `*`. Lists, ranges and steps such as `0-30/10` count as
     /// fixed-time; `*` and `*/15` make an interval job.
     ///
@@ -256,8 +256,8 @@ fn expand_nickname(expr: &str) -> Option<&'static str> {
         .map(|(_, expanded)| *expanded)
 }
 
-/// SPEC section 5: fixed-time unless the seconds (when present), minute or
-/// hour field starts with `*`.
+/// Fixed-time unless the seconds (when present), minute or hour field
+/// starts with `*` (docs/scheduling.md, "Daylight-saving transitions").
 fn is_fixed_time(expanded: &str) -> bool {
     let fields: Vec<&str> = expanded.split_whitespace().collect();
     let time_fields = if fields.len() == 6 {

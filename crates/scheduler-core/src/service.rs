@@ -1,6 +1,7 @@
 //! `JobService`: the rules of the job registry that every view shares
-//! (SPEC sections 5 and 15, "Jobs and runs"): validated creation, updates
-//! that recompute `next_run_at`, a handler that never changes.
+//! (docs/scheduling.md; the views in docs/api.md, "Jobs and runs"): validated
+//! creation, updates that recompute `next_run_at`, a handler that never
+//! changes.
 
 use std::sync::Arc;
 

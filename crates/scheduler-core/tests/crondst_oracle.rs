@@ -1,5 +1,6 @@
-//! `Schedule::upcoming` against crondst, the oracle SPEC section 5 names
-//! for Vixie cron's DST rules on 5-field expressions.
+//! `Schedule::upcoming` against crondst, an independent implementation of
+//! Vixie cron's DST rules, on 5-field expressions (docs/scheduling.md, "Why
+//! this needs correcting").
 //!
 //! The cases live in `fixtures/crondst_cases.json`, made by
 //! `fixtures/gen_crondst.py` (random expressions, six zones, start instants

@@ -1,5 +1,5 @@
-//! Scenario-trigger-evaluation wire types (contract
-//! `scenario-trigger-evaluations.txt`, SPEC section 15).
+//! Scenario-trigger-evaluation wire types (the scenario-trigger-evaluations
+//! contract, docs/api.md).
 
 use scenario_engine::{
     EvaluationFilter, EvaluationOverride, EvaluationRecord, MilestoneType, ReasonCode, Scenario,

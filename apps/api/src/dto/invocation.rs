@@ -1,6 +1,7 @@
-//! Scheduler-invocation wire types (`scheduler-invocations.txt`, SPEC
-//! sections 6 and 15): scenario-evaluation runs, their batches, the active
-//! mentors an orchestrator reads, and the batches it feeds.
+//! Scheduler-invocation wire types (the scheduler-invocations contract,
+//! docs/api.md; the runs in docs/runs.md): scenario-evaluation runs, their
+//! batches, the active mentors an orchestrator reads, and the batches it
+//! feeds.
 
 use run_log::{BatchResult, Run, RunStatus, RunUpdate};
 use scenario_engine::{BatchReport, MentorRecord, OutOfRange, PageRequest, Paged, UnknownName};
@@ -252,7 +253,7 @@ pub struct InvocationDeleted {
     pub deleted_id: String,
 }
 
-/// Default and largest page of `active-peer-mentors` (SPEC section 7).
+/// The default page of `active-peer-mentors` (docs/api.md, "Lists").
 pub const ACTIVE_DEFAULT_LIMIT: u32 = 1000;
 /// The largest page of `active-peer-mentors`.
 pub const ACTIVE_MAX_LIMIT: u32 = 5000;

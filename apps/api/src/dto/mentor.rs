@@ -1,4 +1,4 @@
-//! Mentor wire types (SPEC sections 8 and 15, "Mentors").
+//! Mentor wire types (docs/api.md, "Mentors").
 
 use scenario_engine::{
     ActivityEvent, Certification, ImportCounts, MentorFilter, MentorImport, MentorRecord,

@@ -1,4 +1,4 @@
-//! Notification wire types (SPEC section 3's outbox row; beyond the contracts).
+//! Notification wire types (the outbox row, docs/api.md; beyond the contracts).
 
 use scenario_engine::{Notification, NotificationFilter, NotificationStatus, ScenarioType};
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{check_filter_ids, instant, opt_instant};
 use crate::error::ApiError;
 
-/// One outbox notification: every column of SPEC section 3.
+/// One outbox notification: every stored field (docs/api.md, "Notifications").
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationDto {
     /// `ntf_` + ULID.

@@ -1,5 +1,5 @@
-//! Run-log and schedule-preview wire types (SPEC section 15, "Runs of any
-//! job" and "Schedule preview"; beyond the contracts).
+//! Run-log and schedule-preview wire types (docs/api.md, "Jobs and runs";
+//! beyond the contracts).
 
 use chrono::{DateTime, Utc};
 use run_log::{BatchResult, Run, RunFilter, RunStatus, Trigger};

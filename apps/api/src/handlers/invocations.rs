@@ -1,5 +1,5 @@
-//! `/api/v1/scheduler-invocations`: the seven endpoints of
-//! `scheduler-invocations.txt` (SPEC sections 6 and 15).
+//! `/api/v1/scheduler-invocations`: the seven endpoints of the
+//! scheduler-invocations contract (docs/api.md; the runs in docs/runs.md).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -1,4 +1,5 @@
-//! `/api/v1/mentors`: the data the decisions are made on (SPEC section 8).
+//! `/api/v1/mentors`: the data the decisions are made on (docs/api.md,
+//! "Mentors").
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use scenario_engine::{ImportOutcome, MentorUpsert};

@@ -1,5 +1,5 @@
 //! `/api/v1/notifications`: the outbox, read and retried (beyond the
-//! contracts; SPEC sections 3 and 15).
+//! contracts; docs/api.md, "Notifications").
 
 use actix_web::{HttpResponse, web};
 

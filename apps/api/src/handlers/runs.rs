@@ -1,5 +1,5 @@
-//! `/api/v1/runs`: the runs of every job (SPEC section 15, "Runs of any
-//! job"; beyond the contracts).
+//! `/api/v1/runs`: the runs of every job (docs/api.md, "Jobs and runs";
+//! beyond the contracts).
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};

@@ -1,5 +1,5 @@
-//! `/api/v1/schedules/preview`: when would an expression fire? (SPEC
-//! section 15, "Schedule preview"; beyond the contracts.)
+//! `/api/v1/schedules/preview`: when would an expression fire? (docs/api.md,
+//! "Jobs and runs"; beyond the contracts.)
 
 use actix_web::{HttpResponse, web};
 

@@ -1,5 +1,5 @@
-//! The error model of SPEC section 7 end to end: malformed bodies, body
-//! limits, unknown paths and methods, the one error body, and "never a
+//! The error model of docs/api.md ("Errors") end to end: malformed bodies,
+//! body limits, unknown paths and methods, the one error body, and "never a
 //! partial write".
 
 use chrono::TimeDelta;

@@ -1,6 +1,6 @@
-//! `/api/v1/scenario-trigger-evaluations`: the nine endpoints of
-//! `contracts/scenario-trigger-evaluations.txt`, at the canonical path and at
-//! the doubled contract path (SPEC sections 4, 7 and 15).
+//! `/api/v1/scenario-trigger-evaluations`: the nine endpoints of the
+//! scenario-trigger-evaluations contract (docs/api.md), at the canonical path
+//! and at the doubled contract path; the decisions follow docs/rules.md.
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
@@ -191,8 +191,8 @@ async fn certification_expiry_evaluation_answers_the_contract_example(app: &Test
     assert_eq!(meta["expiry_date"], "2026-04-25T00:00:00Z");
     assert_eq!(meta["days_until_expiry"], 30);
 
-    // SPEC section 15: a repeated expiry-stage evaluation is already_notified,
-    // inside the cooldown or after it.
+    // A repeated expiry-stage evaluation is already_notified, inside the
+    // cooldown or after it (docs/rules.md, "The checks, in order").
     let again = evaluate(
         app,
         "certification-expiry",

@@ -28,21 +28,21 @@ pub const EVALS: &str = "/api/v1/scenario-trigger-evaluations";
 /// The doubled contract form of [`EVALS`].
 pub const EVALS_DOUBLED: &str =
     "/api/v1/scenario-trigger-evaluations/api/v1/scenario-trigger-evaluations";
-/// The scheduler view (`nightly-scheduler.txt`).
+/// The scheduler view (the nightly-scheduler contract, docs/api.md).
 pub const SCHEDULER: &str = "/api/v1/scheduler/jobs";
 /// The doubled contract form of [`SCHEDULER`].
 pub const SCHEDULER_DOUBLED: &str = "/api/v1/scheduler/api/v1/scheduler/jobs";
-/// The certification-cron view (`certification-cron.txt`).
+/// The certification-cron view (the certification-cron contract, docs/api.md).
 pub const CERT_CRON: &str = "/api/v1/certification-cron";
 /// The doubled contract form of [`CERT_CRON`].
 pub const CERT_CRON_DOUBLED: &str = "/api/v1/certification-cron/api/v1/certification-cron";
-/// The cron view (`cron-jobs.txt`).
+/// The cron view (the cron-jobs contract, docs/api.md).
 pub const CRON: &str = "/api/v1/cron/jobs";
 /// The doubled contract form of [`CRON`].
 pub const CRON_DOUBLED: &str = "/api/v1/cron/api/v1/cron/jobs";
 /// The run log.
 pub const RUNS: &str = "/api/v1/runs";
-/// The scheduler invocations (`scheduler-invocations.txt`).
+/// The scheduler invocations (the scheduler-invocations contract, docs/api.md).
 pub const INVOCATIONS: &str = "/api/v1/scheduler-invocations";
 /// The doubled contract form of [`INVOCATIONS`].
 pub const INVOCATIONS_DOUBLED: &str = "/api/v1/scheduler-invocations/api/v1/scheduler-invocations";
@@ -545,8 +545,7 @@ pub fn assert_keys(v: &Value, expected: &[&str]) {
     assert_eq!(keys(v), expected, "keys of {v:#}");
 }
 
-/// Asserts that an object has every field of `contract` (more are allowed,
-/// SPEC section 7).
+/// Asserts that an object has every field of `contract` (more are allowed).
 pub fn assert_has(v: &Value, contract: &[&str]) {
     let present = keys(v);
     for field in contract {

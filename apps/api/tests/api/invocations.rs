@@ -1,7 +1,8 @@
-//! `/api/v1/scheduler-invocations` (`scheduler-invocations.txt`): runs over
-//! generated mentors with their batch arithmetic, the cooldown on a second
-//! run, dry runs, external runs fed batch by batch, the state machine of
-//! `PUT`, `DELETE`, `active-peer-mentors`, and `Idempotency-Key`.
+//! `/api/v1/scheduler-invocations` (the scheduler-invocations contract,
+//! docs/api.md): runs over generated mentors with their batch arithmetic, the
+//! cooldown on a second run, dry runs, external runs fed batch by batch, the
+//! state machine of `PUT`, `DELETE`, `active-peer-mentors`, and
+//! `Idempotency-Key`.
 
 #![allow(
     clippy::unwrap_used,

@@ -1,4 +1,4 @@
-//! `POST /api/v1/mentors/import` (SPEC section 15, "NDJSON import"): all
+//! `POST /api/v1/mentors/import` (docs/api.md, "NDJSON import"): all
 //! or nothing, line numbers in the 422, the content type, the body limits,
 //! and a mentor's history surviving an update.
 

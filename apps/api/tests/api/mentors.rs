@@ -1,5 +1,5 @@
 //! `/api/v1/mentors`: upsert, read, list, activity, certifications,
-//! preferences, pauses and erasure (SPEC sections 8 and 15, "Mentors").
+//! preferences, pauses and erasure (docs/api.md, "Mentors").
 
 use chrono::TimeDelta;
 use reqwest::StatusCode;

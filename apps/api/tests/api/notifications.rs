@@ -51,7 +51,7 @@ const NOTIFICATIONS: &str = "/api/v1/notifications";
 const SECRET: &str = "test-secret-0123456789";
 const USER: &str = "usr_mentor_7821";
 
-/// Every column of SPEC section 3.
+/// Every stored field of a notification (docs/api.md, "Notifications").
 const NOTIFICATION_FIELDS: [&str; 15] = [
     "id",
     "user_id",
@@ -70,7 +70,7 @@ const NOTIFICATION_FIELDS: [&str; 15] = [
     "evaluation_id",
 ];
 
-/// The webhook body of SPEC section 15.
+/// The webhook body, in its order (docs/api.md, "Webhook body").
 const PAYLOAD_FIELDS: [&str; 9] = [
     "version",
     "notification_id",
@@ -371,7 +371,7 @@ async fn the_webhook_sink_posts_the_stored_payload_signed_with_the_secret(backen
             .cloned()
             .collect::<Vec<_>>(),
         PAYLOAD_FIELDS,
-        "in the order of SPEC section 15"
+        "in the order of docs/api.md's webhook body"
     );
     let n = notification(&app, &id).await;
     assert_eq!(

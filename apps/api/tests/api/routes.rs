@@ -88,8 +88,8 @@ fn doubled_paths_are_the_contract_base_twice() {
             .filter(|s| s.contract_base == Some(base))
             .count()
     };
-    // Each contract's endpoints, plus the job views' extras of SPEC
-    // section 15 (scheduler: one job, PUT, runs; cron: runs), which live
+    // Each contract's endpoints, plus the job views' extras listed in
+    // docs/api.md (scheduler: one job, PUT, runs; cron: runs), which live
     // under the same base and so get the same alias.
     for (base, count) in [
         ("/api/v1/scenario-trigger-evaluations", 9),

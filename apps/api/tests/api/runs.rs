@@ -1,5 +1,6 @@
 //! `/api/v1/runs`: the runs of every job, their cancellation and the weekly
-//! expiry report download (SPEC section 15; beyond the contracts).
+//! expiry report download (docs/api.md, "Jobs and runs"; beyond the
+//! contracts).
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};

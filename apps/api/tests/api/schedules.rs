@@ -1,5 +1,6 @@
-//! `GET /api/v1/schedules/preview` (SPEC section 15; beyond the contracts):
-//! the scheduler's own rules, DST included, and the `upcoming` of job details.
+//! `GET /api/v1/schedules/preview` (docs/api.md, "Jobs and runs"; beyond the
+//! contracts): the scheduler's own rules, DST included, and the `upcoming` of
+//! job details.
 
 use reqwest::StatusCode;
 use serde_json::json;

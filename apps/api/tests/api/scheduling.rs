@@ -1,8 +1,9 @@
 //! End to end through HTTP with the scheduler loop running: a per-second job
-//! fires as the test clock advances (the advanceable clock of SPEC section
-//! 15 wakes the loop, so nothing here depends on real-time sleeps beyond
-//! polling with a deadline), and the certification jobs pause a mentor whose
-//! required certification expired and lift the pause once it is renewed.
+//! fires as the test clock advances (the test moves the clock and wakes the
+//! loop, as "Time in tests" in docs/architecture.md describes, so nothing here
+//! depends on real-time sleeps beyond polling with a deadline), and the
+//! certification jobs pause a mentor whose required certification expired and
+//! lift the pause once it is renewed.
 
 use std::time::Duration;
 

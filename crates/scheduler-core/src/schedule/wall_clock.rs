@@ -2,7 +2,7 @@
 //!
 //! chrono-tz answers "which instants show this wall-clock time?" with one
 //! instant, two (a repeated hour) or none (a skipped hour). The DST rules of
-//! SPEC section 5 also need to know where such a gap ends and where a
+//! docs/scheduling.md also need to know where such a gap ends and where a
 //! repeated range starts and ends; chrono-tz does not expose its
 //! transitions, so they are found here from offsets alone.
 
