@@ -25,7 +25,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use scenario_engine::{
     AttemptResult, Clock, Delivery, DeliveryWindow, Notification, OutboxError, OutboxService,
-    RetryPolicy, StatusClass, classify_http_status,
+    RetryPolicy,
 };
 use sha2::Sha256;
 use tokio::sync::Notify;
@@ -183,7 +183,7 @@ impl Sink {
             .timeout(timeout)
             .connect_timeout(timeout)
             // A redirect is a receiver to reconfigure, not to follow: a 3xx
-            // fails the notification (scenario_engine::classify_http_status).
+            // fails the notification (classify_http_status).
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("mentor-scheduler/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -280,6 +280,27 @@ impl WebhookSink {
             StatusClass::Retryable => AttemptResult::Retryable(error),
             StatusClass::Permanent | StatusClass::Delivered => AttemptResult::Permanent(error),
         }
+    }
+}
+
+/// How a webhook's HTTP status classifies an attempt (SPEC section 15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusClass {
+    /// 2xx.
+    Delivered,
+    /// 408, 429 and 5xx.
+    Retryable,
+    /// Everything else: other 4xx, and 1xx and 3xx (the webhook follows no
+    /// redirects: a moved receiver is a configuration to fix, not a retry).
+    Permanent,
+}
+
+/// Classifies a webhook's HTTP status.
+fn classify_http_status(status: u16) -> StatusClass {
+    match status {
+        200..=299 => StatusClass::Delivered,
+        408 | 429 | 500..=599 => StatusClass::Retryable,
+        _ => StatusClass::Permanent,
     }
 }
 
@@ -585,6 +606,23 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_classes_follow_the_spec() {
+        assert_eq!(classify_http_status(204), StatusClass::Delivered);
+        assert_eq!(classify_http_status(429), StatusClass::Retryable);
+        assert_eq!(classify_http_status(503), StatusClass::Retryable);
+        assert_eq!(classify_http_status(404), StatusClass::Permanent);
+        for s in [200, 201, 202, 204, 299] {
+            assert_eq!(classify_http_status(s), StatusClass::Delivered, "{s}");
+        }
+        for s in [408, 429, 500, 502, 503, 504, 599] {
+            assert_eq!(classify_http_status(s), StatusClass::Retryable, "{s}");
+        }
+        for s in [100, 301, 302, 400, 401, 403, 404, 409, 410, 422, 499, 600] {
+            assert_eq!(classify_http_status(s), StatusClass::Permanent, "{s}");
+        }
+    }
 
     #[test]
     fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {

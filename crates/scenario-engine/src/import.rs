@@ -32,7 +32,7 @@ use crate::service::{MentorError, checked_certification, checked_upsert, upsert_
 /// Line errors an import reports at most; the count says how many there were.
 pub const MAX_REPORTED_LINES: usize = 100;
 
-/// One mentor of an import: the upsert of `PUT /api/v1/mentors/{user_id}`,
+/// One mentor of an import: the upsert of [`MentorService::upsert`](crate::MentorService::upsert),
 /// the certifications to create or replace (others stay), and a preference
 /// patch (omitted switches stay).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

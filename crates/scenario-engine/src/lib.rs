@@ -130,7 +130,7 @@ pub use repo::{
 };
 pub use retry::{
     AttemptResult, DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_RANGE, MAX_ERROR_CHARS, Outcome, RetryPolicy,
-    StatusClass, classify_http_status, error_text,
+    error_text,
 };
 pub use service::{
     ActivityResult, EvaluateRequest, EvaluationError, EvaluationService, MentorError,

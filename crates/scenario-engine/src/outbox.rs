@@ -38,7 +38,7 @@ pub struct Notification {
     pub scenario_type: ScenarioType,
     /// Once-only key.
     pub dedupe_key: String,
-    /// What the sink delivers: the webhook body of SPEC section 15.
+    /// What the sink delivers: the notification payload of SPEC section 15.
     pub payload: serde_json::Value,
     /// Where it stands.
     pub status: NotificationStatus,
@@ -262,11 +262,11 @@ pub enum OutboxError {
 /// assert_eq!(batch[0].claim.attempt, 1); // counted before the attempt
 /// assert!(outbox.claim(50).unwrap().is_empty()); // claimed: invisible to other workers
 ///
-/// // A sink answered 503: retried later. Outcomes are written a batch at a time.
-/// let settled = outbox.settle(batch[0].claim.clone(), AttemptResult::Retryable("HTTP 503".into()), 0.5);
+/// // The receiver was busy: retried later. Outcomes are written a batch at a time.
+/// let settled = outbox.settle(batch[0].claim.clone(), AttemptResult::Retryable("busy".into()), 0.5);
 /// assert_eq!(outbox.record(&[settled]).unwrap(), 1);
 /// let n = outbox.get(&batch[0].notification.id).unwrap();
-/// assert_eq!((n.status, n.attempts, n.last_error.as_deref()), (NotificationStatus::Pending, 1, Some("HTTP 503")));
+/// assert_eq!((n.status, n.attempts, n.last_error.as_deref()), (NotificationStatus::Pending, 1, Some("busy")));
 /// ```
 #[derive(Clone)]
 pub struct OutboxService {

@@ -109,7 +109,7 @@ pub(crate) fn checked_upsert(
     if upsert.status == Some(MentorStatus::Paused) {
         return Err(MentorError::InvalidValue {
             field: "status",
-            message: "must be `active` or `inactive`; pause a mentor with POST /api/v1/mentors/{user_id}/pause"
+            message: "must be `active` or `inactive`; pause a mentor through the pause operation"
                 .into(),
         });
     }
@@ -517,8 +517,8 @@ pub fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
     }
 }
 
-/// The payload a sink delivers for a notification (SPEC section 15,
-/// "Webhook wire format").
+/// The payload a sink delivers for a notification (its wire format: SPEC
+/// section 15).
 fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> serde_json::Value {
     serde_json::json!({
         "version": 1,
