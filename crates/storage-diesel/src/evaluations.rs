@@ -16,7 +16,8 @@ use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, write_tx};
 use crate::convert::{from_json_text, from_millis, to_json_text, to_millis};
 use crate::error::StorageError;
-use crate::mentors::{load_record, record_milestone};
+use crate::mentor_rows::load_record;
+use crate::mentors::record_milestone;
 use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

@@ -21,7 +21,7 @@ use crate::Store;
 use crate::batches::BATCH_ROWS;
 use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::error::StorageError;
-use crate::mentors::{CertificationRow, MentorRow};
+use crate::mentor_rows::{CertificationRow, MentorRow};
 use crate::schema::{certifications, mentors};
 
 pub(crate) fn import_mentors(

@@ -15,6 +15,7 @@ mod evaluations;
 mod idempotency;
 mod import;
 mod jobs;
+mod mentor_rows;
 mod mentors;
 mod notifications;
 mod rows;
