@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use scenario_engine::{DeliveryWindow, RetryPolicy};
+use scenario_engine::service::{DeliveryWindow, RetryPolicy};
 
 use crate::delivery::{self, DeliveryConfig, Secret, Sink, SinkError};
 
@@ -188,10 +188,10 @@ pub enum DeliveryConfigError {
     Sink(#[from] SinkError),
     /// A bad `MENTOR_SCHEDULER_DELIVERY_WINDOW`.
     #[error(transparent)]
-    Window(#[from] scenario_engine::InvalidWindow),
+    Window(#[from] scenario_engine::service::InvalidWindow),
     /// Attempts or backoff out of bounds.
     #[error("delivery settings: {0}")]
-    Policy(#[from] scenario_engine::OutOfRange),
+    Policy(#[from] scenario_engine::rules::OutOfRange),
     /// Another number out of bounds.
     #[error("--{flag} must be between {min} and {max}, got {value}")]
     Bound {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use cert_expiry::ExpiryReport;
 use chrono::{DateTime, Utc};
 use run_log::{BatchResult, Run, RunFilter, RunStatus};
-use scenario_engine::{PageRequest, Paged};
+use scenario_engine::service::{PageRequest, Paged};
 use scheduler_core::{Handler, Job, JobError, JobPatch, NewJob, Schedule, ScheduleError};
 use serde_json::Value;
 
@@ -94,7 +94,7 @@ impl JobKey {
 /// (`job_`/`run_` plus a ULID), so one with a control character or over
 /// 128 characters is simply unknown, and never reaches the database.
 fn possible_id(id: &str) -> bool {
-    scenario_engine::validate_platform_id("id", id).is_ok()
+    scenario_engine::service::validate_platform_id("id", id).is_ok()
 }
 
 /// A job with what its detail shows beside it.

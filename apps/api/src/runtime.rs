@@ -19,9 +19,10 @@ use run_log::{
     BatchPlanner, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, IDEMPOTENCY_WINDOW, IdempotencyStore, Run,
     RunFilter, RunRepository, RunStatus, RunUpdate, StoreError, Transition, Trigger, UpdateRefused,
 };
-use scenario_engine::{
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{
     BatchEvaluator, BatchIdsError, BatchReport, BatchRequest, BatchWrite, Clock, EvaluationError,
-    EvaluationRepository, IdSource, PreparedBatch, Rules,
+    EvaluationRepository, IdSource, PreparedBatch,
 };
 use scheduler_core::{
     Handler, InvalidParams, Job, JobError, JobName, JobService, Schedule, plan_firing,
@@ -654,7 +655,7 @@ impl JobRuntime {
         let summary = |runs: u64, evaluations: u64, keys: u64| {
             json!({
                 "retention_days": days,
-                "cutoff": scenario_engine::format_instant(cutoff),
+                "cutoff": scenario_engine::rules::format_instant(cutoff),
                 "runs_pruned": runs,
                 "evaluations_pruned": evaluations,
                 "idempotency_keys_pruned": keys,
@@ -836,7 +837,7 @@ impl JobRuntime {
     pub fn scenario_run(&self, id: &str) -> Result<Run, RuntimeError> {
         // An id no run can have never reaches the database (PostgreSQL
         // cannot even compare a control character).
-        if scenario_engine::validate_platform_id("id", id).is_err() {
+        if scenario_engine::service::validate_platform_id("id", id).is_err() {
             return Err(RuntimeError::RunNotFound(id.to_owned()));
         }
         self.runs
@@ -859,7 +860,7 @@ impl JobRuntime {
         run_id: &str,
         user_ids: Vec<String>,
     ) -> Result<BatchReport, RuntimeError> {
-        scenario_engine::check_batch_ids(&user_ids)?;
+        scenario_engine::service::check_batch_ids(&user_ids)?;
         let run = self.scenario_run(run_id)?;
         if run.status.is_finished() {
             return Err(RuntimeError::RunFinished {
@@ -964,8 +965,8 @@ impl JobRuntime {
             run.scheduled_for = Some(missed.last);
             run.result_summary = Some(json!({
                 "count": missed.count,
-                "first": scenario_engine::format_instant(missed.first),
-                "last": scenario_engine::format_instant(missed.last),
+                "first": scenario_engine::rules::format_instant(missed.first),
+                "last": scenario_engine::rules::format_instant(missed.last),
                 "capped": missed.capped,
             }));
             self.record_finished(run, RunStatus::Missed, now);
@@ -1028,7 +1029,7 @@ impl JobRuntime {
             let summary = skipped.result_summary.get_or_insert_with(|| json!({}));
             let count = summary["count"].as_u64().unwrap_or(1) + 1;
             summary["count"] = json!(count);
-            summary["last"] = json!(scenario_engine::format_instant(at));
+            summary["last"] = json!(scenario_engine::rules::format_instant(at));
             if let Err(e) = self.runs.update_run(&skipped) {
                 tracing::error!(run_id = %skipped.id, error = %e, "counting a skipped firing failed");
             }
@@ -1038,8 +1039,8 @@ impl JobRuntime {
         run.scheduled_for = Some(at);
         run.result_summary = Some(json!({
             "count": 1,
-            "first": scenario_engine::format_instant(at),
-            "last": scenario_engine::format_instant(at),
+            "first": scenario_engine::rules::format_instant(at),
+            "last": scenario_engine::rules::format_instant(at),
             "running_run_id": holder_id,
         }));
         self.record_finished(run, RunStatus::Skipped, now);
@@ -1236,7 +1237,7 @@ fn group_users(batch: &BatchWrite) -> usize {
 fn batch_taken(e: &EvaluationError) -> bool {
     matches!(
         e,
-        EvaluationError::Store(scenario_engine::StoreError::Conflict(
+        EvaluationError::Store(scenario_engine::service::StoreError::Conflict(
             "batch_results.batch_index"
         ))
     )

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use cert_expiry::ExpiryJobs;
-use scenario_engine::{
-    BatchEvaluator, Clock, EvaluationService, IdSource, MentorService, OutboxService, Rules,
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{
+    BatchEvaluator, Clock, EvaluationService, IdSource, MentorService, OutboxService,
 };
 use scheduler_core::JobService;
 use storage_diesel::Store;

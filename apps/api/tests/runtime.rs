@@ -19,10 +19,12 @@ use mentor_scheduler_api::runtime::{
 };
 use mentor_scheduler_api::state::AppState;
 use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
-use scenario_engine::{
-    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Certification, Clock,
-    EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
-    PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
+use scenario_engine::adapters::{FixedClock, SystemClock, UlidIds};
+use scenario_engine::rules::{Certification, PauseReason, Rules, ScenarioType};
+use scenario_engine::service::{
+    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Clock,
+    EvaluationFilter, EvaluationService, MentorUpsert, NotificationFilter, PageRequest,
+    StoreError as BatchStoreError, Subject,
 };
 use scheduler_core::{Job, JobError, JobService, NewJob};
 use storage_diesel::Store;

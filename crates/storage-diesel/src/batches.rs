@@ -10,8 +10,9 @@ mod load;
 use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
-use scenario_engine::{
-    BatchOutcome, BatchRepository, BatchWrite, MentorRecord, MentorStatus, StoreError, Subject,
+use scenario_engine::rules::MentorStatus;
+use scenario_engine::service::{
+    BatchOutcome, BatchRepository, BatchWrite, MentorRecord, StoreError, Subject,
 };
 
 use crate::Store;
@@ -477,7 +478,7 @@ impl Store {
     /// Each record is stored as given (status, pause, counts, timestamps,
     /// preferences); recorded milestones and notification history start
     /// empty. The records are consumed [`BATCH_ROWS`] at a time, so a lazy
-    /// iterator (such as [`scenario_engine::demo_mentors`]) is never held
+    /// iterator (such as [`scenario_engine::adapters::demo_mentors`]) is never held
     /// whole in memory. Returns how many mentors were inserted.
     ///
     /// # Errors

@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use scenario_engine::{
+use scenario_engine::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType};
+use scenario_engine::service::{
     EVALUATION_ID_PREFIX, EvaluationFilter, EvaluationOverride, EvaluationRecord,
-    EvaluationRepository, MaybeMentor, MilestoneType, NewNotification, NotificationStatus,
-    OwnedHistory, PageRequest, Paged, ReasonCode, ScenarioType, StoreError, Subject, id_bounds_at,
+    EvaluationRepository, MaybeMentor, NewNotification, NotificationStatus, PageRequest, Paged,
+    StoreError, Subject, id_bounds_at,
 };
 
 use crate::Store;

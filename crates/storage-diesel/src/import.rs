@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use scenario_engine::{ImportCounts, ImportFeed, Mentor, Preferences, StoreError};
+use scenario_engine::rules::{Mentor, Preferences};
+use scenario_engine::service::{ImportCounts, ImportFeed, StoreError};
 
 use crate::Store;
 use crate::batches::BATCH_ROWS;

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use scenario_engine::{
-    Certification, Mentor, MentorRecord, MentorStatus, Pause, PauseReason, Preferences,
+use scenario_engine::rules::{
+    Certification, Mentor, MentorStatus, Pause, PauseReason, Preferences,
 };
+use scenario_engine::service::MentorRecord;
 
 use crate::conn::AnyConnection;
 use crate::convert::{from_millis, opt_from_millis, to_millis};

@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use scenario_engine::{
-    ActivityEvent, ActivityOutcome, Certification, ImportCounts, ImportFeed, MaybeMentor,
-    MentorFilter, MentorRecord, MentorRepository, MentorStatus, MentorUpsert, MilestoneType,
-    PageRequest, Paged, Pause, Preferences, PreferencesPatch, SESSION_COMPLETED, StoreError,
+use scenario_engine::rules::{Certification, MentorStatus, MilestoneType, Pause, Preferences};
+use scenario_engine::service::{
+    ActivityEvent, ActivityOutcome, ImportCounts, ImportFeed, MaybeMentor, MentorFilter,
+    MentorRecord, MentorRepository, MentorUpsert, PageRequest, Paged, PreferencesPatch,
+    SESSION_COMPLETED, StoreError,
 };
 
 use crate::Store;

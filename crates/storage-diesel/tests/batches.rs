@@ -22,11 +22,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use run_log::{Run, RunRepository, Trigger};
-use scenario_engine::{
-    BatchEntry, BatchRequest, BatchWrite, DEMO_ORGS, Enqueue, EvaluationFilter, InMemoryStore,
-    MentorRecord, MentorRepository, MentorStatus, MentorUpsert, MilestoneType, NotificationStatus,
-    PageRequest, Pause, PauseReason, PreferencesPatch, Rules, SESSION_COMPLETED, ScenarioType,
-    StoreError, Subject, demo_mentors,
+use scenario_engine::adapters::{DEMO_ORGS, InMemoryStore, demo_mentors};
+use scenario_engine::rules::{
+    MentorStatus, MilestoneType, Pause, PauseReason, Rules, ScenarioType,
+};
+use scenario_engine::service::{
+    BatchEntry, BatchRequest, BatchWrite, Enqueue, EvaluationFilter, MentorRecord,
+    MentorRepository, MentorUpsert, NotificationStatus, PageRequest, PreferencesPatch,
+    SESSION_COMPLETED, StoreError, Subject,
 };
 use storage_diesel::Store;
 
@@ -39,7 +42,7 @@ use common::{
 mod three_stores;
 
 three_store_tests![
-    scenario_engine::InMemoryStore::default() =>
+    scenario_engine::adapters::InMemoryStore::default() =>
     load_subjects_matches_load_subject_for_a_mixed_set_in_request_order,
     active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order,
     active_user_ids_between_reads_a_planned_range_inclusively,
@@ -294,11 +297,11 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
     );
     services.evaluate(
         "usr_a",
-        scenario_engine::Scenario::inactivity(None).unwrap(),
+        scenario_engine::rules::Scenario::inactivity(None).unwrap(),
     );
     services.evaluate(
         "usr_a",
-        scenario_engine::Scenario::certification_expiry(None).unwrap(),
+        scenario_engine::rules::Scenario::certification_expiry(None).unwrap(),
     );
     // Plain.
     create(&**s, "usr_b", t0());
@@ -315,7 +318,7 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
     inactive_mentor(&**s, "usr_d");
     services.evaluate(
         "usr_d",
-        scenario_engine::Scenario::inactivity(None).unwrap(),
+        scenario_engine::rules::Scenario::inactivity(None).unwrap(),
     );
 
     // Delivered notifications count for the cooldown, failed and cancelled
@@ -420,10 +423,13 @@ fn load_active_subjects_between_reads_the_active_mentors_of_a_range_with_their_h
             &event(Some("ev_1"), SESSION_COMPLETED, utc(2026, 3, 10, 17, 0, 0)),
             t0(),
         );
-        services.evaluate(id, scenario_engine::Scenario::inactivity(None).unwrap());
         services.evaluate(
             id,
-            scenario_engine::Scenario::certification_expiry(None).unwrap(),
+            scenario_engine::rules::Scenario::inactivity(None).unwrap(),
+        );
+        services.evaluate(
+            id,
+            scenario_engine::rules::Scenario::certification_expiry(None).unwrap(),
         );
     }
     create(&**s, "usr_B", t0());
@@ -1015,7 +1021,7 @@ fn a_run_over_500_demo_mentors_notifies_every_scenario_type<S: BatchProbe>(s: &A
         .count();
     s.insert_records(records);
     for org in DEMO_ORGS {
-        let filter = scenario_engine::MentorFilter {
+        let filter = scenario_engine::service::MentorFilter {
             org_id: Some(org.to_owned()),
             ..Default::default()
         };

@@ -23,11 +23,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use scenario_engine::{
-    ActivityOutcome, BatchRequest, Certification, EvaluationFilter, EvaluationOverride,
-    ImportCounts, ImportFeed, ImportLine, Mentor, MentorFilter, MentorImport, MentorRecord,
-    MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason, Preferences,
-    PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
+use scenario_engine::rules::{
+    Certification, Mentor, MentorStatus, MilestoneType, Pause, PauseReason, Preferences, Rules,
+    Scenario, ScenarioType,
+};
+use scenario_engine::service::{
+    ActivityOutcome, BatchRequest, EvaluationFilter, EvaluationOverride, ImportCounts, ImportFeed,
+    ImportLine, MentorFilter, MentorImport, MentorRecord, MentorUpsert, PageRequest,
+    PreferencesPatch, SESSION_COMPLETED, StoreError,
 };
 
 use common::{
@@ -48,7 +51,7 @@ macro_rules! contract_tests {
         mod memory {
             $(
                 backend_test!(memory, [$($($backend = $reason),*)?], $case, {
-                    let store = std::sync::Arc::new(scenario_engine::InMemoryStore::default());
+                    let store = std::sync::Arc::new(scenario_engine::adapters::InMemoryStore::default());
                     super::$case(&store);
                 });
             )*
@@ -780,7 +783,7 @@ fn activity_of_an_unknown_mentor_is_none<S: Repo>(s: &Arc<S>) {
 fn put_certification_creates_then_replaces<S: Repo>(s: &Arc<S>) {
     create(&**s, USER, t0());
     let original = cert("cert_safety_003", utc(2026, 4, 25, 0, 0, 0), true);
-    let renewed = scenario_engine::Certification {
+    let renewed = scenario_engine::rules::Certification {
         name: "Child safety (renewed)".to_owned(),
         issued_at: None,
         expires_at: utc(2027, 4, 25, 0, 0, 0),
@@ -1516,7 +1519,7 @@ fn history_counts_pending_notifications_and_keeps_cancelled_keys_taken<S: Repo>(
     assert_eq!(history.last_notified_at, [None, Some(t3), None]);
     assert_eq!(taken(s), all_keys);
     let statuses: Vec<_> = s.outbox(USER).into_iter().map(|n| n.status).collect();
-    use scenario_engine::NotificationStatus::{Cancelled, Delivered, Failed, Pending};
+    use scenario_engine::service::NotificationStatus::{Cancelled, Delivered, Failed, Pending};
     assert_eq!(statuses, vec![Cancelled, Cancelled, Pending]);
 
     // Where the backend has a delivery worker's statuses: delivered counts,
@@ -1572,7 +1575,7 @@ fn override_replaces_metadata_and_should_notify<S: Repo>(s: &Arc<S>) {
     assert!(!third.should_notify);
     assert_eq!(third.evaluation_metadata, serde_json::json!({}));
     // Everything else is the recorded decision.
-    let expected = scenario_engine::EvaluationRecord {
+    let expected = scenario_engine::service::EvaluationRecord {
         should_notify: false,
         evaluation_metadata: serde_json::json!({}),
         ..e
@@ -1589,7 +1592,7 @@ fn override_to_false_cancels_the_pending_notification_and_true_never_enqueues<S:
         .unwrap();
     let quiet = evaluation("trg_2", USER, ScenarioType::Milestone, false, t0());
     s.record_evaluation(&quiet, None, None).unwrap();
-    use scenario_engine::NotificationStatus::{Cancelled, Pending};
+    use scenario_engine::service::NotificationStatus::{Cancelled, Pending};
 
     let metadata_only = EvaluationOverride {
         should_notify: None,
@@ -1634,14 +1637,20 @@ fn override_to_false_cancels_the_pending_notification_and_true_never_enqueues<S:
         None,
     )
     .unwrap();
-    if s.set_notification_status("ntf_3", scenario_engine::NotificationStatus::Delivered) {
+    if s.set_notification_status(
+        "ntf_3",
+        scenario_engine::service::NotificationStatus::Delivered,
+    ) {
         s.override_evaluation("trg_3", &no, t0()).unwrap().unwrap();
         let ntf_3 = s
             .outbox(USER)
             .into_iter()
             .find(|n| n.id == "ntf_3")
             .unwrap();
-        assert_eq!(ntf_3.status, scenario_engine::NotificationStatus::Delivered);
+        assert_eq!(
+            ntf_3.status,
+            scenario_engine::service::NotificationStatus::Delivered
+        );
     }
 }
 
@@ -1674,7 +1683,7 @@ fn delete_evaluation_keeps_its_notification_without_evaluation_id<S: Repo>(s: &A
         vec![OutboxRow {
             id: "ntf_1".to_owned(),
             dedupe_key: key.to_owned(),
-            status: scenario_engine::NotificationStatus::Pending,
+            status: scenario_engine::service::NotificationStatus::Pending,
             evaluation_id: None,
         }]
     );
@@ -1776,7 +1785,7 @@ fn six_evaluations<S: Repo>(s: &S) {
     ];
     for (name, user, scenario, notify, at, code, run, dry) in rows {
         let id = &id_carrying("trg", &name["trg_".len()..], at);
-        let e = scenario_engine::EvaluationRecord {
+        let e = scenario_engine::service::EvaluationRecord {
             reason_code: code.to_owned(),
             run_id: run.map(str::to_owned),
             dry_run: dry,
@@ -1788,7 +1797,7 @@ fn six_evaluations<S: Repo>(s: &S) {
 
 /// The names (`trg_04`) of a page of evaluations with [`id_carrying`] ids
 /// ([`six_evaluations`]), in order.
-fn named(rows: &[scenario_engine::EvaluationRecord]) -> Vec<String> {
+fn named(rows: &[scenario_engine::service::EvaluationRecord]) -> Vec<String> {
     rows.iter().map(|e| key_named(&e.id)).collect()
 }
 
@@ -2018,7 +2027,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     assert_eq!(outbox[0].evaluation_id.as_deref(), Some(first.id.as_str()));
     assert_eq!(
         outbox[0].status,
-        scenario_engine::NotificationStatus::Pending
+        scenario_engine::service::NotificationStatus::Pending
     );
     let listed = s.list_evaluations(&by_user(USER), all()).unwrap();
     assert_eq!(

@@ -1,9 +1,9 @@
 //! Scenario-trigger-evaluation wire types (contract
 //! `scenario-trigger-evaluations.txt`, SPEC section 15).
 
-use scenario_engine::{
-    EvaluationFilter, EvaluationOverride, EvaluationRecord, MilestoneType, ReasonCode, Scenario,
-    ScenarioType, ShouldNotify,
+use scenario_engine::rules::{MilestoneType, ReasonCode, Scenario, ScenarioType};
+use scenario_engine::service::{
+    EvaluationFilter, EvaluationOverride, EvaluationRecord, ShouldNotify,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,6 +1,7 @@
 //! Notification wire types (SPEC section 3's outbox row; beyond the contracts).
 
-use scenario_engine::{Notification, NotificationFilter, NotificationStatus, ScenarioType};
+use scenario_engine::rules::ScenarioType;
+use scenario_engine::service::{Notification, NotificationFilter, NotificationStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

@@ -1,7 +1,7 @@
 //! `/api/v1/mentors`: the data the decisions are made on (SPEC section 8).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use scenario_engine::{ImportOutcome, MentorUpsert};
+use scenario_engine::service::{ImportOutcome, MentorUpsert};
 
 use crate::dto::mentor::{
     ActivityBody, CertificationBody, CertificationDeleted, CertificationDto, ImportSummaryDto,

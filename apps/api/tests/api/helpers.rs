@@ -16,7 +16,9 @@ use mentor_scheduler_api::runtime::{self, JobRuntime, RuntimeConfig};
 use mentor_scheduler_api::state::AppState;
 use reqwest::Method;
 use reqwest::StatusCode;
-use scenario_engine::{Clock, FixedClock, Rules, SystemClock, UlidIds};
+use scenario_engine::adapters::{FixedClock, SystemClock, UlidIds};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::Clock;
 use serde_json::{Value, json};
 use storage_diesel::testdb::TestDb;
 

@@ -11,7 +11,8 @@
 use chrono::TimeDelta;
 use mentor_scheduler_api::runtime::SCENARIO_LOCK;
 use reqwest::StatusCode;
-use scenario_engine::{Mentor, MentorRecord, MentorStatus, Pause, PauseReason, Preferences};
+use scenario_engine::rules::{Mentor, MentorStatus, Pause, PauseReason, Preferences};
+use scenario_engine::service::MentorRecord;
 use serde_json::{Value, json};
 
 use crate::helpers::{

@@ -22,7 +22,8 @@ use chrono::TimeDelta;
 use hmac::{Hmac, KeyInit, Mac};
 use mentor_scheduler_api::delivery::{DeliveryConfig, DeliveryWaker, DeliveryWorker, Sink, Step};
 use reqwest::StatusCode;
-use scenario_engine::{Clock, OutboxService, RetryPolicy, Rules};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{Clock, OutboxService, RetryPolicy};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -526,7 +527,7 @@ async fn the_delivery_window_holds_notifications_until_it_opens_in_the_evaluatio
     // 10:00-18:00 in Oslo is 09:00-17:00 UTC in March (CET); T0 is 08:00 UTC.
     let options = Options {
         delivery: DeliveryConfig {
-            window: Some(scenario_engine::DeliveryWindow::parse("10:00-18:00").unwrap()),
+            window: Some(scenario_engine::service::DeliveryWindow::parse("10:00-18:00").unwrap()),
             ..DeliveryConfig::default()
         },
         rules: Rules {

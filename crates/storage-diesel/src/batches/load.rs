@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use scenario_engine::{MentorStatus, MilestoneType, OwnedHistory, ScenarioType, Subject};
+use scenario_engine::rules::{MentorStatus, MilestoneType, OwnedHistory, ScenarioType};
+use scenario_engine::service::Subject;
 
 use crate::conn::AnyConnection;
 use crate::convert::from_millis;

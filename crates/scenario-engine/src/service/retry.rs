@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::scenario::OutOfRange;
+use crate::rules::{OutOfRange, in_range};
 
 /// The longest `last_error` kept, in characters; longer ones are cut.
 pub const MAX_ERROR_CHARS: usize = 500;
@@ -50,7 +50,7 @@ pub enum Outcome {
 /// control characters, so that a receiver's answer cannot flood a row or a log.
 ///
 /// ```
-/// use scenario_engine::{error_text, MAX_ERROR_CHARS};
+/// use scenario_engine::service::{MAX_ERROR_CHARS, error_text};
 /// assert_eq!(error_text("receiver failed\nboom"), "receiver failed boom");
 /// assert_eq!(error_text(&"x".repeat(2000)).chars().count(), MAX_ERROR_CHARS);
 /// ```
@@ -70,7 +70,7 @@ pub fn error_text(message: &str) -> String {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use scenario_engine::{AttemptResult, Outcome, RetryPolicy};
+/// use scenario_engine::service::{AttemptResult, Outcome, RetryPolicy};
 /// let policy = RetryPolicy::default(); // 8 attempts, 1 s base, 10 min cap
 /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
 /// // After the 3rd attempt fails, the next waits 2-4 s.
@@ -111,16 +111,15 @@ impl RetryPolicy {
     /// [`OutOfRange`] for either number outside its bounds.
     ///
     /// ```
-    /// use scenario_engine::RetryPolicy;
+    /// use scenario_engine::service::RetryPolicy;
     /// let fast = RetryPolicy::new(3, 10).unwrap();
     /// assert_eq!(fast.max_attempts(), 3);
     /// assert!(RetryPolicy::new(0, 10).is_err());
     /// assert!(RetryPolicy::new(8, 0).is_err());
     /// ```
     pub fn new(max_attempts: i64, base_ms: i64) -> Result<Self, OutOfRange> {
-        let max_attempts =
-            crate::scenario::in_range("max_attempts", max_attempts, MAX_ATTEMPTS_RANGE)?;
-        let base_ms = crate::scenario::in_range("backoff_base_ms", base_ms, 1..=3_600_000)?;
+        let max_attempts = in_range("max_attempts", max_attempts, MAX_ATTEMPTS_RANGE)?;
+        let base_ms = in_range("backoff_base_ms", base_ms, 1..=3_600_000)?;
         let base = TimeDelta::milliseconds(i64::from(base_ms));
         let cap = TimeDelta::minutes(10).max(base);
         Ok(Self {
