@@ -307,7 +307,7 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
             evaluated_at: to_millis(e.evaluated_at),
             evaluation_metadata: &entry.metadata_json,
             reason: stored.reason,
-            reason_code: stored.reason_code,
+            reason_code: stored.reason_code.as_str(),
             run_id: e.run_id.as_deref(),
             dry_run: e.dry_run,
             batch_index: Some(batch.batch_index),

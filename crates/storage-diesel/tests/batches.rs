@@ -136,7 +136,7 @@ impl BatchProbe for InMemoryStore {
                     d.user_id,
                     d.scenario_type.as_str().to_owned(),
                     d.notified,
-                    d.reason_code,
+                    d.reason_code.as_str().to_owned(),
                 )
             })
             .collect();
@@ -653,10 +653,14 @@ fn a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified<
     assert_eq!(outcome.already_notified, vec![0, 2]);
     let lost = s.get_evaluation("trg_1").unwrap().unwrap();
     assert!(!lost.should_notify);
-    assert_eq!(lost.reason_code, "already_notified");
+    assert_eq!(lost.reason_code.as_str(), "already_notified");
     assert_eq!(lost.reason, "trg_1 was already notified");
     assert_eq!(
-        s.get_evaluation("trg_3").unwrap().unwrap().reason_code,
+        s.get_evaluation("trg_3")
+            .unwrap()
+            .unwrap()
+            .reason_code
+            .as_str(),
         "already_notified"
     );
     let kept = s.get_evaluation("trg_2").unwrap().unwrap();
@@ -1102,7 +1106,7 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
                     .as_str()
                     .unwrap()
                     .to_owned();
-                (e.reason_code, t)
+                (e.reason_code.as_str().to_owned(), t)
             })
             .collect()
     };

@@ -639,7 +639,7 @@ fn the_cooldown_counts_pending_and_delivered_notifications_not_failed_ones<S: St
     // A day later (a new once-only key), both are inside the 3-day cooldown.
     services.clock.advance(TimeDelta::days(1));
     assert_eq!(
-        services.evaluate(USER, inactivity()).reason_code,
+        services.evaluate(USER, inactivity()).reason_code.as_str(),
         "cooldown_active"
     );
 
@@ -660,7 +660,7 @@ fn the_cooldown_counts_pending_and_delivered_notifications_not_failed_ones<S: St
     assert_eq!(outbox.record(&outcomes).unwrap(), 2);
     services.clock.advance(TimeDelta::hours(1));
     assert_eq!(
-        services.evaluate(USER, inactivity()).reason_code,
+        services.evaluate(USER, inactivity()).reason_code.as_str(),
         "cooldown_active"
     );
     assert!(services.evaluate(OTHER, inactivity()).should_notify);

@@ -24,8 +24,8 @@ use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use scenario_engine::rules::{
-    Certification, Mentor, MentorStatus, MilestoneType, Pause, PauseReason, Preferences, Rules,
-    Scenario, ScenarioType,
+    Certification, Mentor, MentorStatus, MilestoneType, Pause, PauseReason, Preferences,
+    ReasonCode, Rules, Scenario, ScenarioType,
 };
 use scenario_engine::service::{
     ActivityOutcome, BatchRequest, EvaluationFilter, EvaluationOverride, ImportCounts, ImportFeed,
@@ -1786,7 +1786,7 @@ fn six_evaluations<S: Repo>(s: &S) {
     for (name, user, scenario, notify, at, code, run, dry) in rows {
         let id = &id_carrying("trg", &name["trg_".len()..], at);
         let e = scenario_engine::service::EvaluationRecord {
-            reason_code: code.to_owned(),
+            reason_code: ReasonCode::parse(code).unwrap(),
             run_id: run.map(str::to_owned),
             dry_run: dry,
             ..evaluation(id, user, scenario, notify, at)
@@ -1864,7 +1864,7 @@ fn list_evaluations_filters_by_each_field<S: Repo>(s: &Arc<S>) {
     );
     assert_eq!(
         list(EvaluationFilter {
-            reason_code: Some("threshold_reached".to_owned()),
+            reason_code: Some(ReasonCode::ThresholdReached),
             ..none()
         }),
         expect(&["trg_06", "trg_01"])
@@ -2007,7 +2007,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     let second = services.evaluate(USER, inactivity);
 
     assert!(first.should_notify);
-    assert_eq!(first.reason_code, "threshold_reached");
+    assert_eq!(first.reason_code.as_str(), "threshold_reached");
     assert_eq!(first.evaluated_at, t0());
     assert_eq!(first.evaluation_metadata["days_inactive"], 9);
     assert_eq!(first.evaluation_metadata["threshold_days"], 7);
@@ -2017,7 +2017,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     );
     assert_eq!(s.get_evaluation(&first.id).unwrap(), Some(first.clone()));
     assert!(!second.should_notify);
-    assert_eq!(second.reason_code, "cooldown_active");
+    assert_eq!(second.reason_code.as_str(), "cooldown_active");
     let outbox = s.outbox(USER);
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(
@@ -2055,7 +2055,7 @@ fn inactivity_with_cooldown_zero_answers_already_notified_the_same_day<S: Repo>(
 
     assert!(first.should_notify);
     assert!(!same_day.should_notify);
-    assert_eq!(same_day.reason_code, "already_notified");
+    assert_eq!(same_day.reason_code.as_str(), "already_notified");
     assert!(next_day.should_notify, "{}", next_day.reason);
     let keys: Vec<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();
     assert_eq!(
@@ -2087,7 +2087,7 @@ fn dry_run_records_enqueues_nothing_and_does_not_count_for_cooldown<S: Repo>(s: 
 
     assert!(real.should_notify);
     assert!(!real.dry_run);
-    assert_eq!(real.reason_code, "threshold_reached");
+    assert_eq!(real.reason_code.as_str(), "threshold_reached");
     assert_eq!(s.outbox(USER).len(), 1);
     let dry_runs = EvaluationFilter {
         dry_run: Some(true),
@@ -2118,7 +2118,7 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
     let a_year_later = services.evaluate(USER, first_session);
 
     assert!(first.should_notify);
-    assert_eq!(first.reason_code, "milestone_reached");
+    assert_eq!(first.reason_code.as_str(), "milestone_reached");
     assert_eq!(
         first.evaluation_metadata["achieved_at"],
         "2026-03-20T17:00:00Z"
@@ -2127,10 +2127,10 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
     // SPEC section 15: a repeated milestone answers already_notified, even
     // inside the cooldown.
     assert!(!inside_cooldown.should_notify);
-    assert_eq!(inside_cooldown.reason_code, "already_notified");
+    assert_eq!(inside_cooldown.reason_code.as_str(), "already_notified");
     assert!(!after_cooldown.should_notify);
-    assert_eq!(after_cooldown.reason_code, "already_notified");
-    assert_eq!(a_year_later.reason_code, "already_notified");
+    assert_eq!(after_cooldown.reason_code.as_str(), "already_notified");
+    assert_eq!(a_year_later.reason_code.as_str(), "already_notified");
     let outbox = s.outbox(USER);
     assert_eq!(outbox.len(), 1);
     assert_eq!(
@@ -2166,7 +2166,7 @@ fn milestone_first_seen_by_an_evaluation_is_recorded_at_the_evaluation_time<S: R
         "2026-03-25T09:00:00Z"
     );
     assert_eq!(milestones(&**s, USER), [None, Some(seen), None, None]);
-    assert_eq!(later.reason_code, "already_notified");
+    assert_eq!(later.reason_code.as_str(), "already_notified");
     assert_eq!(
         later.evaluation_metadata["achieved_at"],
         "2026-03-25T09:00:00Z"
@@ -2201,11 +2201,11 @@ fn certification_expiry_fires_once_per_stage<S: Repo>(s: &Arc<S>) {
         "cert_safety_003"
     );
     assert!(!again_now.should_notify);
-    assert_eq!(again_now.reason_code, "already_notified");
-    assert_eq!(day_26.reason_code, "already_notified");
+    assert_eq!(again_now.reason_code.as_str(), "already_notified");
+    assert_eq!(day_26.reason_code.as_str(), "already_notified");
     assert!(stage_14.should_notify, "{}", stage_14.reason);
     assert_eq!(stage_14.evaluation_metadata["days_until_expiry"], 14);
-    assert_eq!(day_10.reason_code, "already_notified");
+    assert_eq!(day_10.reason_code.as_str(), "already_notified");
     assert!(stage_7.should_notify, "{}", stage_7.reason);
     let keys: BTreeSet<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();
     let key = |stage: u32| {

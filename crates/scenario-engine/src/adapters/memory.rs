@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::rules::{MilestoneType, OwnedHistory, ScenarioType};
+use crate::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType};
 use crate::service::{
     BatchOutcome, BatchWrite, EvaluationRecord, MentorRecord, NewNotification, Notification,
     NotificationStatus, PageRequest, Paged, Subject,
@@ -88,7 +88,7 @@ pub struct StoredBatchDecision {
     /// Whether a notification was enqueued.
     pub notified: bool,
     /// The reported reason code.
-    pub reason_code: String,
+    pub reason_code: ReasonCode,
 }
 
 /// A batch result as the in-memory store keeps it.
@@ -168,7 +168,7 @@ impl State {
             evaluation.batch_index = Some(batch.batch_index);
             evaluation.should_notify = stored.should_notify;
             evaluation.reason = stored.reason.to_owned();
-            evaluation.reason_code = stored.reason_code.to_owned();
+            evaluation.reason_code = stored.reason_code;
             if taken {
                 outcome.already_notified.push(i);
             } else if let Some(q) = &entry.enqueue {
@@ -209,7 +209,7 @@ impl State {
 /// ```
 /// use std::sync::Arc;
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::rules::{Rules, Scenario};
+/// use scenario_engine::rules::{ReasonCode, Rules, Scenario};
 /// use scenario_engine::service::{EvaluateRequest, EvaluationService, MentorService, MentorUpsert};
 /// use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
 /// let store = Arc::new(InMemoryStore::default());
@@ -233,7 +233,7 @@ impl State {
 /// assert_eq!(first.evaluation_metadata["days_inactive"], 9);
 /// // Inside the cooldown, the same evaluation does not fire again.
 /// let second = evaluations.evaluate(request).unwrap();
-/// assert_eq!(second.reason_code, "cooldown_active");
+/// assert_eq!(second.reason_code, ReasonCode::CooldownActive);
 /// assert_eq!(store.notifications().len(), 1);
 /// ```
 #[derive(Default)]
@@ -284,7 +284,7 @@ impl InMemoryStore {
                         user_id: e.user_id.clone(),
                         scenario_type: e.scenario_type,
                         notified: e.should_notify && !e.dry_run,
-                        reason_code: e.reason_code.clone(),
+                        reason_code: e.reason_code,
                     },
                 ))
             })

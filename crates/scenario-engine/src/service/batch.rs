@@ -306,7 +306,7 @@ impl BatchEvaluator {
                         user_id: id.clone(),
                         scenario_type: Some(d.scenario_type),
                         notified: d.notified,
-                        reason_code: d.reason_code.to_owned(),
+                        reason_code: d.reason_code.as_str().to_owned(),
                     }
                 })),
                 None if known.contains(id) => {

@@ -80,7 +80,7 @@ pub struct StoredDecision<'a> {
     /// The evaluation's `reason`.
     pub reason: &'a str,
     /// The evaluation's `reason_code`.
-    pub reason_code: &'a str,
+    pub reason_code: ReasonCode,
     /// Whether a notification is enqueued for it.
     pub notified: bool,
 }
@@ -106,13 +106,13 @@ impl BatchEntry {
             Some(enqueue) if key_taken => StoredDecision {
                 should_notify: false,
                 reason: &enqueue.reason_if_taken,
-                reason_code: ReasonCode::AlreadyNotified.as_str(),
+                reason_code: ReasonCode::AlreadyNotified,
                 notified: false,
             },
             enqueue => StoredDecision {
                 should_notify: e.should_notify,
                 reason: &e.reason,
-                reason_code: &e.reason_code,
+                reason_code: e.reason_code,
                 notified: enqueue.is_some(),
             },
         }
@@ -148,7 +148,7 @@ pub struct BatchDecision<'a> {
     /// Whether a notification was enqueued.
     pub notified: bool,
     /// The reported decision's reason code.
-    pub reason_code: &'a str,
+    pub reason_code: ReasonCode,
 }
 
 /// How telling a reason code is when several decisions of one scenario
@@ -161,11 +161,6 @@ pub(crate) fn rank(code: ReasonCode) -> u8 {
         R::AlreadyNotified => 3,
         _ => 2,
     }
-}
-
-/// [`rank`] of a stored reason code; an unknown code ranks with the rules'.
-fn report_rank(reason_code: &str) -> u8 {
-    ReasonCode::parse(reason_code).map_or(2, rank)
 }
 
 impl BatchWrite {
@@ -206,7 +201,7 @@ impl BatchWrite {
                 Some(d) => {
                     let better = (row.notified && !d.notified)
                         || (row.notified == d.notified
-                            && report_rank(row.reason_code) < report_rank(d.reason_code));
+                            && rank(row.reason_code) < rank(d.reason_code));
                     if better {
                         *d = row;
                     }

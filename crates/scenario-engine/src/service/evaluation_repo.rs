@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::mentor_repo::MentorRecord;
 use super::store::{MaybeMentor, PageRequest, Paged, StoreError};
-use crate::rules::{MilestoneType, OwnedHistory, ScenarioType, UnknownName};
+use crate::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType, UnknownName};
 
 /// Everything one evaluation reads: the mentor, recorded milestones, and
 /// their notification history.
@@ -38,8 +38,8 @@ pub struct EvaluationRecord {
     pub evaluation_metadata: serde_json::Value,
     /// The sentence.
     pub reason: String,
-    /// The machine code (a [`ReasonCode`](crate::rules::ReasonCode) wire name).
-    pub reason_code: String,
+    /// The machine code.
+    pub reason_code: ReasonCode,
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
     /// The run's batch that decided it: with `run_id`, the batch's per-user
@@ -129,7 +129,7 @@ pub struct EvaluationFilter {
     /// Only this run.
     pub run_id: Option<String>,
     /// Only this reason code.
-    pub reason_code: Option<String>,
+    pub reason_code: Option<ReasonCode>,
     /// Only dry runs, or only real ones.
     pub dry_run: Option<bool>,
     /// `evaluated_at >= from`.

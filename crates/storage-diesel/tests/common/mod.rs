@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
-use scenario_engine::rules::{Certification, Rules, Scenario, ScenarioType};
+use scenario_engine::rules::{Certification, ReasonCode, Rules, Scenario, ScenarioType};
 use scenario_engine::service::{
     ActivityEvent, ActivityOutcome, BatchEvaluator, BatchRepository, EvaluateRequest,
     EvaluationRecord, EvaluationRepository, EvaluationService, MentorRecord, MentorRepository,
@@ -246,11 +246,10 @@ pub fn evaluation(
         evaluation_metadata: serde_json::json!({ "case": id }),
         reason: format!("decision {id}"),
         reason_code: if should_notify {
-            "threshold_reached"
+            ReasonCode::ThresholdReached
         } else {
-            "threshold_not_reached"
-        }
-        .to_owned(),
+            ReasonCode::ThresholdNotReached
+        },
         run_id: None,
         batch_index: None,
         dry_run: false,

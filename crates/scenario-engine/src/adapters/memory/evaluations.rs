@@ -143,7 +143,7 @@ fn matches_filter(e: &EvaluationRecord, f: &EvaluationFilter) -> bool {
         && f.run_id
             .as_ref()
             .is_none_or(|r| e.run_id.as_ref() == Some(r))
-        && f.reason_code.as_ref().is_none_or(|r| *r == e.reason_code)
+        && f.reason_code.is_none_or(|r| r == e.reason_code)
         && f.dry_run.is_none_or(|d| d == e.dry_run)
         && f.from.is_none_or(|t| e.evaluated_at >= t)
         && f.to.is_none_or(|t| e.evaluated_at <= t)
