@@ -8,7 +8,7 @@
 //! cargo bench -p mentor-scheduler-api --bench import -- 100000 /tmp/m.ndjson   # and keep the file
 //! ```
 //!
-//! The file is generated from `scenario_engine::demo_mentors` (the demo
+//! The file is generated from `scenario_engine::adapters::demo_mentors` (the demo
 //! mix: a third of the lines carry a certification, some two, 4% a
 //! preference patch). Each step is timed on a fresh SQLite file in the
 //! temporary directory (memory is measured on the binary, with
@@ -26,10 +26,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mentor_scheduler_api::import::NdjsonLines;
-use scenario_engine::{
-    Clock, ImportOutcome, MentorRecord, MentorService, MentorStatus, SystemClock, demo_mentors,
-    format_instant, truncate_to_seconds,
-};
+use scenario_engine::adapters::{SystemClock, demo_mentors};
+use scenario_engine::rules::{MentorStatus, format_instant, truncate_to_seconds};
+use scenario_engine::service::{Clock, ImportOutcome, MentorRecord, MentorService};
 use serde_json::{Value, json};
 use storage_diesel::Store;
 

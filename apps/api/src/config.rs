@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use runtime::{DeliveryConfig, LogSink, Ports, RuntimeConfig, Sink};
-use scenario_engine::{DeliveryWindow, RetryPolicy, Rules};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{DeliveryWindow, RetryPolicy};
 
 use crate::webhook::{Secret, SinkError, WebhookSink};
 
@@ -192,10 +193,10 @@ pub enum DeliveryConfigError {
     Sink(#[from] SinkError),
     /// A bad `MENTOR_SCHEDULER_DELIVERY_WINDOW`.
     #[error(transparent)]
-    Window(#[from] scenario_engine::InvalidWindow),
+    Window(#[from] scenario_engine::service::InvalidWindow),
     /// Attempts or backoff out of bounds.
     #[error("delivery settings: {0}")]
-    Policy(#[from] scenario_engine::OutOfRange),
+    Policy(#[from] scenario_engine::rules::OutOfRange),
     /// Another number out of bounds.
     #[error("--{flag} must be between {min} and {max}, got {value}")]
     Bound {

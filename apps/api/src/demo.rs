@@ -1,14 +1,13 @@
 //! Demo data (docs/operations.md, "Loading data"): `mentor-scheduler demo-data
 //! --mentors N` and `serve --demo`. Both insert mentors of the one generator,
-//! `scenario_engine::demo_mentors` (`usr_demo_0000001` onwards, five
+//! `scenario_engine::adapters::demo_mentors` (`usr_demo_0000001` onwards, five
 //! organisations, a mix that makes the first run fire real notifications),
 //! through `Store::bulk_insert_mentors`: one transaction of multi-row inserts,
 //! generated lazily, so memory stays flat whatever `N` is.
 
 use chrono::{DateTime, Utc};
-use scenario_engine::{
-    DEMO_ORGS, MAX_DEMO_MENTORS, MentorRepository, StoreError, demo_mentors, demo_user_id,
-};
+use scenario_engine::adapters::{DEMO_ORGS, MAX_DEMO_MENTORS, demo_mentors, demo_user_id};
+use scenario_engine::service::{MentorRepository, StoreError};
 use storage_diesel::Store;
 
 /// Mentors `serve --demo` seeds: 100 in each of the five organisations.

@@ -11,7 +11,8 @@ pub mod notification;
 pub mod run;
 
 use chrono::{DateTime, Utc};
-use scenario_engine::{PageRequest, Paged, format_instant, truncate_to_seconds};
+use scenario_engine::rules::{format_instant, truncate_to_seconds};
+use scenario_engine::service::{PageRequest, Paged};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -80,7 +81,7 @@ pub fn page_request(page: Option<i64>, limit: Option<i64>) -> Result<PageRequest
         None => 1,
         Some(p) if (1..=i64::from(u32::MAX)).contains(&p) => u32::try_from(p).unwrap_or(u32::MAX),
         Some(p) => {
-            return Err(scenario_engine::OutOfRange {
+            return Err(scenario_engine::rules::OutOfRange {
                 field: "page",
                 value: p,
                 min: 1,
@@ -93,7 +94,7 @@ pub fn page_request(page: Option<i64>, limit: Option<i64>) -> Result<PageRequest
         None => DEFAULT_LIMIT,
         Some(l) if (1..=100).contains(&l) => u32::try_from(l).unwrap_or(100),
         Some(l) => {
-            return Err(scenario_engine::OutOfRange {
+            return Err(scenario_engine::rules::OutOfRange {
                 field: "limit",
                 value: l,
                 min: 1,
@@ -150,7 +151,7 @@ pub fn opt_instant(t: Option<DateTime<Utc>>) -> Option<String> {
 pub fn check_filter_ids(ids: &[(&'static str, &Option<String>)]) -> Result<(), ApiError> {
     for (field, value) in ids {
         if let Some(v) = value {
-            scenario_engine::validate_platform_id(field, v)?;
+            scenario_engine::service::validate_platform_id(field, v)?;
         }
     }
     Ok(())

@@ -7,9 +7,9 @@ use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use run_log::UpdateRefused;
-use scenario_engine::{
-    BatchIdsError, EvaluationError, InvalidId, MentorError, OutOfRange, OutboxError,
-    RejectedImport, StoreError, UnknownName,
+use scenario_engine::rules::{OutOfRange, UnknownName};
+use scenario_engine::service::{
+    BatchIdsError, EvaluationError, InvalidId, MentorError, OutboxError, RejectedImport, StoreError,
 };
 use scheduler_core::{CronError, JobError, ScheduleError};
 use serde::Serialize;

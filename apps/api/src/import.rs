@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
-use scenario_engine::{ImportSource, MentorImport, SourceLine};
+use scenario_engine::service::{ImportSource, MentorImport, SourceLine};
 
 use crate::dto::mentor::ImportLineBody;
 use crate::error::ApiError;

@@ -12,7 +12,9 @@ use mentor_scheduler_api::demo;
 use mentor_scheduler_api::import::NdjsonLines;
 use mentor_scheduler_api::state::{AppState, BodyLimits};
 use runtime::{Ports, Runtime};
-use scenario_engine::{Clock, ImportOutcome, MentorService, SystemClock, truncate_to_seconds};
+use scenario_engine::adapters::SystemClock;
+use scenario_engine::rules::truncate_to_seconds;
+use scenario_engine::service::{Clock, ImportOutcome, MentorService};
 use storage_diesel::Store;
 
 /// mimalloc instead of the system allocator: a scenario-evaluation run
@@ -87,7 +89,7 @@ async fn main() -> anyhow::Result<()> {
             let n = blocking(move || demo::insert_demo_mentors(&store, mentors, now)).await??;
             println!(
                 "inserted {n} demo mentors (usr_demo_0000001 to {}) across {} in {:.2} s",
-                scenario_engine::demo_user_id(n),
+                scenario_engine::adapters::demo_user_id(n),
                 demo::organisations(),
                 started.elapsed().as_secs_f64()
             );

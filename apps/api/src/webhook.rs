@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
 use runtime::{Attempt, ErrorChain, Sink};
-use scenario_engine::{AttemptResult, Notification, StatusClass, classify_http_status};
+use scenario_engine::service::{AttemptResult, Notification};
 use sha2::Sha256;
 
 /// The shortest secret accepted for signing, in bytes.
@@ -220,9 +220,43 @@ impl Sink for WebhookSink {
     }
 }
 
+/// How a webhook's HTTP status classifies an attempt (docs/operations.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StatusClass {
+    /// 2xx.
+    Delivered,
+    /// 408, 429 and 5xx.
+    Retryable,
+    /// Everything else: other 4xx, and 1xx and 3xx (the webhook follows no
+    /// redirects: a moved receiver is a configuration to fix, not a retry).
+    Permanent,
+}
+
+/// Classifies a webhook's HTTP status.
+fn classify_http_status(status: u16) -> StatusClass {
+    match status {
+        200..=299 => StatusClass::Delivered,
+        408 | 429 | 500..=599 => StatusClass::Retryable,
+        _ => StatusClass::Permanent,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_classes_are_delivered_retryable_or_permanent() {
+        for s in [200, 201, 202, 204, 299] {
+            assert_eq!(classify_http_status(s), StatusClass::Delivered, "{s}");
+        }
+        for s in [408, 429, 500, 502, 503, 504, 599] {
+            assert_eq!(classify_http_status(s), StatusClass::Retryable, "{s}");
+        }
+        for s in [100, 301, 302, 400, 401, 403, 404, 409, 410, 422, 499, 600] {
+            assert_eq!(classify_http_status(s), StatusClass::Permanent, "{s}");
+        }
+    }
 
     #[test]
     fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {

@@ -15,7 +15,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
-use scenario_engine::{DEMO_ORGS, MentorFilter, MentorRepository, MentorUpsert, PageRequest};
+use scenario_engine::adapters::DEMO_ORGS;
+use scenario_engine::service::{MentorFilter, MentorRepository, MentorUpsert, PageRequest};
 use storage_diesel::Store;
 use storage_diesel::testdb::TestDb;
 

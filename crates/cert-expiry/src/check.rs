@@ -1,9 +1,9 @@
 //! The nightly expiry check of one mentor: auto-pause and the reminder.
 
 use chrono::{DateTime, Utc};
-use scenario_engine::{
+use scenario_engine::evaluate;
+use scenario_engine::rules::{
     Certification, Decision, Mentor, MentorSnapshot, MentorStatus, PauseReason, Rules, Scenario,
-    evaluate,
 };
 
 /// What the nightly check decides for one mentor.
@@ -26,7 +26,9 @@ pub struct MentorCheck<'a> {
 /// ```
 /// use chrono::{TimeZone, Utc};
 /// use cert_expiry::check_mentor;
-/// use scenario_engine::{Certification, MentorSnapshot, MentorStatus, NoHistory, Preferences, Rules};
+/// use scenario_engine::rules::{
+///     Certification, MentorSnapshot, MentorStatus, NoHistory, Preferences, Rules,
+/// };
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 3, 26, 2, 0, 0).unwrap();
 /// let certs = [Certification {
@@ -112,7 +114,7 @@ impl LiftReason {
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
 /// use cert_expiry::{LiftReason, lift_reason};
-/// use scenario_engine::{Mentor, MentorStatus, Pause, PauseReason};
+/// use scenario_engine::rules::{Mentor, MentorStatus, Pause, PauseReason};
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 3, 26, 6, 0, 0).unwrap();
 /// let mentor = Mentor {
@@ -154,7 +156,9 @@ pub const AUTO_PAUSE_REASON: PauseReason = PauseReason::CertificationExpired;
 #[cfg(test)]
 mod tests {
     use chrono::{TimeDelta, TimeZone};
-    use scenario_engine::{DedupeKey, NoHistory, OwnedHistory, Pause, Preferences, ReasonCode};
+    use scenario_engine::rules::{
+        DedupeKey, NoHistory, OwnedHistory, Pause, Preferences, ReasonCode,
+    };
 
     use super::*;
 
@@ -255,7 +259,7 @@ mod tests {
         let key = fresh.reminder.dedupe_key.unwrap().render("usr_1");
         let mut history = OwnedHistory::new("usr_1");
         history.record_rendered(
-            scenario_engine::ScenarioType::CertificationExpiry,
+            scenario_engine::rules::ScenarioType::CertificationExpiry,
             key,
             now() - TimeDelta::days(5),
         );

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use scenario_engine::{
+use scenario_engine::rules::{MentorStatus, Pause, Rules, Scenario};
+use scenario_engine::service::{
     EvaluateRequest, EvaluationError, EvaluationService, MentorRecord, MentorRepository,
-    MentorStatus, Pause, Rules, Scenario, StoreError, snapshot,
+    StoreError, snapshot,
 };
 
 use crate::check::{AUTO_PAUSE_REASON, check_mentor, lift_reason};

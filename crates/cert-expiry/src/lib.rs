@@ -18,7 +18,9 @@
 //! ```
 //! use chrono::{TimeZone, Utc};
 //! use cert_expiry::{ExpiryCheckSummary, check_mentor};
-//! use scenario_engine::{Certification, MentorSnapshot, MentorStatus, NoHistory, Preferences, Rules};
+//! use scenario_engine::rules::{
+//!     Certification, MentorSnapshot, MentorStatus, NoHistory, Preferences, Rules,
+//! };
 //!
 //! let now = Utc.with_ymd_and_hms(2026, 3, 26, 2, 0, 0).unwrap();
 //! let certs = [Certification {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use scenario_engine::{calendar_days_between, format_instant};
+use scenario_engine::rules::{calendar_days_between, format_instant};
 use serde_json::{Value, json};
 
 /// Default horizon of the report, in days.

@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use cert_expiry::{ExpiryJobs, JobError, RunContext};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use scenario_engine::{
-    Certification, EvaluationFilter, EvaluationRepository, EvaluationService, FixedClock,
-    InMemoryStore, MentorRepository, MentorService, MentorStatus, MentorUpsert, PageRequest,
-    PauseReason, Rules, UlidIds,
+use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
+use scenario_engine::rules::{Certification, MentorStatus, PauseReason, Rules};
+use scenario_engine::service::{
+    EvaluationFilter, EvaluationRepository, EvaluationService, MentorRepository, MentorService,
+    MentorUpsert, PageRequest,
 };
 
 fn now() -> DateTime<Utc> {

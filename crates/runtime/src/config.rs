@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use run_log::{IdempotencyStore, RunRepository};
-use scenario_engine::{
-    BatchRepository, Clock, EvaluationRepository, IdSource, MentorRepository, Outbox, Rules,
-    SystemClock, UlidIds,
+use scenario_engine::adapters::{SystemClock, UlidIds};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{
+    BatchRepository, Clock, EvaluationRepository, IdSource, MentorRepository, Outbox,
 };
 use scheduler_core::JobRepository;
 
@@ -70,8 +71,17 @@ impl std::fmt::Debug for Ports {
 /// [`RuntimeConfig::new`] fills in the defaults; change fields with struct
 /// update syntax:
 ///
-/// ```ignore
-/// let config = RuntimeConfig { clock: test_clock, ..RuntimeConfig::new(Ports::of(store)) };
+/// ```no_run
+/// use std::sync::Arc;
+/// use runtime::{Ports, Runtime, RuntimeConfig};
+///
+/// let store = Arc::new(storage_diesel::Store::open("./data/mentor-scheduler.db", 8)?);
+/// let config = RuntimeConfig {
+///     retention_days: 90,
+///     ..RuntimeConfig::new(Ports::of(store))
+/// };
+/// let runtime = Arc::new(Runtime::new(config));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct RuntimeConfig {

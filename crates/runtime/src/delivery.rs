@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use scenario_engine::{
+use scenario_engine::service::{
     AttemptResult, Clock, Delivery, DeliveryWindow, Notification, OutboxError, OutboxService,
     RetryPolicy,
 };
@@ -313,7 +313,10 @@ impl DeliveryWorker {
     }
 
     /// Attempts a batch side by side; the results in batch order.
-    async fn attempt(&self, batch: Vec<Delivery>) -> Vec<(scenario_engine::Claim, AttemptResult)> {
+    async fn attempt(
+        &self,
+        batch: Vec<Delivery>,
+    ) -> Vec<(scenario_engine::service::Claim, AttemptResult)> {
         let timestamp = self.clock.now().timestamp();
         let tasks: Vec<_> = batch
             .into_iter()
@@ -390,9 +393,9 @@ impl DeliveryWorker {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, OutboxError> + Send + 'static,
 ) -> Result<T, OutboxError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| OutboxError::Store(scenario_engine::StoreError::Backend(Box::new(e))))?
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        OutboxError::Store(scenario_engine::service::StoreError::Backend(Box::new(e)))
+    })?
 }
 
 #[cfg(test)]

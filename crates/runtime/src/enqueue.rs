@@ -2,7 +2,7 @@
 //! run: each wakes the notification worker when it did, so the
 //! notification goes out now rather than at the worker's next poll.
 
-use scenario_engine::{
+use scenario_engine::service::{
     EvaluateRequest, EvaluationError, EvaluationRecord, Notification, OutboxError,
 };
 

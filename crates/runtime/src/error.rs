@@ -3,7 +3,7 @@
 use std::fmt;
 
 use run_log::{RunStatus, StoreError, UpdateRefused};
-use scenario_engine::{BatchIdsError, EvaluationError};
+use scenario_engine::service::{BatchIdsError, EvaluationError};
 use scheduler_core::{JobError, ScheduleError};
 
 /// Why a runtime operation was refused. The HTTP shell maps each variant

@@ -4,7 +4,7 @@
 
 use cert_expiry::{JobError as ExpiryError, RunContext};
 use run_log::{Run, RunStatus};
-use scenario_engine::Rules;
+use scenario_engine::rules::Rules;
 use scheduler_core::{Handler, InvalidParams, Job};
 use serde_json::{Map, Value};
 

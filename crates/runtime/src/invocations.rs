@@ -3,7 +3,7 @@
 //! deletion, and cancelling any run.
 
 use run_log::{EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run, RunStatus, RunUpdate, Transition};
-use scenario_engine::{BatchReport, BatchRequest};
+use scenario_engine::service::{BatchReport, BatchRequest};
 use scheduler_core::Handler;
 
 use crate::error::RuntimeError;
@@ -38,7 +38,7 @@ impl Runtime {
         run_id: &str,
         user_ids: Vec<String>,
     ) -> Result<BatchReport, RuntimeError> {
-        scenario_engine::check_batch_ids(&user_ids)?;
+        scenario_engine::service::check_batch_ids(&user_ids)?;
         let run = self.scenario_run(run_id)?;
         if run.status.is_finished() {
             return Err(RuntimeError::RunFinished {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use run_log::{Run, RunFilter, RunStatus};
-use scenario_engine::{PageRequest, Paged};
+use scenario_engine::service::{PageRequest, Paged};
 use scheduler_core::{Handler, Job, JobError, JobPatch, NewJob};
 
 use crate::claim::{TriggerRequest, lock_key};

@@ -5,7 +5,7 @@
 use cert_expiry::ExpiryReport;
 use chrono::{DateTime, Utc};
 use run_log::{BatchResult, Run, RunFilter, RunStatus};
-use scenario_engine::{PageRequest, Paged};
+use scenario_engine::service::{PageRequest, Paged};
 use scheduler_core::{Handler, Schedule, ScheduleError};
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ use crate::runtime::Runtime;
 /// unknown, and never reaches the database (PostgreSQL cannot even compare
 /// a control character).
 pub(crate) fn possible_id(id: &str) -> bool {
-    scenario_engine::validate_platform_id("id", id).is_ok()
+    scenario_engine::service::validate_platform_id("id", id).is_ok()
 }
 
 /// The formats a weekly expiry report downloads in.

@@ -17,7 +17,7 @@ impl Runtime {
         let summary = |runs: u64, evaluations: u64, keys: u64| {
             json!({
                 "retention_days": days,
-                "cutoff": scenario_engine::format_instant(cutoff),
+                "cutoff": scenario_engine::rules::format_instant(cutoff),
                 "runs_pruned": runs,
                 "evaluations_pruned": evaluations,
                 "idempotency_keys_pruned": keys,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use cert_expiry::ExpiryJobs;
 use chrono::{DateTime, TimeDelta, Utc};
 use run_log::{IdempotencyStore, RunRepository};
-use scenario_engine::{
+use scenario_engine::service::{
     BatchEvaluator, Clock, EvaluationRepository, EvaluationService, IdSource, MentorService,
     OutboxService,
 };

@@ -23,8 +23,9 @@
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use run_log::{BatchPlanner, Run};
-use scenario_engine::{
-    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, PreparedBatch, Rules,
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{
+    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, PreparedBatch,
 };
 use serde_json::{Value, json};
 
@@ -277,7 +278,7 @@ fn group_users(batch: &BatchWrite) -> usize {
 pub(crate) fn batch_taken(e: &EvaluationError) -> bool {
     matches!(
         e,
-        EvaluationError::Store(scenario_engine::StoreError::Conflict(
+        EvaluationError::Store(scenario_engine::service::StoreError::Conflict(
             "batch_results.batch_index"
         ))
     )

@@ -70,8 +70,8 @@ impl Runtime {
             run.scheduled_for = Some(missed.last);
             run.result_summary = Some(json!({
                 "count": missed.count,
-                "first": scenario_engine::format_instant(missed.first),
-                "last": scenario_engine::format_instant(missed.last),
+                "first": scenario_engine::rules::format_instant(missed.first),
+                "last": scenario_engine::rules::format_instant(missed.last),
                 "capped": missed.capped,
             }));
             self.record_finished(run, RunStatus::Missed, now);
@@ -134,7 +134,7 @@ impl Runtime {
             let summary = skipped.result_summary.get_or_insert_with(|| json!({}));
             let count = summary["count"].as_u64().unwrap_or(1) + 1;
             summary["count"] = json!(count);
-            summary["last"] = json!(scenario_engine::format_instant(at));
+            summary["last"] = json!(scenario_engine::rules::format_instant(at));
             if let Err(e) = self.runs.update_run(&skipped) {
                 tracing::error!(run_id = %skipped.id, error = %e, "counting a skipped firing failed");
             }
@@ -144,8 +144,8 @@ impl Runtime {
         run.scheduled_for = Some(at);
         run.result_summary = Some(json!({
             "count": 1,
-            "first": scenario_engine::format_instant(at),
-            "last": scenario_engine::format_instant(at),
+            "first": scenario_engine::rules::format_instant(at),
+            "last": scenario_engine::rules::format_instant(at),
             "running_run_id": holder_id,
         }));
         self.record_finished(run, RunStatus::Skipped, now);

@@ -15,11 +15,13 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use run_log::{BatchPlanner, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, Trigger};
 use runtime::{InvocationRequest, Ports, Runtime, RuntimeConfig, TriggerRequest};
-use scenario_engine::MentorService;
-use scenario_engine::{
-    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Certification, Clock,
-    EvaluationFilter, EvaluationService, FixedClock, MentorUpsert, NotificationFilter, PageRequest,
-    PauseReason, Rules, ScenarioType, StoreError as BatchStoreError, Subject, SystemClock, UlidIds,
+use scenario_engine::adapters::{FixedClock, SystemClock, UlidIds};
+use scenario_engine::rules::{Certification, PauseReason, Rules, ScenarioType};
+use scenario_engine::service::MentorService;
+use scenario_engine::service::{
+    BatchEvaluator, BatchOutcome, BatchRepository, BatchRequest, BatchWrite, Clock,
+    EvaluationFilter, EvaluationService, MentorUpsert, NotificationFilter, PageRequest,
+    StoreError as BatchStoreError, Subject,
 };
 use scheduler_core::{Job, JobError, NewJob};
 use storage_diesel::Store;

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use scenario_engine::{
+use scenario_engine::evaluate;
+use scenario_engine::rules::{
     Certification, DedupeKey, History, MentorSnapshot, MentorStatus, MilestoneType, NoHistory,
-    OwnedHistory, Preferences, Rules, Scenario, ScenarioType, evaluate,
+    OwnedHistory, Preferences, Rules, Scenario, ScenarioType,
 };
 
 const MENTORS: usize = 10_000;

@@ -1,51 +1,45 @@
-//! Configuration of the rules: defaults, bounds and the evaluation time zone.
+//! The decision rules of SPEC section 4, and the model they read: pure.
+//!
+//! Nothing here does I/O, reads the clock, makes ids or keeps state:
+//! "now" is an argument, storage is the caller's, and
+//! [`evaluate`] is a function of (snapshot, scenario, rules, now) that
+//! allocates nothing. Rendering (the sentence of
+//! [`Decision::reason_sentence`], the JSON of [`Decision::metadata_json`],
+//! the stored key of [`DedupeKey::render`]) allocates, at the edge, only
+//! for the decisions that are kept.
+//!
+//! - The mentor model: [`Mentor`], [`MentorStatus`], [`Pause`],
+//!   [`PauseReason`], [`Certification`], [`Preferences`].
+//! - What one decision reads: [`MentorSnapshot`], and the notifications
+//!   sent so far behind the cooldown and once-only checks: [`History`]
+//!   ([`NoHistory`], [`OwnedHistory`]) and [`DedupeKey`].
+//! - What is decided on: [`Scenario`] ([`ScenarioType`], [`MilestoneType`])
+//!   under [`Rules`] (the evaluation time zone and the cooldown).
+//! - The decision: [`evaluate`] gives a [`Decision`] with its
+//!   [`ReasonCode`] and [`Metadata`] ([`ExpiryFacts`]).
+//! - Time: [`calendar_days_between`], [`format_instant`],
+//!   [`truncate_to_seconds`].
+//! - Wire names that match nothing ([`UnknownName`]) and parameters out of
+//!   bounds ([`OutOfRange`]).
 
-use chrono_tz::Tz;
+mod calendar;
+mod config;
+mod decision;
+mod evaluate;
+mod mentor;
+mod scenario;
+mod snapshot;
 
-/// Default inactivity threshold in days.
-pub const DEFAULT_THRESHOLD_DAYS: u32 = 7;
-/// Default certification-expiry lead time in days.
-pub const DEFAULT_LEAD_TIME_DAYS: u32 = 30;
-/// Default cooldown between two notifications of one scenario, in days.
-pub const DEFAULT_COOLDOWN_DAYS: u32 = 3;
-/// Reminder stages below the lead time; stage 0 (the expiry day) always follows.
-pub const DEFAULT_EXPIRY_STAGES: [u32; 4] = [30, 14, 7, 1];
-/// Accepted `threshold_days`.
-pub const THRESHOLD_DAYS_RANGE: std::ops::RangeInclusive<i64> = 1..=3650;
-/// Accepted `lead_time_days`.
-pub const LEAD_TIME_DAYS_RANGE: std::ops::RangeInclusive<i64> = 0..=3650;
-/// Accepted `cooldown_days`.
-pub const COOLDOWN_DAYS_RANGE: std::ops::RangeInclusive<i64> = 0..=365;
+pub use calendar::{calendar_days_between, format_instant, truncate_to_seconds};
+pub use config::{
+    COOLDOWN_DAYS_RANGE, DEFAULT_COOLDOWN_DAYS, DEFAULT_EXPIRY_STAGES, DEFAULT_LEAD_TIME_DAYS,
+    DEFAULT_THRESHOLD_DAYS, LEAD_TIME_DAYS_RANGE, OutOfRange, Rules, THRESHOLD_DAYS_RANGE,
+};
+pub use decision::{Decision, ExpiryFacts, Metadata, ReasonCode};
+pub use evaluate::evaluate;
+pub use mentor::{Certification, Mentor, MentorStatus, Pause, PauseReason, Preferences};
+pub use scenario::{MilestoneType, Scenario, ScenarioType, UnknownName};
+pub use snapshot::{DedupeKey, History, MentorSnapshot, NoHistory, OwnedHistory};
 
-/// How decisions are made beyond the per-request parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rules {
-    /// The zone calendar days are counted in.
-    pub timezone: Tz,
-    /// Cooldown between two notifications of one scenario, in days of elapsed time.
-    pub cooldown_days: u32,
-}
-
-impl Default for Rules {
-    fn default() -> Self {
-        Self {
-            timezone: chrono_tz::UTC,
-            cooldown_days: DEFAULT_COOLDOWN_DAYS,
-        }
-    }
-}
-
-impl Rules {
-    /// Rules with a cooldown given on the wire.
-    ///
-    /// # Errors
-    /// [`OutOfRange`](crate::OutOfRange) unless `0 <= cooldown_days <= 365`.
-    pub fn with_cooldown_days(self, cooldown_days: i64) -> Result<Self, crate::OutOfRange> {
-        let cooldown_days =
-            crate::scenario::in_range("cooldown_days", cooldown_days, COOLDOWN_DAYS_RANGE)?;
-        Ok(Self {
-            cooldown_days,
-            ..self
-        })
-    }
-}
+// For the service layer's own bounded parameters (the retry policy).
+pub(crate) use config::in_range;

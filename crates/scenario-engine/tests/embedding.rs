@@ -3,10 +3,11 @@
 //! would keep its outbox.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use scenario_engine::{
+use scenario_engine::evaluate;
+use scenario_engine::rules::{
     Certification, DEFAULT_LEAD_TIME_DAYS, DEFAULT_THRESHOLD_DAYS, Decision, MentorSnapshot,
     MentorStatus, Metadata, MilestoneType, OwnedHistory, Preferences, ReasonCode, Rules, Scenario,
-    ScenarioType, evaluate,
+    ScenarioType,
 };
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {

@@ -29,10 +29,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use run_log::{Run, RunRepository, RunStatus, Trigger};
-use scenario_engine::{
-    BatchEvaluator, BatchRequest, Clock, Rules, SystemClock, UlidIds, demo_mentors,
-    truncate_to_seconds,
-};
+use scenario_engine::adapters::{SystemClock, UlidIds, demo_mentors};
+use scenario_engine::rules::{Rules, truncate_to_seconds};
+use scenario_engine::service::{BatchEvaluator, BatchRequest, Clock};
 use storage_diesel::Store;
 
 /// The allocator of the `mentor-scheduler` binary, so that this bench
@@ -44,7 +43,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const PLAN_PAGE: u32 = 1000;
 
 /// The mentors of one measurement: the shared demo mix
-/// (`scenario_engine::demo_mentor`, documented there), so every run
+/// (`scenario_engine::adapters::demo_mentor`, documented there), so every run
 /// measures the same mentors; generated lazily and inserted in one
 /// transaction of multi-row inserts.
 fn populate(store: &Store, mentors: usize, now: DateTime<Utc>) {

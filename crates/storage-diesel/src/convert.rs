@@ -19,7 +19,7 @@ pub(crate) fn opt_from_millis(ms: Option<i64>) -> Result<Option<DateTime<Utc>>, 
 }
 
 pub(crate) fn to_json_text(v: &serde_json::Value) -> String {
-    scenario_engine::json_text(v)
+    scenario_engine::service::json_text(v)
 }
 
 pub(crate) fn from_json_text(s: &str) -> Result<serde_json::Value, StorageError> {

@@ -1,7 +1,7 @@
 //! Storage errors, and their translation into the domain's `StoreError`.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use scenario_engine::StoreError;
+use scenario_engine::service::StoreError;
 
 /// What can go wrong below the repository traits.
 #[derive(Debug, thiserror::Error)]

@@ -6,17 +6,19 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use scenario_engine::{
+use scenario_engine::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType};
+use scenario_engine::service::{
     EVALUATION_ID_PREFIX, EvaluationFilter, EvaluationOverride, EvaluationRecord,
-    EvaluationRepository, MaybeMentor, MilestoneType, NewNotification, NotificationStatus,
-    OwnedHistory, PageRequest, Paged, ReasonCode, ScenarioType, StoreError, Subject, id_bounds_at,
+    EvaluationRepository, MaybeMentor, NewNotification, NotificationStatus, PageRequest, Paged,
+    StoreError, Subject, id_bounds_at,
 };
 
 use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, write_tx};
 use crate::convert::{from_json_text, from_millis, to_json_text, to_millis};
 use crate::error::StorageError;
-use crate::mentors::{load_record, record_milestone};
+use crate::mentor_rows::load_record;
+use crate::mentors::record_milestone;
 use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -65,7 +67,7 @@ impl EvaluationRow {
             evaluated_at: to_millis(e.evaluated_at),
             evaluation_metadata: to_json_text(&e.evaluation_metadata),
             reason: e.reason.clone(),
-            reason_code: e.reason_code.clone(),
+            reason_code: e.reason_code.as_str().to_owned(),
             run_id: e.run_id.clone(),
             dry_run: e.dry_run,
             batch_index: e.batch_index,
@@ -78,11 +80,12 @@ impl EvaluationRow {
                 .map_err(|_| StorageError::Corrupt("evaluations.scenario_type"))?,
             evaluated_at: from_millis(self.evaluated_at)?,
             evaluation_metadata: from_json_text(&self.evaluation_metadata)?,
+            reason_code: ReasonCode::parse(&self.reason_code)
+                .map_err(|_| StorageError::Corrupt("evaluations.reason_code"))?,
             id: self.id,
             user_id: self.user_id,
             should_notify: self.should_notify,
             reason: self.reason,
-            reason_code: self.reason_code,
             run_id: self.run_id,
             dry_run: self.dry_run,
             batch_index: self.batch_index,
@@ -195,9 +198,9 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
     if let Some(r) = &f.run_id {
         q = q.filter(evaluations::run_id.eq(r));
     }
-    if let Some(r) = &f.reason_code {
-        q = q.filter(evaluations::reason_code.eq(r));
-        if !QUIET_REASON_CODES.iter().any(|c| c.as_str() == r) {
+    if let Some(r) = f.reason_code {
+        q = q.filter(evaluations::reason_code.eq(r.as_str()));
+        if !QUIET_REASON_CODES.contains(&r) {
             q = q.filter(sql::<Bool>(NOT_QUIET.as_str()));
         }
     }
@@ -392,7 +395,37 @@ impl EvaluationRepository for Store {
 
 #[cfg(test)]
 mod tests {
-    use super::NOT_QUIET;
+    use super::{EvaluationRow, NOT_QUIET, StorageError, StoreError};
+
+    /// A stored code that names no `ReasonCode` (a row written by hand, or
+    /// by a later version) is a storage failure, not a panic.
+    #[test]
+    fn an_unknown_stored_reason_code_is_a_backend_error() {
+        let row = EvaluationRow {
+            id: "trg_1".into(),
+            user_id: "usr_1".into(),
+            scenario_type: "inactivity".into(),
+            should_notify: false,
+            evaluated_at: 1_774_425_600_000,
+            evaluation_metadata: "{}".into(),
+            reason: "Mentor is paused".into(),
+            reason_code: "mentor_on_holiday".into(),
+            run_id: None,
+            dry_run: false,
+            batch_index: None,
+        };
+        let ok = EvaluationRow {
+            reason_code: "mentor_paused".into(),
+            ..row.clone()
+        };
+        assert!(ok.into_record().is_ok());
+        let err = row.into_record().unwrap_err();
+        assert!(matches!(
+            err,
+            StorageError::Corrupt("evaluations.reason_code")
+        ));
+        assert!(matches!(StoreError::from(err), StoreError::Backend(_)));
+    }
 
     /// The query's predicate and both migrations' index predicate say the
     /// same: if they drift apart, SQLite and PostgreSQL stop using the

@@ -15,13 +15,14 @@ use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use scenario_engine::{ImportCounts, ImportFeed, Mentor, Preferences, StoreError};
+use scenario_engine::rules::{Mentor, Preferences};
+use scenario_engine::service::{ImportCounts, ImportFeed, StoreError};
 
 use crate::Store;
 use crate::batches::BATCH_ROWS;
 use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::error::StorageError;
-use crate::mentors::{CertificationRow, MentorRow};
+use crate::mentor_rows::{CertificationRow, MentorRow};
 use crate::schema::{certifications, mentors};
 
 pub(crate) fn import_mentors(

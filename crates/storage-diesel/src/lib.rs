@@ -15,6 +15,7 @@ mod evaluations;
 mod idempotency;
 mod import;
 mod jobs;
+mod mentor_rows;
 mod mentors;
 mod notifications;
 mod rows;
@@ -28,7 +29,7 @@ pub use conn::{
 };
 pub use error::StorageError;
 
-use scenario_engine::StoreError;
+use scenario_engine::service::StoreError;
 
 /// The diesel store: one pool, either backend.
 #[derive(Clone)]

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use scenario_engine::{
+use scenario_engine::rules::ScenarioType;
+use scenario_engine::service::{
     CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter,
-    NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, ScenarioType, Settled,
-    StoreError,
+    NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, Settled, StoreError,
 };
 
 use crate::Store;

@@ -22,11 +22,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 use run_log::{Run, RunRepository, Trigger};
-use scenario_engine::{
-    BatchEntry, BatchRequest, BatchWrite, DEMO_ORGS, Enqueue, EvaluationFilter, InMemoryStore,
-    MentorRecord, MentorRepository, MentorStatus, MentorUpsert, MilestoneType, NotificationStatus,
-    PageRequest, Pause, PauseReason, PreferencesPatch, Rules, SESSION_COMPLETED, ScenarioType,
-    StoreError, Subject, demo_mentors,
+use scenario_engine::adapters::{DEMO_ORGS, InMemoryStore, demo_mentors};
+use scenario_engine::rules::{
+    MentorStatus, MilestoneType, Pause, PauseReason, Rules, ScenarioType,
+};
+use scenario_engine::service::{
+    BatchEntry, BatchRequest, BatchWrite, Enqueue, EvaluationFilter, MentorRecord,
+    MentorRepository, MentorUpsert, NotificationStatus, PageRequest, PreferencesPatch,
+    SESSION_COMPLETED, StoreError, Subject,
 };
 use storage_diesel::Store;
 
@@ -39,7 +42,7 @@ use common::{
 mod three_stores;
 
 three_store_tests![
-    scenario_engine::InMemoryStore::default() =>
+    scenario_engine::adapters::InMemoryStore::default() =>
     load_subjects_matches_load_subject_for_a_mixed_set_in_request_order,
     active_user_ids_after_pages_active_mentors_in_bytewise_user_id_order,
     active_user_ids_between_reads_a_planned_range_inclusively,
@@ -133,7 +136,7 @@ impl BatchProbe for InMemoryStore {
                     d.user_id,
                     d.scenario_type.as_str().to_owned(),
                     d.notified,
-                    d.reason_code,
+                    d.reason_code.as_str().to_owned(),
                 )
             })
             .collect();
@@ -294,11 +297,11 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
     );
     services.evaluate(
         "usr_a",
-        scenario_engine::Scenario::inactivity(None).unwrap(),
+        scenario_engine::rules::Scenario::inactivity(None).unwrap(),
     );
     services.evaluate(
         "usr_a",
-        scenario_engine::Scenario::certification_expiry(None).unwrap(),
+        scenario_engine::rules::Scenario::certification_expiry(None).unwrap(),
     );
     // Plain.
     create(&**s, "usr_b", t0());
@@ -315,7 +318,7 @@ fn load_subjects_matches_load_subject_for_a_mixed_set_in_request_order<S: BatchP
     inactive_mentor(&**s, "usr_d");
     services.evaluate(
         "usr_d",
-        scenario_engine::Scenario::inactivity(None).unwrap(),
+        scenario_engine::rules::Scenario::inactivity(None).unwrap(),
     );
 
     // Delivered notifications count for the cooldown, failed and cancelled
@@ -420,10 +423,13 @@ fn load_active_subjects_between_reads_the_active_mentors_of_a_range_with_their_h
             &event(Some("ev_1"), SESSION_COMPLETED, utc(2026, 3, 10, 17, 0, 0)),
             t0(),
         );
-        services.evaluate(id, scenario_engine::Scenario::inactivity(None).unwrap());
         services.evaluate(
             id,
-            scenario_engine::Scenario::certification_expiry(None).unwrap(),
+            scenario_engine::rules::Scenario::inactivity(None).unwrap(),
+        );
+        services.evaluate(
+            id,
+            scenario_engine::rules::Scenario::certification_expiry(None).unwrap(),
         );
     }
     create(&**s, "usr_B", t0());
@@ -647,10 +653,14 @@ fn a_taken_dedupe_key_is_not_enqueued_and_its_evaluation_reads_already_notified<
     assert_eq!(outcome.already_notified, vec![0, 2]);
     let lost = s.get_evaluation("trg_1").unwrap().unwrap();
     assert!(!lost.should_notify);
-    assert_eq!(lost.reason_code, "already_notified");
+    assert_eq!(lost.reason_code.as_str(), "already_notified");
     assert_eq!(lost.reason, "trg_1 was already notified");
     assert_eq!(
-        s.get_evaluation("trg_3").unwrap().unwrap().reason_code,
+        s.get_evaluation("trg_3")
+            .unwrap()
+            .unwrap()
+            .reason_code
+            .as_str(),
         "already_notified"
     );
     let kept = s.get_evaluation("trg_2").unwrap().unwrap();
@@ -1015,7 +1025,7 @@ fn a_run_over_500_demo_mentors_notifies_every_scenario_type<S: BatchProbe>(s: &A
         .count();
     s.insert_records(records);
     for org in DEMO_ORGS {
-        let filter = scenario_engine::MentorFilter {
+        let filter = scenario_engine::service::MentorFilter {
             org_id: Some(org.to_owned()),
             ..Default::default()
         };
@@ -1096,7 +1106,7 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
                     .as_str()
                     .unwrap()
                     .to_owned();
-                (e.reason_code, t)
+                (e.reason_code.as_str().to_owned(), t)
             })
             .collect()
     };

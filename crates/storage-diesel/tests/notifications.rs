@@ -20,10 +20,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use scenario_engine::{
+use scenario_engine::rules::{Rules, Scenario, ScenarioType};
+use scenario_engine::service::{
     AttemptResult, CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, EvaluationOverride,
     MentorUpsert, Notification, NotificationFilter, NotificationStatus, Outbox, OutboxService,
-    Outcome, PageRequest, Requeue, RetryPolicy, Rules, Scenario, ScenarioType, Settled,
+    Outcome, PageRequest, Requeue, RetryPolicy, Settled,
 };
 
 use common::{Repo, Services, create, evaluation, id_carrying, notification, t0, utc};
@@ -32,7 +33,7 @@ use common::{Repo, Services, create, evaluation, id_carrying, notification, t0, 
 mod three_stores;
 
 three_store_tests![
-    scenario_engine::InMemoryStore::default() =>
+    scenario_engine::adapters::InMemoryStore::default() =>
     a_claim_takes_due_pending_notifications_in_due_order_and_counts_the_attempt,
     a_claimed_notification_is_not_claimed_again_until_its_claim_lapses,
     only_due_pending_notifications_are_ever_claimed,
@@ -638,7 +639,7 @@ fn the_cooldown_counts_pending_and_delivered_notifications_not_failed_ones<S: St
     // A day later (a new once-only key), both are inside the 3-day cooldown.
     services.clock.advance(TimeDelta::days(1));
     assert_eq!(
-        services.evaluate(USER, inactivity()).reason_code,
+        services.evaluate(USER, inactivity()).reason_code.as_str(),
         "cooldown_active"
     );
 
@@ -659,7 +660,7 @@ fn the_cooldown_counts_pending_and_delivered_notifications_not_failed_ones<S: St
     assert_eq!(outbox.record(&outcomes).unwrap(), 2);
     services.clock.advance(TimeDelta::hours(1));
     assert_eq!(
-        services.evaluate(USER, inactivity()).reason_code,
+        services.evaluate(USER, inactivity()).reason_code.as_str(),
         "cooldown_active"
     );
     assert!(services.evaluate(OTHER, inactivity()).should_notify);

@@ -23,11 +23,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use scenario_engine::{
-    ActivityOutcome, BatchRequest, Certification, EvaluationFilter, EvaluationOverride,
-    ImportCounts, ImportFeed, ImportLine, Mentor, MentorFilter, MentorImport, MentorRecord,
-    MentorStatus, MentorUpsert, MilestoneType, PageRequest, Pause, PauseReason, Preferences,
-    PreferencesPatch, Rules, SESSION_COMPLETED, Scenario, ScenarioType, StoreError,
+use scenario_engine::rules::{
+    Certification, Mentor, MentorStatus, MilestoneType, Pause, PauseReason, Preferences,
+    ReasonCode, Rules, Scenario, ScenarioType,
+};
+use scenario_engine::service::{
+    ActivityOutcome, BatchRequest, EvaluationFilter, EvaluationOverride, ImportCounts, ImportFeed,
+    ImportLine, MentorFilter, MentorImport, MentorRecord, MentorUpsert, PageRequest,
+    PreferencesPatch, SESSION_COMPLETED, StoreError,
 };
 
 use common::{
@@ -48,7 +51,7 @@ macro_rules! contract_tests {
         mod memory {
             $(
                 backend_test!(memory, [$($($backend = $reason),*)?], $case, {
-                    let store = std::sync::Arc::new(scenario_engine::InMemoryStore::default());
+                    let store = std::sync::Arc::new(scenario_engine::adapters::InMemoryStore::default());
                     super::$case(&store);
                 });
             )*
@@ -780,7 +783,7 @@ fn activity_of_an_unknown_mentor_is_none<S: Repo>(s: &Arc<S>) {
 fn put_certification_creates_then_replaces<S: Repo>(s: &Arc<S>) {
     create(&**s, USER, t0());
     let original = cert("cert_safety_003", utc(2026, 4, 25, 0, 0, 0), true);
-    let renewed = scenario_engine::Certification {
+    let renewed = scenario_engine::rules::Certification {
         name: "Child safety (renewed)".to_owned(),
         issued_at: None,
         expires_at: utc(2027, 4, 25, 0, 0, 0),
@@ -1516,7 +1519,7 @@ fn history_counts_pending_notifications_and_keeps_cancelled_keys_taken<S: Repo>(
     assert_eq!(history.last_notified_at, [None, Some(t3), None]);
     assert_eq!(taken(s), all_keys);
     let statuses: Vec<_> = s.outbox(USER).into_iter().map(|n| n.status).collect();
-    use scenario_engine::NotificationStatus::{Cancelled, Delivered, Failed, Pending};
+    use scenario_engine::service::NotificationStatus::{Cancelled, Delivered, Failed, Pending};
     assert_eq!(statuses, vec![Cancelled, Cancelled, Pending]);
 
     // Where the backend has a delivery worker's statuses: delivered counts,
@@ -1572,7 +1575,7 @@ fn override_replaces_metadata_and_should_notify<S: Repo>(s: &Arc<S>) {
     assert!(!third.should_notify);
     assert_eq!(third.evaluation_metadata, serde_json::json!({}));
     // Everything else is the recorded decision.
-    let expected = scenario_engine::EvaluationRecord {
+    let expected = scenario_engine::service::EvaluationRecord {
         should_notify: false,
         evaluation_metadata: serde_json::json!({}),
         ..e
@@ -1589,7 +1592,7 @@ fn override_to_false_cancels_the_pending_notification_and_true_never_enqueues<S:
         .unwrap();
     let quiet = evaluation("trg_2", USER, ScenarioType::Milestone, false, t0());
     s.record_evaluation(&quiet, None, None).unwrap();
-    use scenario_engine::NotificationStatus::{Cancelled, Pending};
+    use scenario_engine::service::NotificationStatus::{Cancelled, Pending};
 
     let metadata_only = EvaluationOverride {
         should_notify: None,
@@ -1634,14 +1637,20 @@ fn override_to_false_cancels_the_pending_notification_and_true_never_enqueues<S:
         None,
     )
     .unwrap();
-    if s.set_notification_status("ntf_3", scenario_engine::NotificationStatus::Delivered) {
+    if s.set_notification_status(
+        "ntf_3",
+        scenario_engine::service::NotificationStatus::Delivered,
+    ) {
         s.override_evaluation("trg_3", &no, t0()).unwrap().unwrap();
         let ntf_3 = s
             .outbox(USER)
             .into_iter()
             .find(|n| n.id == "ntf_3")
             .unwrap();
-        assert_eq!(ntf_3.status, scenario_engine::NotificationStatus::Delivered);
+        assert_eq!(
+            ntf_3.status,
+            scenario_engine::service::NotificationStatus::Delivered
+        );
     }
 }
 
@@ -1674,7 +1683,7 @@ fn delete_evaluation_keeps_its_notification_without_evaluation_id<S: Repo>(s: &A
         vec![OutboxRow {
             id: "ntf_1".to_owned(),
             dedupe_key: key.to_owned(),
-            status: scenario_engine::NotificationStatus::Pending,
+            status: scenario_engine::service::NotificationStatus::Pending,
             evaluation_id: None,
         }]
     );
@@ -1776,8 +1785,8 @@ fn six_evaluations<S: Repo>(s: &S) {
     ];
     for (name, user, scenario, notify, at, code, run, dry) in rows {
         let id = &id_carrying("trg", &name["trg_".len()..], at);
-        let e = scenario_engine::EvaluationRecord {
-            reason_code: code.to_owned(),
+        let e = scenario_engine::service::EvaluationRecord {
+            reason_code: ReasonCode::parse(code).unwrap(),
             run_id: run.map(str::to_owned),
             dry_run: dry,
             ..evaluation(id, user, scenario, notify, at)
@@ -1788,7 +1797,7 @@ fn six_evaluations<S: Repo>(s: &S) {
 
 /// The names (`trg_04`) of a page of evaluations with [`id_carrying`] ids
 /// ([`six_evaluations`]), in order.
-fn named(rows: &[scenario_engine::EvaluationRecord]) -> Vec<String> {
+fn named(rows: &[scenario_engine::service::EvaluationRecord]) -> Vec<String> {
     rows.iter().map(|e| key_named(&e.id)).collect()
 }
 
@@ -1855,7 +1864,7 @@ fn list_evaluations_filters_by_each_field<S: Repo>(s: &Arc<S>) {
     );
     assert_eq!(
         list(EvaluationFilter {
-            reason_code: Some("threshold_reached".to_owned()),
+            reason_code: Some(ReasonCode::ThresholdReached),
             ..none()
         }),
         expect(&["trg_06", "trg_01"])
@@ -1998,7 +2007,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     let second = services.evaluate(USER, inactivity);
 
     assert!(first.should_notify);
-    assert_eq!(first.reason_code, "threshold_reached");
+    assert_eq!(first.reason_code.as_str(), "threshold_reached");
     assert_eq!(first.evaluated_at, t0());
     assert_eq!(first.evaluation_metadata["days_inactive"], 9);
     assert_eq!(first.evaluation_metadata["threshold_days"], 7);
@@ -2008,7 +2017,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     );
     assert_eq!(s.get_evaluation(&first.id).unwrap(), Some(first.clone()));
     assert!(!second.should_notify);
-    assert_eq!(second.reason_code, "cooldown_active");
+    assert_eq!(second.reason_code.as_str(), "cooldown_active");
     let outbox = s.outbox(USER);
     assert_eq!(outbox.len(), 1, "{outbox:?}");
     assert_eq!(
@@ -2018,7 +2027,7 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     assert_eq!(outbox[0].evaluation_id.as_deref(), Some(first.id.as_str()));
     assert_eq!(
         outbox[0].status,
-        scenario_engine::NotificationStatus::Pending
+        scenario_engine::service::NotificationStatus::Pending
     );
     let listed = s.list_evaluations(&by_user(USER), all()).unwrap();
     assert_eq!(
@@ -2046,7 +2055,7 @@ fn inactivity_with_cooldown_zero_answers_already_notified_the_same_day<S: Repo>(
 
     assert!(first.should_notify);
     assert!(!same_day.should_notify);
-    assert_eq!(same_day.reason_code, "already_notified");
+    assert_eq!(same_day.reason_code.as_str(), "already_notified");
     assert!(next_day.should_notify, "{}", next_day.reason);
     let keys: Vec<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();
     assert_eq!(
@@ -2078,7 +2087,7 @@ fn dry_run_records_enqueues_nothing_and_does_not_count_for_cooldown<S: Repo>(s: 
 
     assert!(real.should_notify);
     assert!(!real.dry_run);
-    assert_eq!(real.reason_code, "threshold_reached");
+    assert_eq!(real.reason_code.as_str(), "threshold_reached");
     assert_eq!(s.outbox(USER).len(), 1);
     let dry_runs = EvaluationFilter {
         dry_run: Some(true),
@@ -2109,7 +2118,7 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
     let a_year_later = services.evaluate(USER, first_session);
 
     assert!(first.should_notify);
-    assert_eq!(first.reason_code, "milestone_reached");
+    assert_eq!(first.reason_code.as_str(), "milestone_reached");
     assert_eq!(
         first.evaluation_metadata["achieved_at"],
         "2026-03-20T17:00:00Z"
@@ -2118,10 +2127,10 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
     // SPEC section 15: a repeated milestone answers already_notified, even
     // inside the cooldown.
     assert!(!inside_cooldown.should_notify);
-    assert_eq!(inside_cooldown.reason_code, "already_notified");
+    assert_eq!(inside_cooldown.reason_code.as_str(), "already_notified");
     assert!(!after_cooldown.should_notify);
-    assert_eq!(after_cooldown.reason_code, "already_notified");
-    assert_eq!(a_year_later.reason_code, "already_notified");
+    assert_eq!(after_cooldown.reason_code.as_str(), "already_notified");
+    assert_eq!(a_year_later.reason_code.as_str(), "already_notified");
     let outbox = s.outbox(USER);
     assert_eq!(outbox.len(), 1);
     assert_eq!(
@@ -2157,7 +2166,7 @@ fn milestone_first_seen_by_an_evaluation_is_recorded_at_the_evaluation_time<S: R
         "2026-03-25T09:00:00Z"
     );
     assert_eq!(milestones(&**s, USER), [None, Some(seen), None, None]);
-    assert_eq!(later.reason_code, "already_notified");
+    assert_eq!(later.reason_code.as_str(), "already_notified");
     assert_eq!(
         later.evaluation_metadata["achieved_at"],
         "2026-03-25T09:00:00Z"
@@ -2192,11 +2201,11 @@ fn certification_expiry_fires_once_per_stage<S: Repo>(s: &Arc<S>) {
         "cert_safety_003"
     );
     assert!(!again_now.should_notify);
-    assert_eq!(again_now.reason_code, "already_notified");
-    assert_eq!(day_26.reason_code, "already_notified");
+    assert_eq!(again_now.reason_code.as_str(), "already_notified");
+    assert_eq!(day_26.reason_code.as_str(), "already_notified");
     assert!(stage_14.should_notify, "{}", stage_14.reason);
     assert_eq!(stage_14.evaluation_metadata["days_until_expiry"], 14);
-    assert_eq!(day_10.reason_code, "already_notified");
+    assert_eq!(day_10.reason_code.as_str(), "already_notified");
     assert!(stage_7.should_notify, "{}", stage_7.reason);
     let keys: BTreeSet<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();
     let key = |stage: u32| {

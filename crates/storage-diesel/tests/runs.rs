@@ -12,7 +12,7 @@ use std::sync::{Arc, Barrier};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use run_log::{PlannedBatch, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger};
-use scenario_engine::{BatchRepository, BatchWrite};
+use scenario_engine::service::{BatchRepository, BatchWrite};
 
 #[macro_use]
 mod three_stores;

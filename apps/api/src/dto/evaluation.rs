@@ -1,9 +1,9 @@
 //! Scenario-trigger-evaluation wire types (the scenario-trigger-evaluations
 //! contract, docs/api.md).
 
-use scenario_engine::{
-    EvaluationFilter, EvaluationOverride, EvaluationRecord, MilestoneType, ReasonCode, Scenario,
-    ScenarioType, ShouldNotify,
+use scenario_engine::rules::{MilestoneType, ReasonCode, Scenario, ScenarioType};
+use scenario_engine::service::{
+    EvaluationFilter, EvaluationOverride, EvaluationRecord, ShouldNotify,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -32,7 +32,7 @@ pub struct EvaluationDto {
     /// A sentence.
     pub reason: String,
     /// A stable machine code.
-    pub reason_code: String,
+    pub reason_code: &'static str,
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
     /// The run's batch that decided it (runs only).
@@ -51,7 +51,7 @@ impl From<EvaluationRecord> for EvaluationDto {
             evaluated_at: instant(e.evaluated_at),
             evaluation_metadata: e.evaluation_metadata,
             reason: e.reason,
-            reason_code: e.reason_code,
+            reason_code: e.reason_code.as_str(),
             run_id: e.run_id,
             batch_index: e.batch_index,
             dry_run: e.dry_run,
@@ -235,7 +235,7 @@ impl EvaluationListQuery {
             reason_code: self
                 .reason_code
                 .as_deref()
-                .map(|c| ReasonCode::parse(c).map(|c| c.as_str().to_owned()))
+                .map(ReasonCode::parse)
                 .transpose()?,
             dry_run: parse_bool("dry_run", self.dry_run.as_deref())?,
             from: parse_opt_instant("from", self.from.as_deref())?,

@@ -4,7 +4,8 @@
 //! feeds.
 
 use run_log::{BatchResult, Run, RunStatus, RunUpdate};
-use scenario_engine::{BatchReport, MentorRecord, OutOfRange, PageRequest, Paged, UnknownName};
+use scenario_engine::rules::{OutOfRange, UnknownName};
+use scenario_engine::service::{BatchReport, MentorRecord, PageRequest, Paged};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -277,7 +278,7 @@ impl ActivePeerMentorsQuery {
     /// 422 `out_of_range`; 422 `invalid_id` for an `org_id` no mentor can have.
     pub fn page(&self) -> Result<PageRequest, ApiError> {
         if let Some(org) = &self.org_id {
-            scenario_engine::validate_platform_id("org_id", org)?;
+            scenario_engine::service::validate_platform_id("org_id", org)?;
         }
         let bounded = |field: &'static str, value: Option<i64>, default: u32, max: u32| match value
         {

@@ -66,7 +66,7 @@ impl TryFrom<TriggerBody> for TriggerRequest {
 
     fn try_from(b: TriggerBody) -> Result<Self, ApiError> {
         if let Some(by) = &b.triggered_by {
-            scenario_engine::validate_platform_id("triggered_by", by)?;
+            scenario_engine::service::validate_platform_id("triggered_by", by)?;
         }
         if let Some(reason) = &b.reason {
             super::check_free_text("reason", reason, MAX_REASON_LEN)?;

@@ -1,8 +1,9 @@
 //! Mentor wire types (docs/api.md, "Mentors").
 
-use scenario_engine::{
-    ActivityEvent, Certification, ImportCounts, MentorFilter, MentorImport, MentorRecord,
-    MentorStatus, MentorUpsert, Pause, PauseReason, Preferences, PreferencesPatch,
+use scenario_engine::rules::{Certification, MentorStatus, Pause, PauseReason, Preferences};
+use scenario_engine::service::{
+    ActivityEvent, ImportCounts, MentorFilter, MentorImport, MentorRecord, MentorUpsert,
+    PreferencesPatch,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -155,7 +156,7 @@ impl TryFrom<MentorBody> for MentorUpsert {
             None => None,
             Some(n) if (0..=MAX_SESSIONS).contains(&n) => u32::try_from(n).ok(),
             Some(n) => {
-                return Err(scenario_engine::OutOfRange {
+                return Err(scenario_engine::rules::OutOfRange {
                     field: "sessions_count",
                     value: n,
                     min: 0,
@@ -196,7 +197,7 @@ impl MentorListQuery {
     /// [`ApiError::UnknownName`] for an unknown status.
     pub fn filter(&self) -> Result<MentorFilter, ApiError> {
         if let Some(org) = &self.org_id {
-            scenario_engine::validate_platform_id("org_id", org)?;
+            scenario_engine::service::validate_platform_id("org_id", org)?;
         }
         Ok(MentorFilter {
             org_id: self.org_id.clone(),

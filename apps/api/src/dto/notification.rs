@@ -1,6 +1,7 @@
 //! Notification wire types (the outbox row, docs/api.md; beyond the contracts).
 
-use scenario_engine::{Notification, NotificationFilter, NotificationStatus, ScenarioType};
+use scenario_engine::rules::ScenarioType;
+use scenario_engine::service::{Notification, NotificationFilter, NotificationStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};

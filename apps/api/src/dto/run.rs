@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use run_log::{BatchResult, Run, RunFilter, RunStatus, Trigger};
-use scenario_engine::{OutOfRange, UnknownName};
+use scenario_engine::rules::{OutOfRange, UnknownName};
 use scheduler_core::Handler;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -146,7 +146,7 @@ impl RunListQuery {
     /// `job_id` no job can have.
     pub fn filter(&self) -> Result<RunFilter, ApiError> {
         if let Some(id) = &self.job_id {
-            scenario_engine::validate_platform_id("job_id", id)?;
+            scenario_engine::service::validate_platform_id("job_id", id)?;
         }
         let kind = self
             .kind

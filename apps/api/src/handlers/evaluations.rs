@@ -1,7 +1,8 @@
 //! `/api/v1/scenario-trigger-evaluations`: the nine endpoints of the contract.
 
 use actix_web::{HttpResponse, web};
-use scenario_engine::{EvaluateRequest, EvaluationOverride, Scenario};
+use scenario_engine::rules::Scenario;
+use scenario_engine::service::{EvaluateRequest, EvaluationOverride};
 
 use crate::dto::evaluation::{
     CertificationExpiryBody, CreateEvaluationBody, EvaluationDeleted, EvaluationDto,
@@ -21,7 +22,7 @@ async fn evaluate_and_record(
     scenario: Scenario,
     dry_run: Option<bool>,
 ) -> Result<HttpResponse> {
-    scenario_engine::validate_platform_id("user_id", &user_id)?;
+    scenario_engine::service::validate_platform_id("user_id", &user_id)?;
     let request = EvaluateRequest {
         user_id,
         scenario,
@@ -130,7 +131,7 @@ pub async fn evaluate_milestone(
     body: Json<MilestoneBody>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
-    let milestone_type = scenario_engine::MilestoneType::parse(&body.milestone_type)?;
+    let milestone_type = scenario_engine::rules::MilestoneType::parse(&body.milestone_type)?;
     evaluate_and_record(
         &state,
         body.user_id,

@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use run_log::RunUpdate;
-use scenario_engine::{MentorFilter, MentorStatus};
+use scenario_engine::rules::MentorStatus;
+use scenario_engine::service::MentorFilter;
 
 use crate::dto::invocation::{
     ActivePeerMentorsDto, ActivePeerMentorsQuery, EvaluationBatchBody, EvaluationBatchDto,

@@ -2,7 +2,7 @@
 //! "Mentors").
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use scenario_engine::{ImportOutcome, MentorUpsert};
+use scenario_engine::service::{ImportOutcome, MentorUpsert};
 
 use crate::dto::mentor::{
     ActivityBody, CertificationBody, CertificationDeleted, CertificationDto, ImportSummaryDto,

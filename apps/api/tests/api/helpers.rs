@@ -15,7 +15,9 @@ use mentor_scheduler_api::state::{AppState, BodyLimits};
 use reqwest::Method;
 use reqwest::StatusCode;
 use runtime::{DeliveryConfig, DeliveryWorker, Ports, Runtime, RuntimeConfig};
-use scenario_engine::{Clock, FixedClock, Rules, SystemClock};
+use scenario_engine::adapters::{FixedClock, SystemClock};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::Clock;
 use serde_json::{Value, json};
 use storage_diesel::testdb::TestDb;
 

@@ -12,7 +12,8 @@
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use runtime::SCENARIO_LOCK;
-use scenario_engine::{Mentor, MentorRecord, MentorStatus, Pause, PauseReason, Preferences};
+use scenario_engine::rules::{Mentor, MentorStatus, Pause, PauseReason, Preferences};
+use scenario_engine::service::MentorRecord;
 use serde_json::{Value, json};
 
 use crate::helpers::{

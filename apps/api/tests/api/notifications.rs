@@ -23,7 +23,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use mentor_scheduler_api::webhook::WebhookSink;
 use reqwest::StatusCode;
 use runtime::{DeliveryConfig, DeliveryWaker, DeliveryWorker, Step};
-use scenario_engine::{Clock, OutboxService, RetryPolicy, Rules};
+use scenario_engine::rules::Rules;
+use scenario_engine::service::{Clock, OutboxService, RetryPolicy};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -529,7 +530,7 @@ async fn the_delivery_window_holds_notifications_until_it_opens_in_the_evaluatio
     // 10:00-18:00 in Oslo is 09:00-17:00 UTC in March (CET); T0 is 08:00 UTC.
     let options = Options {
         delivery: DeliveryConfig {
-            window: Some(scenario_engine::DeliveryWindow::parse("10:00-18:00").unwrap()),
+            window: Some(scenario_engine::service::DeliveryWindow::parse("10:00-18:00").unwrap()),
             ..DeliveryConfig::default()
         },
         rules: Rules {

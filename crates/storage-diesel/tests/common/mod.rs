@@ -6,11 +6,12 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
-use scenario_engine::{
-    ActivityEvent, ActivityOutcome, BatchEvaluator, BatchRepository, Certification,
-    EvaluateRequest, EvaluationRecord, EvaluationRepository, EvaluationService, FixedClock,
-    InMemoryStore, MentorRecord, MentorRepository, MentorService, MentorUpsert, NewNotification,
-    NotificationStatus, Rules, Scenario, ScenarioType, UlidIds,
+use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
+use scenario_engine::rules::{Certification, ReasonCode, Rules, Scenario, ScenarioType};
+use scenario_engine::service::{
+    ActivityEvent, ActivityOutcome, BatchEvaluator, BatchRepository, EvaluateRequest,
+    EvaluationRecord, EvaluationRepository, EvaluationService, MentorRecord, MentorRepository,
+    MentorService, MentorUpsert, NewNotification, NotificationStatus,
 };
 use storage_diesel::Store;
 
@@ -245,11 +246,10 @@ pub fn evaluation(
         evaluation_metadata: serde_json::json!({ "case": id }),
         reason: format!("decision {id}"),
         reason_code: if should_notify {
-            "threshold_reached"
+            ReasonCode::ThresholdReached
         } else {
-            "threshold_not_reached"
-        }
-        .to_owned(),
+            ReasonCode::ThresholdNotReached
+        },
         run_id: None,
         batch_index: None,
         dry_run: false,
@@ -271,7 +271,7 @@ pub fn notification(id: &str, evaluation: &EvaluationRecord, dedupe_key: &str) -
     }
 }
 
-/// An id as the services make them ([`scenario_engine::IdSource::id_at`]):
+/// An id as the services make them ([`scenario_engine::service::IdSource::id_at`]):
 /// `prefix_` plus a ULID whose time is `at`, with `key`'s bytes (at most
 /// ten) as its random part, so that ids of one instant sort by key. The
 /// stores list rows newest first by their id: only ids that carry their
@@ -281,7 +281,7 @@ pub fn id_carrying(prefix: &str, key: &str, at: DateTime<Utc>) -> String {
     let random = key
         .bytes()
         .fold(0_u128, |acc, b| (acc << 8) | u128::from(b));
-    let ms = scenario_engine::ulid_millis(at);
+    let ms = scenario_engine::service::ulid_millis(at);
     format!("{prefix}_{}", ulid::Ulid::from_parts(ms, random))
 }
 

@@ -11,9 +11,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::clock::truncate_to_seconds;
-use crate::mentor::{Certification, Mentor, MentorStatus, Pause, PauseReason, Preferences};
-use crate::repo::MentorRecord;
+use crate::rules::{
+    Certification, Mentor, MentorStatus, Pause, PauseReason, Preferences, truncate_to_seconds,
+};
+use crate::service::MentorRecord;
 
 /// The organisations demo mentors belong to, in turn: mentor `n` is in
 /// `DEMO_ORGS[(n - 1) % 5]`, so any 500 consecutive mentors are 100 per organisation.
@@ -32,7 +33,7 @@ pub const MAX_DEMO_MENTORS: u64 = 9_999_999;
 /// The id of demo mentor `n`: `usr_demo_` and `n` in seven digits.
 ///
 /// ```
-/// assert_eq!(scenario_engine::demo_user_id(42), "usr_demo_0000042");
+/// assert_eq!(scenario_engine::adapters::demo_user_id(42), "usr_demo_0000042");
 /// ```
 pub fn demo_user_id(n: u64) -> String {
     format!("usr_demo_{n:07}")
@@ -80,7 +81,8 @@ impl Draws {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::{DEMO_ORGS, MentorStatus, demo_mentor, demo_mentors};
+/// use scenario_engine::rules::MentorStatus;
+/// use scenario_engine::adapters::{DEMO_ORGS, demo_mentor, demo_mentors};
 ///
 /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
 /// let mentors: Vec<_> = demo_mentors(500, now).collect();

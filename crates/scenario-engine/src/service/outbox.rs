@@ -3,22 +3,23 @@
 //! and retries (SPEC sections 6, 10 and 15).
 //!
 //! Every decision that fires writes one `pending` row in the same
-//! transaction as its evaluation ([`EvaluationRepository`](crate::EvaluationRepository)).
+//! transaction as its evaluation ([`EvaluationRepository`](crate::service::EvaluationRepository)).
 //! From there a delivery worker [claims](Outbox::claim_due) the due rows,
 //! hands each to a sink, and [records](Outbox::record_outcomes) the results
 //! of a whole batch at once. The port here is what it needs from storage;
 //! the retry policy is [`RetryPolicy`], the hours of delivery
-//! [`DeliveryWindow`](crate::DeliveryWindow).
+//! [`DeliveryWindow`](crate::service::DeliveryWindow).
 
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::clock::Clock;
-use crate::repo::{NotificationStatus, PageRequest, Paged, StoreError};
-use crate::retry::{AttemptResult, Outcome, RetryPolicy};
-use crate::scenario::ScenarioType;
-use crate::service::lookup_id;
+use super::clock::Clock;
+use super::evaluation_repo::NotificationStatus;
+use super::ids::lookup_id;
+use super::retry::{AttemptResult, Outcome, RetryPolicy};
+use super::store::{PageRequest, Paged, StoreError};
+use crate::rules::ScenarioType;
 
 /// The `last_error` of a notification whose last attempt never reported
 /// back (its worker stopped mid-delivery) and whose claim lapsed.
@@ -38,7 +39,7 @@ pub struct Notification {
     pub scenario_type: ScenarioType,
     /// Once-only key.
     pub dedupe_key: String,
-    /// What the sink delivers: the webhook body of SPEC section 15.
+    /// What the sink delivers: the notification payload of SPEC section 15.
     pub payload: serde_json::Value,
     /// Where it stands.
     pub status: NotificationStatus,
@@ -192,7 +193,7 @@ pub trait Outbox: Send + Sync {
 
     /// A page of notifications, newest first (`created_at`, then id, descending).
     /// A store may read that order off the ids alone: the services make
-    /// every id carry its instant ([`IdSource::id_at`](crate::IdSource::id_at)).
+    /// every id carry its instant ([`IdSource::id_at`](crate::service::IdSource::id_at)).
     ///
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.
@@ -238,10 +239,12 @@ pub enum OutboxError {
 /// ```
 /// use std::sync::Arc;
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use scenario_engine::{
-///     AttemptResult, EvaluateRequest, EvaluationService, FixedClock, InMemoryStore, MentorService,
-///     MentorUpsert, NotificationStatus, OutboxService, RetryPolicy, Rules, Scenario, UlidIds,
+/// use scenario_engine::rules::{Rules, Scenario};
+/// use scenario_engine::service::{
+///     AttemptResult, EvaluateRequest, EvaluationService, MentorService, MentorUpsert,
+///     NotificationStatus, OutboxService, RetryPolicy,
 /// };
+/// use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
 /// let store = Arc::new(InMemoryStore::default());
 /// let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap()));
 /// let upsert = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
@@ -262,11 +265,11 @@ pub enum OutboxError {
 /// assert_eq!(batch[0].claim.attempt, 1); // counted before the attempt
 /// assert!(outbox.claim(50).unwrap().is_empty()); // claimed: invisible to other workers
 ///
-/// // A sink answered 503: retried later. Outcomes are written a batch at a time.
-/// let settled = outbox.settle(batch[0].claim.clone(), AttemptResult::Retryable("HTTP 503".into()), 0.5);
+/// // The receiver was busy: retried later. Outcomes are written a batch at a time.
+/// let settled = outbox.settle(batch[0].claim.clone(), AttemptResult::Retryable("busy".into()), 0.5);
 /// assert_eq!(outbox.record(&[settled]).unwrap(), 1);
 /// let n = outbox.get(&batch[0].notification.id).unwrap();
-/// assert_eq!((n.status, n.attempts, n.last_error.as_deref()), (NotificationStatus::Pending, 1, Some("HTTP 503")));
+/// assert_eq!((n.status, n.attempts, n.last_error.as_deref()), (NotificationStatus::Pending, 1, Some("busy")));
 /// ```
 #[derive(Clone)]
 pub struct OutboxService {
@@ -274,6 +277,16 @@ pub struct OutboxService {
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
     claim_ttl: TimeDelta,
+}
+
+/// The store and the clock are trait objects, so they show as `..`.
+impl std::fmt::Debug for OutboxService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxService")
+            .field("policy", &self.policy)
+            .field("claim_ttl", &self.claim_ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OutboxService {

@@ -2,6 +2,11 @@
 
 use std::fmt;
 
+use super::config::{
+    DEFAULT_LEAD_TIME_DAYS, DEFAULT_THRESHOLD_DAYS, LEAD_TIME_DAYS_RANGE, OutOfRange,
+    THRESHOLD_DAYS_RANGE, in_range,
+};
+
 /// The three kinds of nudge the engine decides on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScenarioType {
@@ -43,7 +48,7 @@ impl ScenarioType {
     /// it lists the valid ones.
     ///
     /// ```
-    /// use scenario_engine::ScenarioType;
+    /// use scenario_engine::rules::ScenarioType;
     /// assert_eq!(ScenarioType::parse("milestone").unwrap(), ScenarioType::Milestone);
     /// assert!(ScenarioType::parse("birthday").is_err());
     /// ```
@@ -193,43 +198,6 @@ impl Scenario {
     }
 }
 
-/// A well-typed parameter outside its accepted range (never clamped).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field} must be between {min} and {max}, got {value}")]
-pub struct OutOfRange {
-    /// The parameter, for example `threshold_days`.
-    pub field: &'static str,
-    /// The value given.
-    pub value: i64,
-    /// Smallest accepted value.
-    pub min: i64,
-    /// Largest accepted value.
-    pub max: i64,
-}
-
-pub(crate) fn in_range(
-    field: &'static str,
-    value: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> Result<u32, OutOfRange> {
-    if range.contains(&value) {
-        // The ranges are far inside u32.
-        u32::try_from(value).map_err(|_| OutOfRange {
-            field,
-            value,
-            min: *range.start(),
-            max: *range.end(),
-        })
-    } else {
-        Err(OutOfRange {
-            field,
-            value,
-            min: *range.start(),
-            max: *range.end(),
-        })
-    }
-}
-
 impl Scenario {
     /// An inactivity evaluation; `None` takes the default threshold.
     ///
@@ -237,16 +205,38 @@ impl Scenario {
     /// [`OutOfRange`] unless `1 <= threshold_days <= 3650`.
     ///
     /// ```
-    /// use scenario_engine::Scenario;
+    /// use scenario_engine::rules::Scenario;
     /// assert_eq!(Scenario::inactivity(None).unwrap(), Scenario::Inactivity { threshold_days: 7 });
     /// assert!(Scenario::inactivity(Some(0)).is_err());
     /// ```
     pub fn inactivity(threshold_days: Option<i64>) -> Result<Self, OutOfRange> {
         let threshold_days = match threshold_days {
-            None => crate::rules::DEFAULT_THRESHOLD_DAYS,
-            Some(v) => in_range("threshold_days", v, crate::rules::THRESHOLD_DAYS_RANGE)?,
+            None => DEFAULT_THRESHOLD_DAYS,
+            Some(v) => in_range("threshold_days", v, THRESHOLD_DAYS_RANGE)?,
         };
         Ok(Self::Inactivity { threshold_days })
+    }
+
+    /// A milestone evaluation of the milestone type named `milestone_type`
+    /// on the wire (`first_session_completed`, `sessions_10`, `sessions_50`,
+    /// `one_year_active`).
+    ///
+    /// # Errors
+    /// [`UnknownName`] listing the known milestone types.
+    ///
+    /// ```
+    /// use scenario_engine::rules::{MilestoneType, Scenario};
+    /// assert_eq!(
+    ///     Scenario::milestone("sessions_10").unwrap(),
+    ///     Scenario::Milestone { milestone_type: MilestoneType::Sessions10 }
+    /// );
+    /// let unknown = Scenario::milestone("sessions_100").unwrap_err();
+    /// assert_eq!(unknown.field, "milestone_type");
+    /// assert_eq!(unknown.valid.len(), MilestoneType::ALL.len());
+    /// ```
+    pub fn milestone(milestone_type: &str) -> Result<Self, UnknownName> {
+        let milestone_type = MilestoneType::parse(milestone_type)?;
+        Ok(Self::Milestone { milestone_type })
     }
 
     /// A certification-expiry evaluation; `None` takes the default lead time.
@@ -255,8 +245,8 @@ impl Scenario {
     /// [`OutOfRange`] unless `0 <= lead_time_days <= 3650`.
     pub fn certification_expiry(lead_time_days: Option<i64>) -> Result<Self, OutOfRange> {
         let lead_time_days = match lead_time_days {
-            None => crate::rules::DEFAULT_LEAD_TIME_DAYS,
-            Some(v) => in_range("lead_time_days", v, crate::rules::LEAD_TIME_DAYS_RANGE)?,
+            None => DEFAULT_LEAD_TIME_DAYS,
+            Some(v) => in_range("lead_time_days", v, LEAD_TIME_DAYS_RANGE)?,
         };
         Ok(Self::CertificationExpiry { lead_time_days })
     }

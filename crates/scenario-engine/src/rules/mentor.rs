@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::scenario::{ScenarioType, UnknownName};
+use super::scenario::{ScenarioType, UnknownName};
 
 /// Whether a mentor takes part in evaluations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,7 +130,7 @@ impl Preferences {
     /// Whether the mentor accepts notifications of `scenario`.
     ///
     /// ```
-    /// use scenario_engine::{Preferences, ScenarioType};
+    /// use scenario_engine::rules::{Preferences, ScenarioType};
     /// let muted = Preferences { all: false, ..Preferences::default() };
     /// assert!(!muted.allows(ScenarioType::Inactivity));
     /// assert!(Preferences::default().allows(ScenarioType::Milestone));

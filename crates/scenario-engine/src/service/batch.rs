@@ -8,145 +8,18 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::clock::{Clock, truncate_to_seconds};
-use crate::evaluate::evaluate;
-use crate::ids::IdSource;
-use crate::repo::{BatchEntry, BatchOutcome, BatchRepository, BatchWrite, Enqueue, Subject, rank};
-use crate::rules::Rules;
-use crate::scenario::{MilestoneType, Scenario, ScenarioType};
-use crate::service::{
-    EvaluationError, Rendered, Target, already_notified, lookup_id, render, snapshot,
+use super::batch_repo::{BatchEntry, BatchOutcome, BatchRepository, BatchWrite, Enqueue, rank};
+use super::batch_request::{
+    BatchReport, BatchRequest, BatchTotals, BatchUserResult, PreparedBatch, UNKNOWN_USER,
 };
-
-/// The reason code of a user id that names no mentor: a result, not an error.
-pub const UNKNOWN_USER: &str = "unknown_user";
-
-/// One batch to evaluate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchRequest {
-    /// The run the batch belongs to.
-    pub run_id: String,
-    /// The batch's index in the run, from 0; a run has each index once.
-    pub batch_index: i64,
-    /// The mentors; a repeated id is evaluated once, unknown ids get an
-    /// [`UNKNOWN_USER`] result.
-    pub user_ids: Vec<String>,
-    /// Record evaluations with `dry_run: true` and enqueue nothing.
-    pub dry_run: bool,
-    /// The scenarios, evaluated in this order for each mentor.
-    pub scenarios: Vec<Scenario>,
-}
-
-impl BatchRequest {
-    /// A real (not dry-run) batch over [`BatchRequest::default_scenarios`].
-    pub fn new(run_id: impl Into<String>, batch_index: i64, user_ids: Vec<String>) -> Self {
-        Self {
-            run_id: run_id.into(),
-            batch_index,
-            user_ids,
-            dry_run: false,
-            scenarios: Self::default_scenarios(),
-        }
-    }
-
-    /// What a run evaluates by default: inactivity with the default
-    /// threshold, every milestone type, certification expiry with the
-    /// default lead time.
-    ///
-    /// ```
-    /// use scenario_engine::BatchRequest;
-    /// assert_eq!(BatchRequest::default_scenarios().len(), 6);
-    /// ```
-    pub fn default_scenarios() -> Vec<Scenario> {
-        let mut scenarios = vec![Scenario::Inactivity {
-            threshold_days: crate::rules::DEFAULT_THRESHOLD_DAYS,
-        }];
-        scenarios.extend(
-            MilestoneType::ALL
-                .into_iter()
-                .map(|milestone_type| Scenario::Milestone { milestone_type }),
-        );
-        scenarios.push(Scenario::CertificationExpiry {
-            lead_time_days: crate::rules::DEFAULT_LEAD_TIME_DAYS,
-        });
-        scenarios
-    }
-}
-
-/// The result of one (user, scenario type) of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchUserResult {
-    /// The user id as given.
-    pub user_id: String,
-    /// The scenario type; `None` for an unknown user.
-    pub scenario_type: Option<ScenarioType>,
-    /// Whether a notification was enqueued (never in a dry run).
-    pub notified: bool,
-    /// The reported decision's reason code (see
-    /// [`BatchWrite::decisions`](crate::BatchWrite::decisions)), or [`UNKNOWN_USER`].
-    pub reason_code: String,
-}
-
-/// A batch decided and rendered but not written yet
-/// ([`BatchEvaluator::prepare_batch`]); [`BatchEvaluator::commit_batch`]
-/// writes it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreparedBatch {
-    write: BatchWrite,
-    /// The ids asked for, each once, in the order of the request.
-    user_ids: Vec<String>,
-    /// Those that name a mentor.
-    known: HashSet<String>,
-}
-
-impl PreparedBatch {
-    /// The batch's index in its run.
-    pub fn batch_index(&self) -> i64 {
-        self.write.batch_index
-    }
-
-    /// The ids asked for (each once), known or not.
-    pub fn user_count(&self) -> usize {
-        self.user_ids.len()
-    }
-
-    /// What the batch writes, for [`BatchEvaluator::commit_batches`]
-    /// (which reports totals, not per-user results).
-    pub fn into_write(self) -> BatchWrite {
-        self.write
-    }
-}
-
-/// What a batch did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchReport {
-    /// The run.
-    pub run_id: String,
-    /// The batch's index.
-    pub batch_index: i64,
-    /// Distinct existing mentors evaluated.
-    pub users_evaluated: i64,
-    /// Notifications enqueued (committed with the batch).
-    pub notifications_sent: i64,
-    /// Milliseconds from the start of the batch to the start of its write,
-    /// as stored in the batch result.
-    pub duration_ms: i64,
-    /// One result per (known user, scenario type), and one per unknown
-    /// user, in the order of the request.
-    pub results: Vec<BatchUserResult>,
-}
-
-/// What one committed batch added to its run's totals
-/// ([`BatchEvaluator::commit_batches`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchTotals {
-    /// The batch's index.
-    pub batch_index: i64,
-    /// Distinct existing mentors evaluated.
-    pub users_evaluated: i64,
-    /// Notifications enqueued.
-    pub notifications_sent: i64,
-}
+use super::clock::Clock;
+use super::evaluation_repo::Subject;
+use super::evaluation_service::EvaluationError;
+use super::ids::{IdSource, lookup_id};
+use super::render::{Rendered, Target, already_notified, render, snapshot};
+use crate::rules::{
+    Decision, Metadata, MilestoneType, Rules, ScenarioType, evaluate, truncate_to_seconds,
+};
 
 /// Evaluates batches of a scenario-evaluation run.
 ///
@@ -171,10 +44,9 @@ pub struct BatchTotals {
 /// ```
 /// use std::sync::Arc;
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::{
-///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository, MentorUpsert,
-///     Rules, UlidIds,
-/// };
+/// use scenario_engine::rules::Rules;
+/// use scenario_engine::service::{BatchEvaluator, BatchRequest, MentorRepository, MentorUpsert};
+/// use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
 /// let store = Arc::new(InMemoryStore::default());
 /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
 /// let upsert = MentorUpsert {
@@ -199,6 +71,15 @@ pub struct BatchEvaluator {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
     rules: Rules,
+}
+
+/// The store, the clock and the ids are trait objects, so they show as `..`.
+impl std::fmt::Debug for BatchEvaluator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchEvaluator")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BatchEvaluator {
@@ -228,7 +109,9 @@ impl BatchEvaluator {
     ///
     /// ```
     /// # use std::sync::Arc;
-    /// # use scenario_engine::{BatchEvaluator, FixedClock, InMemoryStore, Rules, UlidIds};
+    /// # use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
+    /// # use scenario_engine::rules::Rules;
+    /// # use scenario_engine::service::BatchEvaluator;
     /// # use chrono::Utc;
     /// let evaluator = BatchEvaluator::new(
     ///     Arc::new(InMemoryStore::default()),
@@ -316,10 +199,11 @@ impl BatchEvaluator {
     /// ```
     /// use std::sync::Arc;
     /// use chrono::{TimeZone, Utc};
-    /// use scenario_engine::{
-    ///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository,
-    ///     MentorUpsert, Rules, UlidIds,
+    /// use scenario_engine::rules::Rules;
+    /// use scenario_engine::service::{
+    ///     BatchEvaluator, BatchRequest, MentorRepository, MentorUpsert,
     /// };
+    /// use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
     /// let store = Arc::new(InMemoryStore::default());
     /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
     /// let upsert = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
@@ -422,7 +306,7 @@ impl BatchEvaluator {
                         user_id: id.clone(),
                         scenario_type: Some(d.scenario_type),
                         notified: d.notified,
-                        reason_code: d.reason_code.to_owned(),
+                        reason_code: d.reason_code.as_str().to_owned(),
                     }
                 })),
                 None if known.contains(id) => {
@@ -458,10 +342,11 @@ impl BatchEvaluator {
     /// ```
     /// use std::sync::Arc;
     /// use chrono::{TimeZone, Utc};
-    /// use scenario_engine::{
-    ///     BatchEvaluator, BatchRequest, FixedClock, InMemoryStore, MentorRepository,
-    ///     MentorUpsert, Rules, UlidIds,
+    /// use scenario_engine::rules::Rules;
+    /// use scenario_engine::service::{
+    ///     BatchEvaluator, BatchRequest, MentorRepository, MentorUpsert,
     /// };
+    /// use scenario_engine::adapters::{FixedClock, InMemoryStore, UlidIds};
     /// let store = Arc::new(InMemoryStore::default());
     /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
     /// let upsert = MentorUpsert { org_id: Some("org_oslo_01".into()), ..MentorUpsert::default() };
@@ -594,7 +479,7 @@ impl BatchEvaluator {
         &self,
         subject: &Subject,
         request: &BatchRequest,
-        decision: &crate::Decision<'_>,
+        decision: &Decision<'_>,
         now: DateTime<Utc>,
     ) -> (BatchEntry, Option<String>) {
         let m = &subject.record.mentor;
@@ -624,9 +509,9 @@ impl BatchEvaluator {
 }
 
 /// The milestone a decision saw reached for the first time, and when.
-fn newly_achieved(metadata: &crate::Metadata<'_>) -> Option<(MilestoneType, DateTime<Utc>)> {
+fn newly_achieved(metadata: &Metadata<'_>) -> Option<(MilestoneType, DateTime<Utc>)> {
     match *metadata {
-        crate::Metadata::Milestone {
+        Metadata::Milestone {
             milestone_type,
             achieved_at: Some(at),
             newly_achieved: true,
@@ -636,219 +521,5 @@ fn newly_achieved(metadata: &crate::Metadata<'_>) -> Option<(MilestoneType, Date
     }
 }
 
-/// Most user ids one `evaluation-batch` call may name (SPEC section 6).
-pub const MAX_BATCH_USER_IDS: usize = 500;
-
-/// Why a list of user ids cannot be one orchestrated batch.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BatchIdsError {
-    /// No ids at all.
-    #[error("user_ids must name at least one user")]
-    Empty,
-    /// More than [`MAX_BATCH_USER_IDS`].
-    #[error("user_ids names {count} users; at most {max} per batch")]
-    TooMany {
-        /// How many were given.
-        count: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The same id twice.
-    #[error("user_ids names `{0}` more than once")]
-    Duplicate(String),
-}
-
-/// Checks the user ids of an orchestrated batch: 1 to
-/// [`MAX_BATCH_USER_IDS`] of them, each once. Ids that name no mentor are
-/// fine (they get an [`UNKNOWN_USER`] result).
-///
-/// # Errors
-/// [`BatchIdsError`].
-///
-/// ```
-/// use scenario_engine::{check_batch_ids, BatchIdsError};
-/// let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-/// assert!(check_batch_ids(&ids(&["usr_a", "usr_b"])).is_ok());
-/// assert_eq!(check_batch_ids(&ids(&[])), Err(BatchIdsError::Empty));
-/// assert_eq!(check_batch_ids(&ids(&["usr_a", "usr_a"])), Err(BatchIdsError::Duplicate("usr_a".into())));
-/// ```
-pub fn check_batch_ids(user_ids: &[String]) -> Result<(), BatchIdsError> {
-    if user_ids.is_empty() {
-        return Err(BatchIdsError::Empty);
-    }
-    if user_ids.len() > MAX_BATCH_USER_IDS {
-        return Err(BatchIdsError::TooMany {
-            count: user_ids.len(),
-            max: MAX_BATCH_USER_IDS,
-        });
-    }
-    let mut seen = HashSet::with_capacity(user_ids.len());
-    match user_ids.iter().find(|id| !seen.insert(id.as_str())) {
-        Some(dup) => Err(BatchIdsError::Duplicate(dup.clone())),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use chrono::{TimeDelta, TimeZone};
-
-    use super::*;
-    use crate::{
-        EvaluationFilter, EvaluationRepository, FixedClock, InMemoryStore, MentorRepository,
-        MentorUpsert, PageRequest, UlidIds,
-    };
-
-    const USER: &str = "usr_mentor_7821";
-
-    fn now() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap()
-    }
-
-    /// A mentor active yesterday who reached two milestones at once (the
-    /// first session and ten sessions) without being congratulated yet.
-    fn store() -> Arc<InMemoryStore> {
-        let store = Arc::new(InMemoryStore::default());
-        let upsert = MentorUpsert {
-            org_id: Some("org_oslo_01".into()),
-            last_active_at: Some(now() - TimeDelta::days(1)),
-            sessions_count: Some(12),
-            first_session_at: Some(Utc.with_ymd_and_hms(2026, 1, 5, 17, 0, 0).unwrap()),
-            ..MentorUpsert::default()
-        };
-        store.upsert_mentor(USER, &upsert, now()).unwrap();
-        store
-    }
-
-    fn run(store: &Arc<InMemoryStore>, rules: Rules) -> (BatchReport, Vec<String>) {
-        let batches = BatchEvaluator::new(
-            store.clone(),
-            Arc::new(FixedClock::new(now())),
-            Arc::new(UlidIds::new()),
-            rules,
-        );
-        let report = batches
-            .evaluate_batch(BatchRequest::new("run_1", 0, vec![USER.into()]))
-            .unwrap();
-        let filter = EvaluationFilter {
-            scenario_type: Some(ScenarioType::Milestone),
-            ..EvaluationFilter::default()
-        };
-        let page = PageRequest {
-            page: 1,
-            limit: 100,
-        };
-        let mut milestones: Vec<String> = store
-            .list_evaluations(&filter, page)
-            .unwrap()
-            .rows
-            .into_iter()
-            .map(|e| {
-                format!(
-                    "{} {}",
-                    e.evaluation_metadata["milestone_type"], e.reason_code
-                )
-            })
-            .collect();
-        milestones.sort();
-        (report, milestones)
-    }
-
-    #[test]
-    fn a_group_with_a_failing_batch_still_writes_the_others() {
-        let store = store();
-        let batches = BatchEvaluator::new(
-            store.clone(),
-            Arc::new(FixedClock::new(now())),
-            Arc::new(UlidIds::new()),
-            Rules::default(),
-        );
-        let prepare = |index| {
-            batches
-                .prepare_batch(BatchRequest::new("run_1", index, vec![USER.into()]))
-                .unwrap()
-                .into_write()
-        };
-        assert!(batches.commit_batches(&[prepare(1)])[0].is_ok());
-        // Batch 1 is written already: the group's one write fails, then
-        // batches 0 and 2 are written on their own.
-        let results = batches.commit_batches(&[prepare(0), prepare(1), prepare(2)]);
-        let ok: Vec<Option<i64>> = results
-            .iter()
-            .map(|r| r.as_ref().ok().map(|t| t.batch_index))
-            .collect();
-        assert_eq!(ok, [Some(0), None, Some(2)]);
-        assert!(matches!(
-            results[1],
-            Err(EvaluationError::Store(crate::StoreError::Conflict(
-                "batch_results.batch_index"
-            )))
-        ));
-        let written: Vec<i64> = store
-            .batch_results("run_1")
-            .into_iter()
-            .map(|(index, _)| index)
-            .collect();
-        assert_eq!(written, [0, 1, 2]);
-    }
-
-    #[test]
-    fn the_four_milestone_types_make_one_evaluation_when_one_fires() {
-        let store = store();
-        let (report, milestones) = run(&store, Rules::default());
-        assert_eq!(
-            milestones,
-            [r#""first_session_completed" milestone_reached"#]
-        );
-        assert_eq!(report.notifications_sent, 1);
-        // Both milestones seen are recorded, also the one not kept.
-        let subject = store.load_subject(USER).unwrap().unwrap();
-        let seen = subject.milestones_achieved_at;
-        assert!(seen[MilestoneType::FirstSessionCompleted.index()].is_some());
-        assert!(seen[MilestoneType::Sessions10.index()].is_some());
-        assert!(seen[MilestoneType::Sessions50.index()].is_none());
-    }
-
-    #[test]
-    fn every_milestone_that_fires_is_kept_when_no_cooldown_holds_them_back() {
-        let store = store();
-        let rules = Rules::default().with_cooldown_days(0).unwrap();
-        let (report, milestones) = run(&store, rules);
-        assert_eq!(
-            milestones,
-            [
-                r#""first_session_completed" milestone_reached"#,
-                r#""sessions_10" milestone_reached"#,
-            ]
-        );
-        assert_eq!(report.notifications_sent, 2);
-    }
-
-    #[test]
-    fn without_a_milestone_reached_the_reported_one_says_so() {
-        let store = Arc::new(InMemoryStore::default());
-        let upsert = MentorUpsert {
-            org_id: Some("org_oslo_01".into()),
-            last_active_at: Some(now() - TimeDelta::days(1)),
-            ..MentorUpsert::default()
-        };
-        store.upsert_mentor(USER, &upsert, now()).unwrap();
-        let (report, milestones) = run(&store, Rules::default());
-        assert_eq!(
-            milestones,
-            [r#""first_session_completed" milestone_not_reached"#]
-        );
-        let types: Vec<_> = report.results.iter().map(|r| r.scenario_type).collect();
-        assert_eq!(
-            types,
-            [
-                Some(ScenarioType::Inactivity),
-                Some(ScenarioType::Milestone),
-                Some(ScenarioType::CertificationExpiry)
-            ],
-            "one result per scenario type, in the order of the scenarios"
-        );
-    }
-}
+mod tests;

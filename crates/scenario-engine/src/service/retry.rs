@@ -1,10 +1,11 @@
 //! What one delivery attempt's result means for its notification: the
 //! retry policy (SPEC section 15: 8 attempts, 1 s base doubling with
-//! jitter, 10 min cap) and which HTTP answers are worth another try.
+//! jitter, 10 min cap). Which answers of a receiver are worth another try
+//! is the sink's to say ([`AttemptResult`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::scenario::OutOfRange;
+use crate::rules::{OutOfRange, in_range};
 
 /// The longest `last_error` kept, in characters; longer ones are cut.
 pub const MAX_ERROR_CHARS: usize = 500;
@@ -17,41 +18,13 @@ pub const MAX_ATTEMPTS_RANGE: std::ops::RangeInclusive<i64> = 1..=100;
 /// What a sink says about one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptResult {
-    /// The receiver took it (a 2xx, or the log line was written).
+    /// The receiver took it.
     Delivered,
-    /// It may work later: a 408, 429 or 5xx, a timeout, a refused connection.
+    /// It may work later: the receiver was busy, failed or timed out, or
+    /// could not be reached.
     Retryable(String),
-    /// It will not work by trying again: any other answer.
+    /// It will not work by trying again: the receiver refused it.
     Permanent(String),
-}
-
-/// How an HTTP status code classifies an attempt (SPEC section 15).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatusClass {
-    /// 2xx.
-    Delivered,
-    /// 408, 429 and 5xx.
-    Retryable,
-    /// Everything else: other 4xx, and 1xx and 3xx (the webhook follows no
-    /// redirects: a moved receiver is a configuration to fix, not a retry).
-    Permanent,
-}
-
-/// Classifies a webhook's HTTP status.
-///
-/// ```
-/// use scenario_engine::{classify_http_status, StatusClass};
-/// assert_eq!(classify_http_status(204), StatusClass::Delivered);
-/// assert_eq!(classify_http_status(429), StatusClass::Retryable);
-/// assert_eq!(classify_http_status(503), StatusClass::Retryable);
-/// assert_eq!(classify_http_status(404), StatusClass::Permanent);
-/// ```
-pub fn classify_http_status(status: u16) -> StatusClass {
-    match status {
-        200..=299 => StatusClass::Delivered,
-        408 | 429 | 500..=599 => StatusClass::Retryable,
-        _ => StatusClass::Permanent,
-    }
 }
 
 /// What is stored after an attempt.
@@ -77,8 +50,8 @@ pub enum Outcome {
 /// control characters, so that a receiver's answer cannot flood a row or a log.
 ///
 /// ```
-/// use scenario_engine::{error_text, MAX_ERROR_CHARS};
-/// assert_eq!(error_text("HTTP 500\nboom"), "HTTP 500 boom");
+/// use scenario_engine::service::{MAX_ERROR_CHARS, error_text};
+/// assert_eq!(error_text("receiver failed\nboom"), "receiver failed boom");
 /// assert_eq!(error_text(&"x".repeat(2000)).chars().count(), MAX_ERROR_CHARS);
 /// ```
 pub fn error_text(message: &str) -> String {
@@ -97,20 +70,20 @@ pub fn error_text(message: &str) -> String {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use scenario_engine::{AttemptResult, Outcome, RetryPolicy};
+/// use scenario_engine::service::{AttemptResult, Outcome, RetryPolicy};
 /// let policy = RetryPolicy::default(); // 8 attempts, 1 s base, 10 min cap
 /// let now = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
 /// // After the 3rd attempt fails, the next waits 2-4 s.
 /// assert_eq!(policy.backoff(3, 0.0), TimeDelta::seconds(2));
 /// assert_eq!(policy.backoff(3, 1.0), TimeDelta::seconds(4));
-/// let retry = policy.outcome(3, AttemptResult::Retryable("HTTP 503".into()), now, 0.0);
-/// assert_eq!(retry, Outcome::Retry { at: now + TimeDelta::seconds(2), error: "HTTP 503".into() });
+/// let retry = policy.outcome(3, AttemptResult::Retryable("busy".into()), now, 0.0);
+/// assert_eq!(retry, Outcome::Retry { at: now + TimeDelta::seconds(2), error: "busy".into() });
 /// // The 8th attempt is the last.
-/// let last = policy.outcome(8, AttemptResult::Retryable("HTTP 503".into()), now, 0.5);
-/// assert_eq!(last, Outcome::Failed { error: "HTTP 503".into() });
-/// // A 4xx other than 408 and 429 fails at once.
-/// let refused = policy.outcome(1, AttemptResult::Permanent("HTTP 400".into()), now, 0.5);
-/// assert_eq!(refused, Outcome::Failed { error: "HTTP 400".into() });
+/// let last = policy.outcome(8, AttemptResult::Retryable("busy".into()), now, 0.5);
+/// assert_eq!(last, Outcome::Failed { error: "busy".into() });
+/// // An attempt that cannot work by trying again fails at once.
+/// let refused = policy.outcome(1, AttemptResult::Permanent("refused".into()), now, 0.5);
+/// assert_eq!(refused, Outcome::Failed { error: "refused".into() });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -138,16 +111,15 @@ impl RetryPolicy {
     /// [`OutOfRange`] for either number outside its bounds.
     ///
     /// ```
-    /// use scenario_engine::RetryPolicy;
+    /// use scenario_engine::service::RetryPolicy;
     /// let fast = RetryPolicy::new(3, 10).unwrap();
     /// assert_eq!(fast.max_attempts(), 3);
     /// assert!(RetryPolicy::new(0, 10).is_err());
     /// assert!(RetryPolicy::new(8, 0).is_err());
     /// ```
     pub fn new(max_attempts: i64, base_ms: i64) -> Result<Self, OutOfRange> {
-        let max_attempts =
-            crate::scenario::in_range("max_attempts", max_attempts, MAX_ATTEMPTS_RANGE)?;
-        let base_ms = crate::scenario::in_range("backoff_base_ms", base_ms, 1..=3_600_000)?;
+        let max_attempts = in_range("max_attempts", max_attempts, MAX_ATTEMPTS_RANGE)?;
+        let base_ms = in_range("backoff_base_ms", base_ms, 1..=3_600_000)?;
         let base = TimeDelta::milliseconds(i64::from(base_ms));
         let cap = TimeDelta::minutes(10).max(base);
         Ok(Self {
@@ -210,19 +182,6 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_status_classes_follow_the_spec() {
-        for s in [200, 201, 202, 204, 299] {
-            assert_eq!(classify_http_status(s), StatusClass::Delivered, "{s}");
-        }
-        for s in [408, 429, 500, 502, 503, 504, 599] {
-            assert_eq!(classify_http_status(s), StatusClass::Retryable, "{s}");
-        }
-        for s in [100, 301, 302, 400, 401, 403, 404, 409, 410, 422, 499, 600] {
-            assert_eq!(classify_http_status(s), StatusClass::Permanent, "{s}");
-        }
-    }
 
     #[test]
     fn the_backoff_doubles_from_the_base_and_stops_at_the_cap() {

@@ -29,7 +29,7 @@ pub struct InvalidWindow {
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::DeliveryWindow;
+/// use scenario_engine::service::DeliveryWindow;
 /// let window = DeliveryWindow::parse("08:00-20:00").unwrap();
 /// let oslo = chrono_tz::Europe::Oslo;
 /// // 06:30 UTC is 07:30 in Oslo (CET): closed until 08:00 local, 07:00 UTC.
@@ -64,7 +64,7 @@ impl DeliveryWindow {
     /// around the clock, set no window.
     ///
     /// ```
-    /// use scenario_engine::DeliveryWindow;
+    /// use scenario_engine::service::DeliveryWindow;
     /// assert!(DeliveryWindow::parse("22:00-06:00").is_ok());
     /// assert!(DeliveryWindow::parse("8-20").is_err());
     /// assert!(DeliveryWindow::parse("08:00-24:00").is_err());
@@ -115,7 +115,7 @@ impl DeliveryWindow {
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use scenario_engine::DeliveryWindow;
+    /// use scenario_engine::service::DeliveryWindow;
     /// let night = DeliveryWindow::parse("22:00-06:00").unwrap();
     /// let evening = Utc.with_ymd_and_hms(2026, 3, 25, 18, 0, 0).unwrap();
     /// assert_eq!(night.next_open(evening, chrono_tz::UTC), Utc.with_ymd_and_hms(2026, 3, 25, 22, 0, 0).unwrap());

@@ -1,14 +1,10 @@
-//! Time and identifiers come in from outside: rules never read the clock.
+//! Clocks: the wall clock, and one that stands still for tests.
 
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// Where "now" comes from.
-pub trait Clock: Send + Sync {
-    /// The current instant.
-    fn now(&self) -> DateTime<Utc>;
-}
+use crate::service::Clock;
 
 /// The wall clock: the one place in the workspace that reads `Utc::now()`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,7 +20,8 @@ impl Clock for SystemClock {
 ///
 /// ```
 /// use chrono::{TimeDelta, TimeZone, Utc};
-/// use scenario_engine::{Clock, FixedClock};
+/// use scenario_engine::service::Clock;
+/// use scenario_engine::adapters::FixedClock;
 /// let clock = FixedClock::new(Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap());
 /// clock.advance(TimeDelta::days(1));
 /// assert_eq!(clock.now(), Utc.with_ymd_and_hms(2026, 3, 26, 8, 0, 0).unwrap());
@@ -63,16 +60,4 @@ impl Clock for FixedClock {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-/// Truncates an instant to whole seconds, as every stored timestamp is (SPEC section 15).
-///
-/// ```
-/// use chrono::{TimeZone, Utc};
-/// use scenario_engine::truncate_to_seconds;
-/// let t = Utc.timestamp_millis_opt(1_774_425_600_999).unwrap();
-/// assert_eq!(truncate_to_seconds(t).timestamp_millis(), 1_774_425_600_000);
-/// ```
-pub fn truncate_to_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }

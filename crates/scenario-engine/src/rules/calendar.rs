@@ -1,4 +1,5 @@
-//! Calendar-day arithmetic in a time zone, and the wire form of instants.
+//! Calendar-day arithmetic in a time zone, and the wire form of instants
+//! (whole seconds, `Z`).
 //!
 //! SPEC section 4 counts days as differences of local calendar dates, not as
 //! floored 24-hour periods: last active on the afternoon of the 16th and
@@ -39,7 +40,7 @@ const INSTANT_ITEMS: [Item<'static>; 12] = [
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::calendar_days_between;
+/// use scenario_engine::rules::calendar_days_between;
 /// let last_active = Utc.with_ymd_and_hms(2026, 3, 16, 14, 22, 0).unwrap();
 /// let evaluated = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
 /// assert_eq!(calendar_days_between(last_active, evaluated, chrono_tz::UTC), 9);
@@ -60,7 +61,7 @@ pub fn calendar_days_between(from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> 
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
-/// use scenario_engine::format_instant;
+/// use scenario_engine::rules::format_instant;
 /// let t = Utc.with_ymd_and_hms(2026, 3, 16, 14, 22, 0).unwrap();
 /// assert_eq!(format_instant(t), "2026-03-16T14:22:00Z");
 /// ```
@@ -100,6 +101,18 @@ pub(crate) fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
 /// `to - from` in days.
 pub(crate) fn days_between_dates(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(to.num_days_from_ce()) - i64::from(from.num_days_from_ce())
+}
+
+/// Truncates an instant to whole seconds, as every stored timestamp is (SPEC section 15).
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scenario_engine::rules::truncate_to_seconds;
+/// let t = Utc.timestamp_millis_opt(1_774_425_600_999).unwrap();
+/// assert_eq!(truncate_to_seconds(t).timestamp_millis(), 1_774_425_600_000);
+/// ```
+pub fn truncate_to_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
 }
 
 #[cfg(test)]

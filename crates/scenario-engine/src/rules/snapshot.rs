@@ -5,13 +5,23 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::calendar::{write_date, write_instant};
-use crate::mentor::{Certification, MentorStatus, Preferences};
-use crate::scenario::{MilestoneType, ScenarioType};
+use super::calendar::{write_date, write_instant};
+use super::mentor::{Certification, MentorStatus, Preferences};
+use super::scenario::{MilestoneType, ScenarioType};
 
 /// Everything [`evaluate`](crate::evaluate) reads about one mentor.
 ///
 /// Borrowed, so that a caller evaluating many mentors builds no copies.
+/// [`MentorSnapshot::new`] gives a mentor with nothing recorded yet; set
+/// the fields that differ with struct update syntax:
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// use scenario_engine::rules::MentorSnapshot;
+/// let created = Utc.with_ymd_and_hms(2025, 1, 10, 0, 0, 0).unwrap();
+/// let mentor = MentorSnapshot { sessions_count: 12, ..MentorSnapshot::new("usr_1", created) };
+/// assert_eq!((mentor.sessions_count, mentor.last_active_at), (12, None));
+/// ```
 #[derive(Clone, Copy)]
 pub struct MentorSnapshot<'a> {
     /// Platform id; used only to render dedupe keys and sentences at the edge.
@@ -36,6 +46,43 @@ pub struct MentorSnapshot<'a> {
     pub preferences: Preferences,
     /// Notifications already enqueued for this mentor.
     pub history: &'a dyn History,
+}
+
+impl<'a> MentorSnapshot<'a> {
+    /// An active mentor first seen at `created_at`, with no activity, no
+    /// sessions, no milestones, no certifications, default preferences
+    /// and no notification history ([`NoHistory`]).
+    pub fn new(user_id: &'a str, created_at: DateTime<Utc>) -> Self {
+        Self {
+            user_id,
+            status: MentorStatus::Active,
+            created_at,
+            last_active_at: None,
+            sessions_count: 0,
+            first_session_at: None,
+            milestones_achieved_at: [None; 4],
+            certifications: &[],
+            preferences: Preferences::default(),
+            history: &NoHistory,
+        }
+    }
+}
+
+/// The history is a trait object, so it shows as `..`.
+impl fmt::Debug for MentorSnapshot<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MentorSnapshot")
+            .field("user_id", &self.user_id)
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("last_active_at", &self.last_active_at)
+            .field("sessions_count", &self.sessions_count)
+            .field("first_session_at", &self.first_session_at)
+            .field("milestones_achieved_at", &self.milestones_achieved_at)
+            .field("certifications", &self.certifications)
+            .field("preferences", &self.preferences)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The once-only identity of a notification (SPEC section 15, "Dedupe keys").
@@ -87,7 +134,7 @@ impl DedupeKey<'_> {
     ///
     /// ```
     /// use chrono::NaiveDate;
-    /// use scenario_engine::DedupeKey;
+    /// use scenario_engine::rules::DedupeKey;
     /// let key = DedupeKey::Inactivity { date: NaiveDate::from_ymd_opt(2026, 3, 25).unwrap() };
     /// assert_eq!(key.render("usr_1"), "inactivity:usr_1:2026-03-25");
     /// ```
@@ -128,7 +175,7 @@ impl DedupeKey<'_> {
     /// differs, so most stored keys are rejected after a few bytes.
     ///
     /// ```
-    /// use scenario_engine::{DedupeKey, MilestoneType};
+    /// use scenario_engine::rules::{DedupeKey, MilestoneType};
     /// let key = DedupeKey::Milestone { milestone_type: MilestoneType::Sessions10 };
     /// assert!(key.is_rendered_as("usr_1", "milestone:usr_1:sessions_10"));
     /// assert!(!key.is_rendered_as("usr_1", "milestone:usr_1:sessions_1"));
@@ -215,13 +262,13 @@ impl OwnedHistory {
     /// Records an enqueued notification whose key was already rendered for
     /// this history's user (see [`DedupeKey::render`]).
     ///
-    /// A [`Decision`](crate::Decision) borrows the snapshot, and so the
+    /// A [`Decision`](crate::rules::Decision) borrows the snapshot, and so the
     /// history it was evaluated against: render its key first, let the
     /// decision go, then record.
     ///
     /// ```
     /// use chrono::{TimeZone, Utc};
-    /// use scenario_engine::{DedupeKey, History, MilestoneType, OwnedHistory, ScenarioType};
+    /// use scenario_engine::rules::{DedupeKey, History, MilestoneType, OwnedHistory, ScenarioType};
     /// let key = DedupeKey::Milestone { milestone_type: MilestoneType::Sessions10 };
     /// let at = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
     /// let mut history = OwnedHistory::new("usr_1");
