@@ -22,6 +22,10 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
 
+# The circles of imports between source files (none expected; the test suite checks it too).
+cycles:
+    python3 tools/import_cycles.py .
+
 # Benchmarks (figures go to docs/benchmarks.md).
 bench:
     cargo bench -p scenario-engine
