@@ -1,5 +1,5 @@
 //! The expansion shared by the test binaries that run against a bare
-//! database rather than the API test server (`runtime.rs`, `cli.rs`): each
+//! database rather than the API test server (`runtime.rs`): each
 //! `async fn case(db: &TestDb)` becomes `sqlite::case` and `postgres::case`.
 //! The PostgreSQL arm returns early when `TestDb::postgres` is `None` (a
 //! printed notice; never under `CI=true`).
