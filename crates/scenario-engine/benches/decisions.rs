@@ -1,4 +1,5 @@
-//! Decisions per second on one thread (SPEC section 11: at least 5 million).
+//! Decisions per second on one thread (the target in docs/benchmarks.md: at
+//! least 5 million).
 //!
 //! Run with `cargo bench -p scenario-engine`. No criterion: a plain loop
 //! over 10,000 varied mentors and every scenario, timed with `Instant`, so

@@ -1,4 +1,4 @@
-//! The decision rules of Mentor Scheduler (SPEC section 4), and the
+//! The decision rules of Mentor Scheduler (docs/rules.md), and the
 //! services that record what they decide.
 //!
 //! Given what is known about one mentor, a scenario and "now", [`evaluate`]

@@ -1,4 +1,4 @@
-//! The decision rules of SPEC section 4, and the model they read: pure.
+//! The decision rules (docs/rules.md), and the model they read: pure.
 //!
 //! Nothing here does I/O, reads the clock, makes ids or keeps state:
 //! "now" is an argument, storage is the caller's, and

@@ -1,7 +1,7 @@
-//! A full scenario-evaluation run on SQLite (SPEC section 11: 100,000
-//! mentors, every decision recorded and notifications enqueued, in at most
-//! 5 s on a 2-core machine, with memory that does not grow with the number
-//! of mentors).
+//! A full scenario-evaluation run on SQLite (the target in
+//! docs/benchmarks.md: 100,000 mentors, every decision recorded and
+//! notifications enqueued, in at most 5 s on a 2-core machine, with peak
+//! memory not much above that at 10,000).
 //!
 //! ```text
 //! cargo bench -p storage-diesel --bench batch_run                 # 10,000 and 100,000 mentors, batches of 50

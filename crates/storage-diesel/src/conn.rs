@@ -54,7 +54,7 @@ impl Backend {
     }
 }
 
-/// A parsed database URL (SPEC section 15, "Database URL").
+/// A parsed database URL (docs/operations.md, "Database URL").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
     /// `postgres://` or `postgresql://`.

@@ -2124,8 +2124,8 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
         "2026-03-20T17:00:00Z"
     );
     assert_eq!(first.evaluation_metadata["sessions_count"], 1);
-    // SPEC section 15: a repeated milestone answers already_notified, even
-    // inside the cooldown.
+    // A repeated milestone answers already_notified, even inside the
+    // cooldown (docs/rules.md, "The checks, in order").
     assert!(!inside_cooldown.should_notify);
     assert_eq!(inside_cooldown.reason_code.as_str(), "already_notified");
     assert!(!after_cooldown.should_notify);

@@ -1,10 +1,10 @@
 //! Calendar-day arithmetic in a time zone, and the wire form of instants
 //! (whole seconds, `Z`).
 //!
-//! SPEC section 4 counts days as differences of local calendar dates, not as
-//! floored 24-hour periods: last active on the afternoon of the 16th and
-//! evaluated on the morning of the 25th is 9 days, although fewer than 9 × 24
-//! hours passed.
+//! Days are differences of local calendar dates (docs/rules.md, "Counting
+//! days"), not floored 24-hour periods: last active on the afternoon of the
+//! 16th and evaluated on the morning of the 25th is 9 days, although fewer
+//! than 9 × 24 hours passed.
 
 use std::fmt;
 
@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 /// The wire format of every instant the service writes: UTC, second
-/// precision, `Z` suffix (SPEC section 15, "written back with `Z`"). It is
+/// precision, `Z` suffix (docs/api.md, "Identifiers and timestamps"). It is
 /// `%Y-%m-%dT%H:%M:%SZ`, pre-parsed so that checking a dedupe key against a
 /// stored one does not parse the format string each time.
 const INSTANT_ITEMS: [Item<'static>; 12] = [
@@ -31,7 +31,8 @@ const INSTANT_ITEMS: [Item<'static>; 12] = [
     Item::Literal("Z"),
 ];
 
-/// Whole calendar days from `from` to `to` in `tz` (SPEC §4), not floored 24-hour periods.
+/// Whole calendar days from `from` to `to` in `tz`, not floored 24-hour periods
+/// (docs/rules.md, "Counting days").
 ///
 /// The result is the local date of `to` minus the local date of `from`, both
 /// taken in `tz`; it is negative when `to` falls on an earlier local date.
@@ -103,7 +104,8 @@ pub(crate) fn days_between_dates(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(to.num_days_from_ce()) - i64::from(from.num_days_from_ce())
 }
 
-/// Truncates an instant to whole seconds, as every stored timestamp is (SPEC section 15).
+/// Truncates an instant to whole seconds, as input timestamps are stored
+/// (docs/api.md, "Identifiers and timestamps").
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};

@@ -1,4 +1,4 @@
-//! The decision rules of SPEC section 4.
+//! The decision rules (docs/rules.md).
 //!
 //! [`evaluate`] is the only entry point. It reads a borrowed
 //! [`MentorSnapshot`], allocates nothing and never reads the clock, so a run
@@ -16,7 +16,7 @@ use super::snapshot::{DedupeKey, History, MentorSnapshot};
 
 /// Decides whether to notify mentor `m` about scenario `s` at `now`.
 ///
-/// The checks run in the order of SPEC section 4, and
+/// The checks run in the order of docs/rules.md ("The checks, in order"), and
 /// [`Decision::reason_code`] is the first one that fails, or the rule's
 /// firing code ([`ReasonCode::ThresholdReached`],
 /// [`ReasonCode::MilestoneReached`], [`ReasonCode::ExpiryWithinLeadTime`])
@@ -36,7 +36,7 @@ use super::snapshot::{DedupeKey, History, MentorSnapshot};
 /// 5. **Once only**: [`ReasonCode::AlreadyNotified`] when the decision's
 ///    [`DedupeKey`] is already taken ([`History::is_taken`]). For milestones
 ///    and expiry stages, whose keys never free up, this check comes before
-///    the cooldown (SPEC section 15: a repeat answers `already_notified`);
+///    the cooldown (so a repeat answers `already_notified`);
 ///    for inactivity it comes after. Every scenario
 ///    has a key: one per local day for inactivity (which matters when the
 ///    cooldown is 0), one per milestone, one per certification expiry date
@@ -63,7 +63,8 @@ use super::snapshot::{DedupeKey, History, MentorSnapshot};
 ///   session on 29 February reaches it on 28 February). `achieved_at` is the
 ///   recorded time from [`MentorSnapshot::milestones_achieved_at`] if there
 ///   is one, else the anniversary for `one_year_active`, else `now` with
-///   `newly_achieved: true`, which the caller records (SPEC section 15).
+///   `newly_achieved: true`, which the caller records (docs/rules.md,
+///   "Milestones").
 /// - **Certification expiry**: looks at the certification with the smallest
 ///   `expires_at` after `now` (required or not; ties go to the smallest
 ///   `certification_id`). It matches when `days_until_expiry <=
@@ -117,7 +118,7 @@ pub fn evaluate<'a>(
         }
     };
 
-    // Both are reported whichever check decides (SPEC section 4: "each reported").
+    // Both are reported whichever check decides.
     let preference_enabled = m.preferences.allows(scenario_type);
     let cooldown_satisfied = cooldown_satisfied(m.history, scenario_type, rules.cooldown_days, now);
 
@@ -127,9 +128,9 @@ pub fn evaluate<'a>(
         MentorStatus::Active => match rule.dedupe_key {
             None => rule.code,
             Some(_) if !preference_enabled => ReasonCode::PreferenceDisabled,
-            // SPEC section 15: a repeated milestone or expiry-stage evaluation
-            // answers already_notified even inside the cooldown; once-only is
-            // the lasting reason. Inactivity keeps cooldown first.
+            // A repeated milestone or expiry-stage evaluation answers
+            // already_notified even inside the cooldown; once-only is the
+            // lasting reason (docs/rules.md). Inactivity keeps cooldown first.
             Some(key) if key.is_once_ever() && m.history.is_taken(&key) => {
                 ReasonCode::AlreadyNotified
             }
@@ -210,7 +211,7 @@ fn milestone<'a>(
     } else if let Some(derived) = derived_at {
         (Some(derived), false)
     } else {
-        // SPEC section 15: "the time of the first evaluation that saw it reached".
+        // "The time of the first evaluation that saw it reached" (docs/rules.md).
         (Some(now), true)
     };
     let metadata = Metadata::Milestone {
@@ -331,7 +332,8 @@ pub(crate) fn expiry_stage(days_until_expiry: i64, lead_time_days: u32) -> Optio
 }
 
 /// Whether at least `cooldown_days × 24 h` passed since the newest counting
-/// notification of `scenario`; elapsed time, not calendar days (SPEC section 4).
+/// notification of `scenario`; elapsed time, not calendar days (docs/rules.md,
+/// "Cooldown").
 fn cooldown_satisfied(
     history: &dyn History,
     scenario: ScenarioType,

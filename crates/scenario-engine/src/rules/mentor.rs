@@ -145,7 +145,7 @@ impl Preferences {
     }
 }
 
-/// A mentor as stored: the fields of SPEC section 3.
+/// A mentor as stored (docs/architecture.md, "Data model").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mentor {
     /// Platform id, for example `usr_mentor_7821`.

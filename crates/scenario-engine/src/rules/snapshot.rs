@@ -85,7 +85,8 @@ impl fmt::Debug for MentorSnapshot<'_> {
     }
 }
 
-/// The once-only identity of a notification (SPEC section 15, "Dedupe keys").
+/// The once-only identity of a notification (docs/rules.md, "Once only: dedupe
+/// keys").
 ///
 /// Two decisions with equal keys for the same mentor must not both be
 /// notified; storage keeps the rendered keys in a table that is never pruned.

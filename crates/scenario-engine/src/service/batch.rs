@@ -1,4 +1,4 @@
-//! Batches of a scenario-evaluation run (SPEC sections 6 and 15): load the
+//! Batches of a scenario-evaluation run (docs/runs.md): load the
 //! batch's mentors at once, decide every (mentor, scenario) with
 //! [`evaluate`], and write the whole batch in one transaction through
 //! [`BatchRepository`].
@@ -104,8 +104,8 @@ impl BatchEvaluator {
     }
 
     /// The same evaluator (store, clock, ids) under other rules: a job's
-    /// own evaluation time zone, for example (SPEC section 15,
-    /// `params.evaluation_timezone`).
+    /// own evaluation time zone, for example (`params.evaluation_timezone`,
+    /// docs/scheduling.md).
     ///
     /// ```
     /// # use std::sync::Arc;
@@ -401,8 +401,8 @@ impl BatchEvaluator {
     /// decision that fires in the mentor's in-memory history so that the
     /// next decisions see it (see the type's documentation).
     ///
-    /// One entry is kept per scenario type (SPEC section 15, "Batch
-    /// results"): every decision that fires, or else the most telling one
+    /// One entry is kept per scenario type (docs/runs.md, "Scenario-evaluation
+    /// runs"): every decision that fires, or else the most telling one
     /// ([`rank`]; the first of equals), so the four milestone types make
     /// one evaluation unless more than one fires. Only kept decisions are
     /// rendered. A decision that does not fire changes no history, so the

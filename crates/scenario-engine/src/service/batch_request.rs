@@ -146,7 +146,7 @@ pub struct BatchTotals {
     pub notifications_sent: i64,
 }
 
-/// Most user ids one `evaluation-batch` call may name (SPEC section 6).
+/// Most user ids one `evaluation-batch` call may name (docs/runs.md).
 pub const MAX_BATCH_USER_IDS: usize = 500;
 
 /// Why a list of user ids cannot be one orchestrated batch.

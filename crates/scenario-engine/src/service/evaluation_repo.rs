@@ -43,7 +43,7 @@ pub struct EvaluationRecord {
     /// The run it belongs to, if any.
     pub run_id: Option<String>,
     /// The run's batch that decided it: with `run_id`, the batch's per-user
-    /// result (SPEC section 3). `None` outside runs.
+    /// result (docs/architecture.md, "Data model"). `None` outside runs.
     pub batch_index: Option<i64>,
     /// Whether it was a dry run (never notifies, never counts).
     pub dry_run: bool,

@@ -104,8 +104,8 @@ impl EvaluationService {
     }
 
     /// The same service (store, clock, ids) under other rules: a job's own
-    /// evaluation time zone, for example (SPEC section 15,
-    /// `params.evaluation_timezone`).
+    /// evaluation time zone, for example (`params.evaluation_timezone`,
+    /// docs/scheduling.md).
     ///
     /// ```
     /// # use std::sync::Arc;

@@ -71,7 +71,8 @@ pub struct InvalidId {
     pub problem: &'static str,
 }
 
-/// Checks a platform id: 1-128 characters, no control characters (SPEC section 3).
+/// Checks a platform id: 1-128 characters, no control characters (docs/api.md,
+/// "Identifiers and timestamps").
 ///
 /// # Errors
 /// [`InvalidId`] saying what is wrong.

@@ -1,4 +1,4 @@
-//! Bulk import of mentors (SPEC section 15, "NDJSON import"): many mentor
+//! Bulk import of mentors (docs/api.md, "NDJSON import"): many mentor
 //! upserts, with their certifications and preferences, all or nothing.
 //!
 //! The wire format is the caller's: it hands

@@ -1,6 +1,6 @@
 //! The outbox after enqueueing: claiming due notifications for delivery,
 //! recording what became of each attempt, and the notifications API's reads
-//! and retries (SPEC sections 6, 10 and 15).
+//! and retries (docs/operations.md and docs/api.md, "Notifications").
 //!
 //! Every decision that fires writes one `pending` row in the same
 //! transaction as its evaluation ([`EvaluationRepository`](crate::service::EvaluationRepository)).
@@ -26,7 +26,7 @@ use crate::rules::ScenarioType;
 pub const CLAIM_LAPSED_ERROR: &str =
     "the last attempt did not report back before its claim lapsed (its worker stopped)";
 
-/// One outbox row, every column of SPEC section 3.
+/// One outbox row: every stored field (docs/api.md, "Notifications").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
     /// `ntf_` + ULID.
@@ -39,7 +39,7 @@ pub struct Notification {
     pub scenario_type: ScenarioType,
     /// Once-only key.
     pub dedupe_key: String,
-    /// What the sink delivers: the notification payload of SPEC section 15.
+    /// What the sink delivers: the webhook body of docs/api.md.
     pub payload: serde_json::Value,
     /// Where it stands.
     pub status: NotificationStatus,

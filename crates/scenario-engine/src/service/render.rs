@@ -25,8 +25,8 @@ pub fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
     }
 }
 
-/// The payload a sink delivers for a notification (its wire format: SPEC
-/// section 15).
+/// The payload a sink delivers for a notification (its wire format:
+/// docs/api.md, "Webhook body").
 fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> serde_json::Value {
     serde_json::json!({
         "version": 1,

@@ -1,7 +1,7 @@
 //! What one delivery attempt's result means for its notification: the
-//! retry policy (SPEC section 15: 8 attempts, 1 s base doubling with
-//! jitter, 10 min cap). Which answers of a receiver are worth another try
-//! is the sink's to say ([`AttemptResult`]).
+//! retry policy (docs/operations.md, "Retries": by default 8 attempts, 1 s
+//! base doubling with jitter, 10 min cap). Which answers of a receiver are
+//! worth another try is the sink's to say ([`AttemptResult`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 

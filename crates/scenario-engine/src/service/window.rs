@@ -1,4 +1,4 @@
-//! The delivery window (SPEC section 15): the local hours in which the
+//! The delivery window (docs/operations.md): the local hours in which the
 //! outbox is delivered. Outside them notifications wait, `pending`.
 
 use std::fmt;

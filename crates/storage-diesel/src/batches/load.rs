@@ -15,10 +15,10 @@ use crate::mentor_rows::{CertificationRow, MentorRow, record_of};
 use crate::schema::{certifications, mentor_milestones, mentors, notification_keys, notifications};
 
 /// Ids per `IN (...)` list when reading a batch: one query per table for
-/// any batch up to this size (SPEC: at most 500 ids per `evaluation-batch`).
+/// any batch up to this size (an `evaluation-batch` names at most 500 ids).
 pub(super) const IDS_PER_QUERY: usize = 1000;
 
-/// Counting notifications for the cooldown (SPEC section 4).
+/// Counting notifications for the cooldown (docs/rules.md, "Cooldown").
 const COUNTING: [&str; 2] = ["pending", "delivered"];
 
 /// What one read of a batch's subjects loaded: a mentor row per subject,

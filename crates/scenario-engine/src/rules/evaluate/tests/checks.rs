@@ -286,8 +286,8 @@ fn preference_comes_first_then_once_only_before_cooldown_for_milestones() {
         preferences: Preferences::default(),
         ..m
     };
-    // SPEC section 15: a repeat inside the cooldown answers already_notified,
-    // and still reports the cooldown.
+    // A repeat inside the cooldown answers already_notified, and still
+    // reports the cooldown (docs/rules.md, "The checks, in order").
     let repeat = evaluate(&m, &scenario, &rules(), now);
     assert_eq!(repeat.reason_code, ReasonCode::AlreadyNotified);
     assert!(!repeat.cooldown_satisfied);
