@@ -3,7 +3,7 @@
 //! and the bulk insert of mentors.
 //!
 //! Multi-row `INSERT`s do not compile through `MultiBackend`, so they go
-//! through [`per_backend!`]; their size is [`BATCH_ROWS`] (STYLE 4.4).
+//! through [`per_backend!`]; their size is `BATCH_ROWS`, which keeps a statement under SQLite's 32,766 bound parameters.
 
 mod load;
 
@@ -184,7 +184,7 @@ impl InsertRow for MilestoneInsert<'_> {
     }
 }
 
-/// Inserts `rows` into `table` in statements of [`BATCH_ROWS`] rows.
+/// Inserts `rows` into `table` in statements of `BATCH_ROWS` rows.
 macro_rules! insert_chunked {
     ($conn:expr, $table:expr, $rows:expr) => {
         for chunk in $rows.chunks(BATCH_ROWS) {
@@ -477,7 +477,7 @@ impl Store {
     ///
     /// Each record is stored as given (status, pause, counts, timestamps,
     /// preferences); recorded milestones and notification history start
-    /// empty. The records are consumed [`BATCH_ROWS`] at a time, so a lazy
+    /// empty. The records are consumed `BATCH_ROWS` at a time, so a lazy
     /// iterator (such as [`scenario_engine::adapters::demo_mentors`]) is never held
     /// whole in memory. Returns how many mentors were inserted.
     ///

@@ -14,7 +14,7 @@ const PG: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 
 /// One connection to either backend; ordinary diesel code runs on it, and
-/// [`per_backend!`] reaches what `MultiBackend` cannot express.
+/// `per_backend!` reaches what `MultiBackend` cannot express.
 #[derive(diesel::MultiConnection)]
 pub enum AnyConnection {
     /// PostgreSQL.

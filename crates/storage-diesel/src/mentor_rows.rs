@@ -16,7 +16,9 @@ use crate::schema::{certifications, mentors};
 
 // `treat_none_as_default_value = false`: every field is a plain value
 // (`None` is NULL, never DEFAULT), so that SQLite runs a multi-row insert
-// (`Store::bulk_insert_mentors`) as one statement (STYLE 4.4).
+// (`Store::bulk_insert_mentors`) as one statement: an `Option` standing for
+// DEFAULT makes diesel run a SQLite batch as one `INSERT` per row, in a
+// nested transaction that fails inside `BEGIN IMMEDIATE`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = mentors, treat_none_as_default_value = false)]
 pub(crate) struct MentorRow {
