@@ -2,7 +2,7 @@
 //! (docs/runs.md, "Idempotency keys"): a retry with the same key within 24
 //! hours gets the first answer back, and nothing is done again.
 //!
-//! HTTP plumbing over the [`IdempotencyStore`] port: the request is
+//! HTTP plumbing over the [`IdempotencyStore`](run_log::IdempotencyStore) port: the request is
 //! identified by its parsed body re-serialised (so whitespace and key order
 //! do not matter), the answer kept is the status and JSON body of a success.
 //! A request that fails is not kept: its key is released, so a corrected

@@ -1,7 +1,7 @@
 //! The webhook sink: a signed POST of each notification's payload to one
 //! URL. The notification worker (in the runtime) calls it; what a status
 //! means for the notification (delivered, retried, failed) is decided by
-//! [`classify_http_status`] and the outbox's retry policy.
+//! `classify_http_status` and the outbox's retry policy.
 //!
 //! The `X-Signature` header is `sha256=` and the HMAC-SHA256 of
 //! `timestamp.body` ([`signature`]), keyed with the configured secret;
