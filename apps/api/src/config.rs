@@ -11,6 +11,10 @@ use runtime::{DeliveryConfig, LogSink, Ports, RuntimeConfig, Sink};
 use scenario_engine::rules::Rules;
 use scenario_engine::service::{DeliveryWindow, RetryPolicy};
 
+use anyhow::Context;
+
+use crate::access::{TokenList, Tokens};
+use crate::state::{BodyLimits, HttpSettings};
 use crate::webhook::{Secret, SinkError, WebhookSink};
 
 /// Default SQLite database, created on first start.
@@ -166,6 +170,30 @@ pub struct Cli {
     #[arg(long, env = "MENTOR_SCHEDULER_DEMO", global = true)]
     pub demo: bool,
 
+    /// Bearer tokens that may do everything, comma-separated, each at least
+    /// 16 bytes (use the environment variable: flags show in process lists).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_ADMIN_TOKENS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_tokens: Option<TokenList>,
+
+    /// Bearer tokens that may only read (`GET`, `HEAD`), comma-separated.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_READ_TOKENS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub read_tokens: Option<TokenList>,
+
+    /// Serve a non-loopback address without any token: everyone who reaches
+    /// the port may do everything. Refused without this flag.
+    #[arg(long, env = "MENTOR_SCHEDULER_INSECURE", global = true)]
+    pub insecure: bool,
+
     /// Log format: `text` or `json`.
     #[arg(
         long,
@@ -317,6 +345,51 @@ impl Cli {
             delivery: self.delivery()?,
             ..RuntimeConfig::new(ports)
         })
+    }
+}
+
+impl Cli {
+    /// The HTTP shell's settings: body limits and tokens.
+    ///
+    /// # Errors
+    /// A token that is too short or unprintable.
+    pub fn http_settings(&self) -> anyhow::Result<HttpSettings> {
+        let tokens = Tokens::new(
+            self.admin_tokens.as_ref().map(TokenList::expose),
+            self.read_tokens.as_ref().map(TokenList::expose),
+        )?;
+        Ok(HttpSettings {
+            limits: BodyLimits {
+                max_body_bytes: self.max_body_bytes,
+                max_import_bytes: self.max_import_bytes,
+            },
+            tokens,
+        })
+    }
+
+    /// Refuses to serve a non-loopback `--bind` without tokens, unless
+    /// `--insecure` says so; says in the log which it is.
+    ///
+    /// # Errors
+    /// An address that does not resolve, or the refusal.
+    pub fn check_exposure(&self, tokens: &Tokens) -> anyhow::Result<()> {
+        if tokens.configured() {
+            tracing::info!("authentication is on: bearer tokens required (but /healthz, /readyz)");
+            return Ok(());
+        }
+        let loopback = crate::access::loopback_only(&self.bind)
+            .with_context(|| format!("resolving --bind {}", self.bind))?;
+        if loopback {
+            tracing::warn!(bind = %self.bind, "authentication is off (no tokens configured): serving loopback only");
+            return Ok(());
+        }
+        anyhow::ensure!(
+            self.insecure,
+            "--bind {} is reachable from other machines, and no token is configured: set MENTOR_SCHEDULER_ADMIN_TOKENS (and MENTOR_SCHEDULER_READ_TOKENS), or bind 127.0.0.1, or pass --insecure to serve everyone without authentication",
+            self.bind
+        );
+        tracing::warn!(bind = %self.bind, "authentication is off and --insecure was given: anyone who reaches this address may do everything");
+        Ok(())
     }
 }
 

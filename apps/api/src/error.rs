@@ -5,6 +5,7 @@
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
+use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
 use run_log::UpdateRefused;
 use scenario_engine::rules::{OutOfRange, UnknownName};
@@ -122,6 +123,15 @@ pub enum ApiError {
     /// A malformed platform id.
     #[error(transparent)]
     InvalidId(#[from] InvalidId),
+    /// No bearer token, or one that is not configured.
+    #[error("a bearer token is required: send `Authorization: Bearer <token>`")]
+    Unauthorized,
+    /// A token whose role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A write from another site's page.
+    #[error("cross-site requests may not change anything ({0})")]
+    CrossSite(String),
     /// Unknown path.
     #[error("no route for {0}")]
     RouteNotFound(String),
@@ -359,6 +369,9 @@ impl ApiError {
             Self::UnknownName(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_value"),
             Self::OutOfRange(_) => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
             Self::InvalidId(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_id"),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::CrossSite(_) => (StatusCode::FORBIDDEN, "cross_site"),
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Mentor(M::NotFound(_) | M::CertificationNotFound { .. }) => {
@@ -556,7 +569,13 @@ impl ResponseError for ApiError {
                 cron_id: view.cron_id,
                 job_name: view.job_name,
             }),
-            None => HttpResponse::build(status).json(ErrorBody { error }),
+            None => {
+                let mut response = HttpResponse::build(status);
+                if matches!(self, Self::Unauthorized) {
+                    response.insert_header((WWW_AUTHENTICATE, "Bearer"));
+                }
+                response.json(ErrorBody { error })
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
@@ -69,7 +70,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Reads the whole body within the app's limit.
+/// The media type JSON bodies must be sent as.
+pub const JSON: &str = "application/json";
+
+/// Whether a `Content-Type` says JSON: `application/json` or a `+json`
+/// type, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case(JSON)
+        || essence
+            .rsplit_once('+')
+            .is_some_and(|(_, suffix)| suffix.eq_ignore_ascii_case("json"))
+}
+
+/// Reads the whole body within the app's limit. A body (anything but
+/// whitespace) must say it is JSON: a browser sends a form or `text/plain`
+/// from any page without asking first, so accepting those would let another
+/// site write here (docs/api.md, "Content types").
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -77,14 +94,26 @@ fn read_body(
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map_or(crate::state::DEFAULT_MAX_BODY_BYTES, |s| {
-            s.limits.max_body_bytes
+            s.http.limits.max_body_bytes
         });
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let body = web::Bytes::from_request(req, payload);
     async move {
-        body.await.map_err(|e| match e.as_error::<PayloadError>() {
+        let bytes = body.await.map_err(|e| match e.as_error::<PayloadError>() {
             Some(PayloadError::Overflow) => ApiError::PayloadTooLarge { limit },
             _ => ApiError::MalformedJson(e.to_string()),
-        })
+        })?;
+        let empty = bytes.iter().all(u8::is_ascii_whitespace);
+        if !empty && !content_type.as_deref().is_some_and(is_json) {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: JSON,
+                got: content_type,
+            });
+        }
+        Ok(bytes)
     }
 }
 
@@ -205,6 +234,26 @@ mod tests {
             parse_or_default::<Optional>(b"{bad"),
             Err(ApiError::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn json_media_types_are_told_from_the_others() {
+        for yes in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/merge-patch+json",
+        ] {
+            assert!(is_json(yes), "{yes}");
+        }
+        for no in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonx",
+            "",
+        ] {
+            assert!(!is_json(no), "{no}");
+        }
     }
 
     #[test]

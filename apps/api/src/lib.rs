@@ -4,6 +4,7 @@
 //! scheduler loop and the notification worker live in the `runtime` crate,
 //! which knows nothing of HTTP.
 
+pub mod access;
 pub mod config;
 pub mod demo;
 pub mod dto;
@@ -13,6 +14,7 @@ pub mod handlers;
 pub mod idempotency;
 pub mod import;
 pub mod job_view;
+pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -20,6 +22,7 @@ pub mod webhook;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 
 use crate::error::ApiError;
@@ -38,11 +41,15 @@ pub fn build_app(
         InitError = (),
     >,
 > {
-    let limit = state.limits.max_body_bytes;
+    let limit = state.http.limits.max_body_bytes;
+    // Installed before the first request: what is recorded before a
+    // recorder exists is lost.
+    observe::recorder();
+    let tokens = state.http.tokens.clone();
     App::new()
         .app_data(web::Data::new(state))
-        // Bodies are read by `extract::Json`, which ignores the content type
-        // (curl -d sends a form type; the body is JSON either way).
+        .app_data(web::Data::new(tokens))
+        // Bodies are read by `extract::Json`, which checks their type.
         .app_data(web::PayloadConfig::new(limit))
         .app_data(
             web::QueryConfig::default().error_handler(|err, _req| ApiError::from_query(err).into()),
@@ -50,10 +57,11 @@ pub fn build_app(
         .app_data(
             web::PathConfig::default().error_handler(|err, _req| ApiError::from_path(err).into()),
         )
-        .wrap(
-            actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
-                .log_target("mentor_scheduler::http"),
-        )
+        // The last wrapped runs first: the request id and its span, then
+        // the cross-site check, then the tokens.
+        .wrap(from_fn(access::authenticate))
+        .wrap(from_fn(access::same_site_writes))
+        .wrap(from_fn(observe::observe))
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
 }

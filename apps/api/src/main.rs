@@ -10,7 +10,7 @@ use clap::Parser;
 use mentor_scheduler_api::config::{Cli, Command};
 use mentor_scheduler_api::demo;
 use mentor_scheduler_api::import::NdjsonLines;
-use mentor_scheduler_api::state::{AppState, BodyLimits};
+use mentor_scheduler_api::state::AppState;
 use runtime::{Ports, Runtime};
 use scenario_engine::adapters::SystemClock;
 use scenario_engine::rules::truncate_to_seconds;
@@ -47,16 +47,11 @@ fn init_logging(format: &str, to_stderr: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A redacted form of the database URL for logs: no password.
+/// A database URL fit for logs: its password and every query parameter
+/// that may hold a secret masked, found by parsing the URL (a SQLite path
+/// is shown as it is).
 fn redacted(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            let user = creds.split(':').next().unwrap_or_default();
-            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
-        }
-        _ => url.to_owned(),
-    }
+    mentor_scheduler_api::observe::redacted_database_url(url)
 }
 
 #[actix_web::main]
@@ -147,6 +142,8 @@ async fn import(cli: &Cli, store: Store, file: PathBuf) -> anyhow::Result<()> {
 
 async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     let config = cli.runtime_config(Ports::of(Arc::new(store.clone())))?;
+    let http = cli.http_settings()?;
+    cli.check_exposure(&http.tokens)?;
     if cli.demo {
         let seed = store.clone();
         let now = truncate_to_seconds(SystemClock.now());
@@ -167,11 +164,7 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     }
     actix_web::rt::spawn(runtime::scheduler_loop(runtime.clone()));
     let delivery = runtime.delivery.clone();
-    let limits = BodyLimits {
-        max_body_bytes: cli.max_body_bytes,
-        max_import_bytes: cli.max_import_bytes,
-    };
-    let state = AppState::new(runtime, store, limits);
+    let state = AppState::new(runtime, store, http);
     let worker = actix_web::rt::spawn(delivery.clone().run());
     let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
     if let Some(w) = cli.workers {

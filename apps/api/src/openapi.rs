@@ -5,6 +5,7 @@
 
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 
 use crate::dto::{self, evaluation, invocation, job, mentor, notification, run};
 use crate::error;
@@ -21,6 +22,7 @@ use crate::job_view;
     paths(
         health::healthz,
         health::readyz,
+        crate::observe::metrics,
         document,
         mentors::list,
         mentors::get,
@@ -113,6 +115,29 @@ pub struct ApiDoc;
 impl OpenApi for ApiDoc {
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = Annotated::openapi();
+        // Every operation takes a bearer token when tokens are configured
+        // (a read token for GET and HEAD); the probes take none.
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "MENTOR_SCHEDULER_ADMIN_TOKENS may do everything, MENTOR_SCHEDULER_READ_TOKENS only GET and HEAD; with no token configured the service is open (and serves loopback only).",
+                    ))
+                    .build(),
+            ),
+        );
+        doc.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+        for probe in ["/healthz", "/readyz"] {
+            if let Some(get) = doc.paths.paths.get_mut(probe).and_then(|p| p.get.as_mut()) {
+                get.security = Some(vec![SecurityRequirement::default()]);
+            }
+        }
         for view in job_view::ALL {
             doc.paths.merge(job_view::paths(view));
             let components = doc.components.get_or_insert_with(Default::default);

@@ -10,6 +10,7 @@ use crate::handlers::{
     evaluations, health, invocations, jobs, mentors, notifications, runs, schedules,
 };
 use crate::job_view::{Certification, Cron, Scheduler, View};
+use crate::observe;
 use crate::openapi;
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
@@ -46,6 +47,7 @@ pub fn table() -> Vec<RouteSpec> {
     let mut routes = vec![
         spec!(GET, "/healthz", None, health::healthz),
         spec!(GET, "/readyz", None, health::readyz),
+        spec!(GET, "/metrics", None, observe::metrics),
         spec!(GET, "/api/v1/openapi.json", None, openapi::document),
         // Mentor data (docs/api.md, "Mentors"). The import comes before
         // `{user_id}`, which would match it too (see `configure`).

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use runtime::Runtime;
 use storage_diesel::Store;
 
+use crate::access::Tokens;
+
 /// The largest JSON body accepted by default (1 MiB); also the longest line
 /// of an import.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1 << 20;
@@ -31,25 +33,35 @@ impl Default for BodyLimits {
     }
 }
 
+/// The settings of the HTTP shell itself.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// How much a request may send.
+    pub limits: BodyLimits,
+    /// Who may call (none configured: everyone).
+    pub tokens: Tokens,
+}
+
 /// What handlers reach: the runtime (every domain service, jobs and runs),
-/// the store (for the readiness check only), and the body limits.
+/// the store (for the readiness check and the pool's figures), and the
+/// shell's own settings.
 #[derive(Clone)]
 pub struct AppState {
     /// Jobs, runs, mentors, evaluations, notifications.
     pub runtime: Arc<Runtime>,
     /// The database, asked by `/readyz` whether it answers and is migrated.
     pub store: Store,
-    /// How much a request may send.
-    pub limits: BodyLimits,
+    /// Body limits and tokens.
+    pub http: HttpSettings,
 }
 
 impl AppState {
     /// The state over `runtime`, whose storage is `store`.
-    pub fn new(runtime: Arc<Runtime>, store: Store, limits: BodyLimits) -> Self {
+    pub fn new(runtime: Arc<Runtime>, store: Store, http: HttpSettings) -> Self {
         Self {
             runtime,
             store,
-            limits,
+            http,
         }
     }
 }

@@ -33,6 +33,7 @@ db_tests![
     serve_with_demo_seeds_an_empty_database,
     demo_leaves_a_database_with_mentors_alone,
     logs_to_a_pipe_carry_no_colour_codes,
+    a_public_bind_without_tokens_refuses_to_start_unless_insecure,
 ];
 
 /// The binary under test, built by cargo for this test.
@@ -241,13 +242,19 @@ impl Server {
     /// Starts the binary and waits (real time, 60 s at most) until `/readyz`
     /// answers 200: `--demo` seeds before the server listens.
     async fn start(db: &TestDb, args: &[&str]) -> Self {
+        Self::start_on(db, "127.0.0.1", args, &[]).await
+    }
+
+    /// [`Server::start`] bound to `host` (on a free port), with `env` set.
+    async fn start_on(db: &TestDb, host: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let bind = format!("127.0.0.1:{port}");
+        let bind = format!("{host}:{port}");
         let child = command(db)
+            .envs(env.iter().copied())
             .args(["--bind", &bind])
             .args(args)
             .stdout(Stdio::piped())
@@ -256,7 +263,7 @@ impl Server {
             .expect("start mentor-scheduler");
         let server = Self {
             child: Some(child),
-            base: format!("http://{bind}"),
+            base: format!("http://127.0.0.1:{port}"),
         };
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -329,4 +336,49 @@ async fn logs_to_a_pipe_carry_no_colour_codes(db: &TestDb) {
     let logs = text(&out.stderr);
     assert!(logs.contains("migrations applied"), "{logs}");
     assert!(!logs.contains('\u{1b}'), "colour codes in {logs:?}");
+}
+
+async fn a_public_bind_without_tokens_refuses_to_start_unless_insecure(db: &TestDb) {
+    // Reachable from other machines, no token: refused before listening.
+    let out = run(db, &["--bind", "0.0.0.0:0", "serve"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no token is configured") && err.contains("--insecure"),
+        "{err}"
+    );
+
+    // --insecure: served, and the log says authentication is off.
+    let server = Server::start_on(db, "0.0.0.0", &["serve", "--insecure"], &[]).await;
+    assert_eq!(server.total("").await, 0);
+    let log = server.stop();
+    assert!(
+        log.contains("authentication is off and --insecure was given"),
+        "{log}"
+    );
+
+    // With tokens: served, and a call without one is refused.
+    let token = "admin-0123456789abcdef";
+    let server = Server::start_on(
+        db,
+        "0.0.0.0",
+        &["serve"],
+        &[("MENTOR_SCHEDULER_ADMIN_TOKENS", token)],
+    )
+    .await;
+    let r = reqwest::get(format!("{}/api/v1/mentors", server.base))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let log = server.stop();
+    assert!(log.contains("authentication is on"), "{log}");
+    assert!(!log.contains(token), "the token was logged: {log}");
+
+    // Loopback without tokens: served, and the log says authentication is off.
+    let server = Server::start(db, &["serve"]).await;
+    let log = server.stop();
+    assert!(
+        log.contains("authentication is off (no tokens configured)"),
+        "{log}"
+    );
 }

@@ -23,11 +23,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use scenario_engine::service::{
     AttemptResult, Clock, Delivery, DeliveryWindow, Notification, OutboxError, OutboxService,
-    RetryPolicy,
+    Outcome, RetryPolicy,
 };
 use tokio::sync::Notify;
 
 use crate::error::ErrorChain;
+use crate::telemetry;
 
 /// Notifications claimed per batch, by default.
 pub const DEFAULT_BATCH_SIZE: u32 = 50;
@@ -296,6 +297,13 @@ impl DeliveryWorker {
             .into_iter()
             .map(|(claim, result)| self.outbox.settle(claim, result, jitter()))
             .collect();
+        for s in &settled {
+            telemetry::delivery_attempted(match s.outcome {
+                Outcome::Delivered => "delivered",
+                Outcome::Retry { .. } => "retry",
+                Outcome::Failed { .. } => "failed",
+            });
+        }
         let outbox = self.outbox.clone();
         let recorded = blocking(move || outbox.record(&settled)).await?;
         if recorded < attempted as u64 {

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::ErrorChain;
 use crate::params::{HandlerParams, JobParams};
 use crate::runtime::Runtime;
+use crate::telemetry;
 
 /// Why a handler stopped.
 pub(crate) enum Stop {
@@ -31,12 +32,33 @@ impl Stop {
 impl Runtime {
     /// Runs the handler of `run`, then records the outcome.
     pub(crate) fn execute(&self, job: Option<&Job>, run: Run) {
-        tracing::info!(run_id = %run.id, job = job.map(|j| j.name.as_str()), handler = run.kind.as_str(), dry_run = run.dry_run, "run started");
+        // Everything the run logs, on this thread and its reader's, is in
+        // this span: its id, job and kind.
+        let span = tracing::info_span!(
+            "run",
+            run_id = %run.id,
+            job = job.map(|j| j.name.as_str()),
+            kind = run.kind.as_str(),
+        );
+        let _entered = span.enter();
+        tracing::info!(
+            dry_run = run.dry_run,
+            trigger = run.trigger.as_str(),
+            "run started"
+        );
         let outcome = self.run_handler(job, &run);
         let finished = self.finish(job, run, outcome);
+        telemetry::run_ended(&finished);
         // Whatever the handler enqueued (expiry reminders, lift notices) goes out now.
         self.delivery.wake();
-        tracing::info!(run_id = %finished.id, status = finished.status.as_str(), duration_ms = finished.duration_ms, users_evaluated = finished.users_evaluated, notifications_dispatched = finished.notifications_dispatched, "run finished");
+        tracing::info!(
+            status = finished.status.as_str(),
+            duration_ms = finished.duration_ms,
+            users_evaluated = finished.users_evaluated,
+            notifications_dispatched = finished.notifications_dispatched,
+            error = finished.error_message.as_deref(),
+            "run finished"
+        );
     }
 
     fn run_handler(&self, job: Option<&Job>, run: &Run) -> Result<Value, Stop> {

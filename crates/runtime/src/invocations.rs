@@ -9,6 +9,7 @@ use scheduler_core::Handler;
 use crate::error::RuntimeError;
 use crate::runtime::Runtime;
 use crate::scenario_run::batch_taken;
+use crate::telemetry;
 
 /// How often a batch of an external run retries its index when concurrent
 /// batches of the same run took it first.
@@ -65,6 +66,7 @@ impl Runtime {
                 Err(e) => return Err(RuntimeError::Batch(e)),
             }
         };
+        telemetry::batches_committed(1);
         if report.notifications_sent > 0 {
             self.delivery.wake();
         }

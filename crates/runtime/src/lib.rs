@@ -37,6 +37,7 @@ mod reaper;
 mod retention;
 mod runtime;
 mod scenario_run;
+mod telemetry;
 mod tick;
 
 pub use claim::{InvocationRequest, SCENARIO_LOCK, TriggerRequest, lock_key};

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::execute::Stop;
 use crate::runtime::Runtime;
+use crate::telemetry;
 
 impl Runtime {
     /// Prunes finished runs (with their batch results) and evaluations older
@@ -40,6 +41,9 @@ impl Runtime {
             .idempotency
             .prune_keys_before(run.invoked_at - IDEMPOTENCY_WINDOW)
             .map_err(|e| Stop::Failed(format!("pruning idempotency keys failed: {e}")))?;
+        telemetry::pruned("runs", runs);
+        telemetry::pruned("evaluations", evaluations);
+        telemetry::pruned("idempotency_keys", keys);
         Ok(summary(runs, evaluations, keys))
     }
 }

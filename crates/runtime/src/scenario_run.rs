@@ -31,6 +31,7 @@ use serde_json::{Value, json};
 
 use crate::execute::Stop;
 use crate::runtime::Runtime;
+use crate::telemetry;
 
 /// Active ids read per page while planning a run's batches: one page in
 /// memory, never all mentors.
@@ -93,7 +94,12 @@ impl Runtime {
             let (ready, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
             let (done, committed) = mpsc::channel();
             let reader = &batches;
-            scope.spawn(move || self.prepare_batches(reader, run, &ready, &committed));
+            // The reader logs in the run's span too.
+            let span = tracing::Span::current();
+            scope.spawn(move || {
+                let _entered = span.enter();
+                self.prepare_batches(reader, run, &ready, &committed);
+            });
             self.commit_groups(&batches, &prepared, &done, cancelled)
         })?;
         let stored = self.runs.get_run(&run.id).ok().flatten();
@@ -178,14 +184,25 @@ impl Runtime {
                 return Err(Stop::Cancelled);
             }
             let mut enqueued = false;
+            let mut written = 0;
             for committed in batches.commit_batches(&group) {
                 match committed {
-                    Ok(totals) => enqueued |= totals.notifications_sent > 0,
+                    Ok(totals) => {
+                        written += 1;
+                        enqueued |= totals.notifications_sent > 0;
+                        tracing::debug!(
+                            batch_index = totals.batch_index,
+                            users_evaluated = totals.users_evaluated,
+                            notifications = totals.notifications_sent,
+                            "batch committed"
+                        );
+                    }
                     // Another process wrote this batch (a takeover race): it is done.
                     Err(e) if batch_taken(&e) => {}
                     Err(e) => return Err(failed("batch failed", &e)),
                 }
             }
+            telemetry::batches_committed(written);
             // Once the reader has finished, the last groups are freed here.
             let _ = done.send(group);
             if enqueued {

@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::claim::lock_key;
 use crate::runtime::Runtime;
+use crate::telemetry;
 
 /// The longest the scheduler loop sleeps: an idle service wakes once a
 /// minute (other instances may change jobs without waking this one).
@@ -81,7 +82,10 @@ impl Runtime {
             run.scheduled_for = Some(at);
             let key = lock_key(&job);
             match self.runs.insert_run(&run, Some(&key)) {
-                Ok(()) => self.spawn(Some(job.clone()), run),
+                Ok(()) => {
+                    telemetry::firing_claimed(now - at);
+                    self.spawn(Some(job.clone()), run);
+                }
                 // Another instance claimed this instant.
                 Err(StoreError::Conflict("runs.job_instant")) => {}
                 Err(StoreError::Conflict("runs.lock")) => self.record_skip(&job, &key, at, now),
@@ -106,7 +110,9 @@ impl Runtime {
         run.lease_owner = None;
         run.lease_expires_at = None;
         match self.runs.insert_run(&run, None) {
-            Ok(()) | Err(StoreError::Conflict("runs.job_instant")) => {}
+            Ok(()) => telemetry::run_ended(&run),
+            // Another instance recorded it.
+            Err(StoreError::Conflict("runs.job_instant")) => {}
             Err(e) => {
                 tracing::error!(run_id = %run.id, error = %e, "recording a {} run failed", status.as_str())
             }

@@ -31,6 +31,15 @@ pub use error::StorageError;
 
 use scenario_engine::service::StoreError;
 
+/// A pool's connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections open (idle or lent out).
+    pub connections: u32,
+    /// Of them, idle.
+    pub idle_connections: u32,
+}
+
 /// The diesel store: one pool, either backend.
 #[derive(Clone)]
 pub struct Store {
@@ -108,6 +117,15 @@ impl Store {
     /// Which backend this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The pool's connections now: open, and of those idle.
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle_connections: state.idle_connections,
+        }
     }
 
     /// A connection from the pool.

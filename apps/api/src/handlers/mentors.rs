@@ -226,8 +226,8 @@ pub async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     require_ndjson(&req)?;
-    let file = spool(&req, payload, state.limits.max_import_bytes).await?;
-    let mut lines = NdjsonLines::new(file, state.limits.max_body_bytes);
+    let file = spool(&req, payload, state.http.limits.max_import_bytes).await?;
+    let mut lines = NdjsonLines::new(file, state.http.limits.max_body_bytes);
     let mentors = state.runtime.mentors.clone();
     match web::block(move || mentors.import(&mut lines)).await?? {
         ImportOutcome::Imported(counts) => {

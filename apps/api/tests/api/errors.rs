@@ -6,7 +6,9 @@ use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{EVALS, MAX_BODY_BYTES, Resp, TestApp, api_tests, assert_error, id_of, total};
+use crate::helpers::{
+    EVALS, INVOCATIONS, MAX_BODY_BYTES, Resp, TestApp, api_tests, assert_error, id_of, total,
+};
 
 api_tests!(
     malformed_json_is_400_malformed_json_and_writes_nothing,
@@ -15,7 +17,7 @@ api_tests!(
     an_unknown_path_is_404_with_the_json_error_body,
     a_wrong_method_on_a_known_path_is_405_with_the_json_error_body,
     every_error_body_has_exactly_code_message_and_details,
-    a_json_body_sent_as_text_plain_or_form_is_accepted,
+    a_body_that_is_not_sent_as_json_is_415_and_writes_nothing,
     rejected_writes_leave_nothing_half_written,
 );
 
@@ -284,11 +286,14 @@ async fn every_error_body_has_exactly_code_message_and_details(app: &TestApp) {
     }
 }
 
-async fn a_json_body_sent_as_text_plain_or_form_is_accepted(app: &TestApp) {
+async fn a_body_that_is_not_sent_as_json_is_415_and_writes_nothing(app: &TestApp) {
+    // A browser sends a form or text/plain from any page without asking
+    // first: a JSON body must say it is JSON.
     let body = br#"{"org_id": "org_oslo_01", "last_active_at": "2026-03-16T14:22:00Z"}"#;
     for (user, content_type) in [
         ("usr_text", Some("text/plain")),
         ("usr_form", Some("application/x-www-form-urlencoded")),
+        ("usr_multipart", Some("multipart/form-data; boundary=x")),
         ("usr_none", None),
     ] {
         let r = app
@@ -299,13 +304,17 @@ async fn a_json_body_sent_as_text_plain_or_form_is_accepted(app: &TestApp) {
                 Some(body.to_vec()),
             )
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::CREATED,
-            "{content_type:?}: {:#}",
-            r.body
+        let details = assert_error(
+            &r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
         );
-        assert_eq!(r.body["org_id"], "org_oslo_01");
+        assert_eq!(details["expected"], "application/json", "{content_type:?}");
+        assert_eq!(
+            app.mentor(user).await.status,
+            StatusCode::NOT_FOUND,
+            "{user} was written"
+        );
     }
     let r = app
         .raw(
@@ -315,18 +324,34 @@ async fn a_json_body_sent_as_text_plain_or_form_is_accepted(app: &TestApp) {
             Some(br#"{"user_id": "usr_form", "threshold_days": 7}"#.to_vec()),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:#}", r.body);
-    assert_eq!(r.body["should_notify"], true);
-    // A text/plain body that is not JSON is still a JSON error.
-    let r = app
-        .raw(
-            Method::PUT,
-            "/api/v1/mentors/usr_text",
-            Some("text/plain"),
-            Some(b"org_id=org_oslo_01".to_vec()),
-        )
-        .await;
-    assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+    assert_error(
+        &r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // JSON with parameters, or a +json type, is JSON.
+    for (user, content_type) in [
+        ("usr_charset", "application/json; charset=utf-8"),
+        ("usr_suffix", "application/merge-patch+json"),
+    ] {
+        let r = app
+            .raw(
+                Method::PUT,
+                &format!("/api/v1/mentors/{user}"),
+                Some(content_type),
+                Some(body.to_vec()),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{content_type}: {:#}",
+            r.body
+        );
+    }
+    // No body at all needs no type: an optional body may be left out.
+    let r = app.post_empty(INVOCATIONS).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:#}", r.body);
 }
 
 async fn rejected_writes_leave_nothing_half_written(app: &TestApp) {

@@ -11,7 +11,8 @@ use std::time::Duration;
 use actix_web::HttpServer;
 use actix_web::dev::ServerHandle;
 use chrono::{DateTime, TimeDelta, Utc};
-use mentor_scheduler_api::state::{AppState, BodyLimits};
+use mentor_scheduler_api::access::Tokens;
+use mentor_scheduler_api::state::{AppState, BodyLimits, HttpSettings};
 use reqwest::Method;
 use reqwest::StatusCode;
 use runtime::{DeliveryConfig, DeliveryWorker, Ports, Runtime, RuntimeConfig};
@@ -92,6 +93,8 @@ pub struct Resp {
     pub content_type: Option<String>,
     /// The body as text.
     pub text: String,
+    /// Every response header.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 /// Parses an RFC 3339 instant (test literals only).
@@ -113,6 +116,8 @@ pub struct Options {
     pub real_clock: bool,
     /// The NDJSON import's body limit (default: the service's 256 MiB).
     pub max_import_bytes: Option<usize>,
+    /// Bearer tokens (default: none, everything open).
+    pub tokens: Tokens,
 }
 
 /// Starts the app on `backend`; `None` when PostgreSQL is unreachable
@@ -152,7 +157,11 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
         None => limits,
     };
     let delivery = runtime.delivery.clone();
-    let state = AppState::new(runtime.clone(), store.clone(), limits);
+    let http = HttpSettings {
+        limits,
+        tokens: options.tokens,
+    };
+    let state = AppState::new(runtime.clone(), store.clone(), http);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     let port = listener.local_addr().expect("local addr").port();
     let server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))
@@ -211,7 +220,22 @@ impl TestApp {
         content_type: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Resp {
+        self.send(method, path, &[], content_type, body).await
+    }
+
+    /// Sends a request with extra headers, an optional raw body and content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Resp {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(ct) = content_type {
             req = req.header(reqwest::header::CONTENT_TYPE, ct);
         }
@@ -220,6 +244,7 @@ impl TestApp {
         }
         let resp = req.send().await.expect("send the request");
         let status = resp.status();
+        let headers = resp.headers().clone();
         let content_type = resp
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -232,6 +257,7 @@ impl TestApp {
             body,
             content_type,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
         }
     }
 

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access;
 mod certification_cron;
 mod cron_jobs;
 mod errors;
