@@ -251,15 +251,15 @@ fn cross_site(req: &ServiceRequest) -> Option<String> {
     {
         return Some("Sec-Fetch-Site: cross-site".to_owned());
     }
-    let origin = req.headers().get(ORIGIN)?;
+    let origin = String::from_utf8_lossy(req.headers().get(ORIGIN)?.as_bytes()).into_owned();
+    // The host (and port) the request reached, as the browser named it;
+    // the scheme is left out, since a TLS proxy in front turns https into
+    // http on the way here.
     let info = req.connection_info();
-    let own = format!("{}://{}", info.scheme(), info.host());
-    (!origin.as_bytes().eq_ignore_ascii_case(own.as_bytes())).then(|| {
-        format!(
-            "Origin {} is not {own}",
-            String::from_utf8_lossy(origin.as_bytes())
-        )
-    })
+    let own = info.host();
+    let authority = origin.split_once("://").map_or("", |(_, rest)| rest);
+    (!authority.eq_ignore_ascii_case(own))
+        .then(|| format!("Origin {origin} is not this service ({own})"))
 }
 
 #[cfg(test)]
