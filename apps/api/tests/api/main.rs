@@ -19,3 +19,4 @@ mod scheduler_jobs;
 mod schedules;
 mod scheduling;
 mod snapshots;
+mod standard_webhooks;

@@ -2,7 +2,8 @@
 //! outbox row of a fired evaluation, the log and webhook sinks (against a
 //! local receiver that checks the signature), retries and failures, a
 //! receiver's `Retry-After`, the delivery window, the retry endpoint, list
-//! filters, bad input, and two workers sharing one database.
+//! filters, bad input, and two workers sharing one database. The reference
+//! Standard Webhooks library checks the signatures in `standard_webhooks.rs`.
 //!
 //! Most cases step the worker by hand on the fixed clock
 //! (`DeliveryWorker::step`), so nothing waits for time to pass; the loop
