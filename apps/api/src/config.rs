@@ -113,8 +113,9 @@ pub struct Cli {
     #[arg(long, env = "MENTOR_SCHEDULER_WEBHOOK_URL", global = true)]
     pub webhook_url: Option<String>,
 
-    /// The webhook signing secret, at least 16 bytes (prefer the environment
-    /// variable: flags show in process lists).
+    /// The webhook signing secret: `whsec_` and the base64 of 24-64 random
+    /// bytes; during a rotation the new and the old one, separated by a space
+    /// or a comma (prefer the environment variable: flags show in process lists).
     #[arg(
         long,
         env = "MENTOR_SCHEDULER_WEBHOOK_SECRET",
@@ -286,7 +287,10 @@ impl Cli {
             SinkKind::Log => Arc::new(LogSink),
             SinkKind::Webhook => {
                 let url = self.webhook_url.as_deref().ok_or(SinkError::MissingUrl)?;
-                let secret = self.webhook_secret.as_ref().ok_or(SinkError::WeakSecret)?;
+                let secret = self
+                    .webhook_secret
+                    .as_ref()
+                    .ok_or(SinkError::MissingSecret)?;
                 Arc::new(WebhookSink::new(url, secret, timeout)?)
             }
         };
@@ -426,7 +430,8 @@ mod tests {
             .unwrap()
     }
 
-    const SECRET: &str = "0123456789abcdef0123";
+    /// `whsec_` and the base64 of the 36 bytes `mentor-scheduler-test-key-0123456789`.
+    const SECRET: &str = "whsec_bWVudG9yLXNjaGVkdWxlci10ZXN0LWtleS0wMTIzNDU2Nzg5";
 
     #[test]
     fn the_log_sink_is_the_default_and_a_webhook_url_selects_the_webhook() {
@@ -481,8 +486,32 @@ mod tests {
         };
         assert!(matches!(
             c.delivery(),
-            Err(DeliveryConfigError::Sink(SinkError::WeakSecret))
+            Err(DeliveryConfigError::Sink(SinkError::MissingSecret))
         ));
+    }
+
+    #[test]
+    fn a_secret_without_the_whsec_prefix_refuses_to_start_naming_the_expected_form() {
+        let c = cli(&[
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            "raw-secret-of-the-old-scheme-0123456789",
+        ]);
+        let message = c.delivery().unwrap_err().to_string();
+        assert!(
+            message.contains("does not start with whsec_")
+                && message.contains("whsec_ followed by the base64 of 24 to 64 random bytes"),
+            "{message}"
+        );
+        assert!(!message.contains("raw-secret"), "{message}");
+        let c = cli(&[
+            "--webhook-url",
+            "http://127.0.0.1:9/hook",
+            "--webhook-secret",
+            &format!("{SECRET}, whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        ]);
+        assert_eq!(c.delivery().unwrap().sink.name(), "webhook", "two secrets");
     }
 
     #[test]

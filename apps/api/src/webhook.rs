@@ -1,51 +1,30 @@
-//! The webhook sink: a signed POST of each notification's payload to one
-//! URL. The notification worker (in the runtime) calls it; what a status
-//! means for the notification (delivered, retried, failed) is decided by
-//! `classify_http_status` and the outbox's retry policy.
+//! The webhook sink: a POST of each notification's payload to one URL,
+//! signed as the Standard Webhooks specification says (docs/operations.md,
+//! "Verifying a webhook"). The notification worker (in the runtime) calls
+//! it; what a status means for the notification (delivered, retried,
+//! failed) is decided by `classify_http_status`, a receiver's `Retry-After`
+//! and the outbox's retry policy.
 //!
-//! The `X-Signature` header is `sha256=` and the HMAC-SHA256 of
-//! `timestamp.body` ([`signature`]), keyed with the configured secret;
-//! `X-Timestamp` is the Unix time of the attempt.
+//! Each request carries `webhook-id` (the notification's id, the same on
+//! every attempt), `webhook-timestamp` (the Unix time of this attempt) and
+//! `webhook-signature` (one `v1,` signature per configured secret, [`SigningKeys::sign`]).
+
+mod retry_after;
+mod signing;
 
 use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
+use chrono::{DateTime, Utc};
 use runtime::{Attempt, ErrorChain, Sink};
-use scenario_engine::service::{AttemptResult, Notification};
-use sha2::Sha256;
+use scenario_engine::service::{AttemptResult, Clock, Notification};
 
-/// The shortest secret accepted for signing, in bytes.
-pub const MIN_SECRET_BYTES: usize = 16;
+pub use signing::{
+    MAX_SECRET_BYTES, MIN_SECRET_BYTES, SECRET_PREFIX, Secret, SecretError, SigningKeys, sign_v1,
+};
+
 /// The most of a failed webhook answer's body kept in `last_error`.
 const ERROR_BODY_CHARS: usize = 200;
-
-/// A secret that never shows in logs or `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
-
-impl Secret {
-    /// The secret's bytes, for signing.
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(Arc::from(s)))
-    }
-}
 
 /// Why a sink could not be set up (a startup error).
 #[derive(Debug, thiserror::Error)]
@@ -58,51 +37,23 @@ pub enum SinkError {
     MissingUrl,
     /// The webhook sink signs every request: it needs a secret.
     #[error(
-        "the webhook sink needs MENTOR_SCHEDULER_WEBHOOK_SECRET of at least {MIN_SECRET_BYTES} bytes to sign its requests"
+        "the webhook sink needs MENTOR_SCHEDULER_WEBHOOK_SECRET: whsec_ followed by the base64 of {MIN_SECRET_BYTES} to {MAX_SECRET_BYTES} random bytes, to sign its requests"
     )]
-    WeakSecret,
+    MissingSecret,
+    /// A configured secret is not a Standard Webhooks secret.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the webhook HTTP client")]
     Client(#[source] reqwest::Error),
 }
-
-/// The `X-Signature` of a webhook request: `sha256=` and the lowercase hex
-/// HMAC-SHA256, keyed with the secret, of `timestamp + "." + body` (the
-/// exact bytes sent).
-///
-/// ```
-/// use mentor_scheduler_api::webhook::signature;
-/// assert_eq!(
-///     signature(b"0123456789abcdef", 1_774_425_600, br#"{"version":1}"#),
-///     "sha256=b21c406d926df1075e94e64278f11ca07ada7841b7b204a7983265903a28aa4d"
-/// );
-/// ```
-pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        unreachable!("HMAC accepts keys of every length")
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(7 + digest.len() * 2);
-    out.push_str("sha256=");
-    for b in digest {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The webhook sink: a POST of the notification's payload to one URL.
 #[derive(Clone)]
 pub struct WebhookSink {
     client: reqwest::Client,
     url: reqwest::Url,
-    secret: Secret,
+    keys: SigningKeys,
 }
 
 impl fmt::Debug for WebhookSink {
@@ -124,12 +75,13 @@ fn redacted_url(url: &reqwest::Url) -> String {
 }
 
 impl WebhookSink {
-    /// The webhook sink for `url`, signing with `secret`; each call may take
-    /// up to `timeout`.
+    /// The webhook sink for `url`, signing with every secret of `secret`
+    /// ([`SigningKeys::parse`]); each call may take up to `timeout`.
     ///
     /// # Errors
     /// [`SinkError`] for a URL that is not `http(s)://host...`, a secret
-    /// shorter than [`MIN_SECRET_BYTES`], or a client that cannot be built.
+    /// that is not `whsec_` and the base64 of [`MIN_SECRET_BYTES`] to
+    /// [`MAX_SECRET_BYTES`] bytes, or a client that cannot be built.
     pub fn new(url: &str, secret: &Secret, timeout: Duration) -> Result<Self, SinkError> {
         let url = reqwest::Url::parse(url).map_err(|e| SinkError::InvalidUrl(e.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -139,9 +91,7 @@ impl WebhookSink {
                 url.host_str()
             )));
         }
-        if secret.expose().len() < MIN_SECRET_BYTES {
-            return Err(SinkError::WeakSecret);
-        }
+        let keys = SigningKeys::parse(secret.expose())?;
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -151,34 +101,45 @@ impl WebhookSink {
             .user_agent(concat!("mentor-scheduler/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SinkError::Client)?;
-        Ok(Self {
-            client,
-            url,
-            secret: secret.clone(),
-        })
+        Ok(Self { client, url, keys })
     }
 
-    async fn post(&self, n: &Notification, timestamp: i64) -> AttemptResult {
+    async fn post(&self, n: &Notification, clock: &dyn Clock) -> AttemptResult {
         // The stored payload is the wire body; these bytes are signed and sent.
         let body = match serde_json::to_vec(&n.payload) {
             Ok(b) => b,
             Err(e) => return AttemptResult::Permanent(format!("payload does not serialise: {e}")),
         };
-        let sig = signature(self.secret.expose(), timestamp, &body);
+        // The time of this attempt, read as it is signed: a retry is signed anew.
+        let timestamp = clock.now().timestamp();
+        let signature = self.keys.sign(&n.id, timestamp, &body);
         let sent = self
             .client
             .post(self.url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("X-Notification-Id", n.id.as_str())
-            .header("X-Timestamp", timestamp.to_string())
-            .header("X-Signature", sig)
+            .header("webhook-id", n.id.as_str())
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
             .body(body)
             .send()
             .await;
+        // The timestamp counts whole seconds, and the first retries come
+        // sooner than a second (0.5-1 s by default). A retry within the same
+        // second would carry this attempt's timestamp and signature again,
+        // which a receiver that rejects replays (a signature or an (id,
+        // timestamp) seen before) refuses. So no retry is due before the
+        // next second.
+        let next_second = DateTime::from_timestamp(timestamp.saturating_add(1), 0)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let mut resp = match sent {
             // Connection errors and timeouts: the receiver may be back later.
             // The error is formatted without its URL (it may hold a token).
-            Err(e) => return AttemptResult::Retryable(ErrorChain(&e.without_url()).to_string()),
+            Err(e) => {
+                return AttemptResult::RetryAfter {
+                    error: ErrorChain(&e.without_url()).to_string(),
+                    not_before: next_second,
+                };
+            }
             Ok(r) => r,
         };
         let status = resp.status();
@@ -186,6 +147,11 @@ impl WebhookSink {
         if class == StatusClass::Delivered {
             return AttemptResult::Delivered;
         }
+        let asked = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after::retry_after(v, clock.now()));
         // A little of the answer helps whoever reads `last_error`.
         let snippet = match resp.chunk().await {
             Ok(Some(bytes)) => String::from_utf8_lossy(&bytes)
@@ -200,7 +166,10 @@ impl WebhookSink {
             format!("HTTP {status}: {}", snippet.trim())
         };
         match class {
-            StatusClass::Retryable => AttemptResult::Retryable(error),
+            StatusClass::Retryable => AttemptResult::RetryAfter {
+                error,
+                not_before: asked.map_or(next_second, |at| at.max(next_second)),
+            },
             StatusClass::Permanent | StatusClass::Delivered => AttemptResult::Permanent(error),
         }
     }
@@ -215,8 +184,13 @@ impl Sink for WebhookSink {
         redacted_url(&self.url)
     }
 
-    fn deliver<'a>(&'a self, n: &'a Notification, _attempt: u32, timestamp: i64) -> Attempt<'a> {
-        Box::pin(self.post(n, timestamp))
+    fn deliver<'a>(
+        &'a self,
+        n: &'a Notification,
+        _attempt: u32,
+        clock: &'a dyn Clock,
+    ) -> Attempt<'a> {
+        Box::pin(self.post(n, clock))
     }
 }
 
@@ -225,7 +199,8 @@ impl Sink for WebhookSink {
 enum StatusClass {
     /// 2xx.
     Delivered,
-    /// 408, 429 and 5xx.
+    /// 408, 429 and 5xx: retried, not before the receiver's `Retry-After`
+    /// if it sends one.
     Retryable,
     /// Everything else: other 4xx, and 1xx and 3xx (the webhook follows no
     /// redirects: a moved receiver is a configuration to fix, not a retry).
@@ -258,47 +233,40 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_signature_is_hmac_sha256_over_timestamp_dot_body() {
-        // Independent value: printf '1774425600.{"version":1}' |
-        //   openssl dgst -sha256 -hmac 0123456789abcdef
-        assert_eq!(
-            signature(b"0123456789abcdef", 1_774_425_600, br#"{"version":1}"#),
-            "sha256=b21c406d926df1075e94e64278f11ca07ada7841b7b204a7983265903a28aa4d"
-        );
-        assert_ne!(
-            signature(b"0123456789abcdef", 1_774_425_601, br#"{"version":1}"#),
-            signature(b"0123456789abcdef", 1_774_425_600, br#"{"version":1}"#)
-        );
-    }
+    /// Two secrets of a rotation (36 and 33 bytes).
+    const SECRETS: &str = "whsec_bWVudG9yLXNjaGVkdWxlci10ZXN0LWtleS0wMTIzNDU2Nzg5 whsec_dGhlLW9sZC1rZXktb2YtYS1yb3RhdGlvbi0wMTIzNDU2";
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let secret: Secret = "s3cr3t-s3cr3t-s3cr3t".parse().unwrap();
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        let secret: Secret = SECRETS.parse().unwrap();
         let sink = WebhookSink::new(
             "https://hooks.example.org/abc/TOKEN?key=TOKEN",
             &secret,
             Duration::from_secs(1),
         )
         .unwrap();
-        let shown = format!("{sink:?} {}", sink.describe());
+        let shown = format!("{secret:?} {sink:?} {}", sink.describe());
         assert!(
-            !shown.contains("s3cr3t") && !shown.contains("TOKEN"),
+            !shown.contains("bWVudG9y") && !shown.contains("dGhlLW9s") && !shown.contains("TOKEN"),
             "{shown}"
         );
         assert!(shown.contains("https://hooks.example.org/"), "{shown}");
     }
 
     #[test]
-    fn a_webhook_needs_an_http_url_and_a_long_enough_secret() {
-        let good: Secret = "0123456789abcdef".parse().unwrap();
-        let short: Secret = "0123456789abcde".parse().unwrap();
+    fn a_webhook_needs_an_http_url_and_standard_webhooks_secrets() {
+        let good: Secret = SECRETS.parse().unwrap();
         let t = Duration::from_secs(1);
         assert!(WebhookSink::new("http://127.0.0.1:9/hook", &good, t).is_ok());
+        let raw: Secret = "0123456789abcdef0123456789".parse().unwrap();
+        assert!(matches!(
+            WebhookSink::new("http://127.0.0.1:9/hook", &raw, t),
+            Err(SinkError::Secret(SecretError::MissingPrefix { .. }))
+        ));
+        let short: Secret = "whsec_MDEyMzQ1Njc4OWFiY2RlZg==".parse().unwrap();
         assert!(matches!(
             WebhookSink::new("http://127.0.0.1:9/hook", &short, t),
-            Err(SinkError::WeakSecret)
+            Err(SinkError::Secret(SecretError::Length { bytes: 16, .. }))
         ));
         for bad in [
             "ftp://example.org/",

@@ -57,8 +57,15 @@ pub trait Sink: fmt::Debug + Send + Sync + 'static {
     /// Where it delivers, for the start-up log line; never a secret.
     fn describe(&self) -> String;
 
-    /// Delivers `n` as attempt number `attempt`, at Unix time `timestamp`.
-    fn deliver<'a>(&'a self, n: &'a Notification, attempt: u32, timestamp: i64) -> Attempt<'a>;
+    /// Delivers `n` as attempt number `attempt`. `clock` is the worker's:
+    /// read it for the time of this attempt (a webhook signs each request
+    /// with it) and of its answer, so that the tests' fixed clock holds here too.
+    fn deliver<'a>(
+        &'a self,
+        n: &'a Notification,
+        attempt: u32,
+        clock: &'a dyn Clock,
+    ) -> Attempt<'a>;
 }
 
 /// One `tracing` line per notification (target
@@ -75,7 +82,12 @@ impl Sink for LogSink {
         "the log (target mentor_scheduler::notifications)".to_owned()
     }
 
-    fn deliver<'a>(&'a self, n: &'a Notification, attempt: u32, _timestamp: i64) -> Attempt<'a> {
+    fn deliver<'a>(
+        &'a self,
+        n: &'a Notification,
+        attempt: u32,
+        _clock: &'a dyn Clock,
+    ) -> Attempt<'a> {
         tracing::info!(
             target: "mentor_scheduler::notifications",
             notification_id = %n.id,
@@ -325,17 +337,18 @@ impl DeliveryWorker {
         &self,
         batch: Vec<Delivery>,
     ) -> Vec<(scenario_engine::service::Claim, AttemptResult)> {
-        let timestamp = self.clock.now().timestamp();
         let tasks: Vec<_> = batch
             .into_iter()
             .map(|d| {
                 let sink = Arc::clone(&self.config.sink);
+                let clock = Arc::clone(&self.clock);
                 let claim = d.claim;
                 let n = d.notification;
                 let attempt = claim.attempt;
                 // A task each: the attempts of a batch wait on their
                 // receivers side by side, and one that panics fails alone.
-                let task = tokio::spawn(async move { sink.deliver(&n, attempt, timestamp).await });
+                let task =
+                    tokio::spawn(async move { sink.deliver(&n, attempt, clock.as_ref()).await });
                 (claim, task)
             })
             .collect();

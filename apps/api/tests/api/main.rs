@@ -20,3 +20,4 @@ mod scheduler_jobs;
 mod schedules;
 mod scheduling;
 mod snapshots;
+mod standard_webhooks;

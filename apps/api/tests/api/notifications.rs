@@ -1,8 +1,9 @@
 //! `/api/v1/notifications` and the notification worker end to end: the
 //! outbox row of a fired evaluation, the log and webhook sinks (against a
-//! local receiver that checks the signature), retries and failures, the
-//! delivery window, the retry endpoint, list filters, bad input, and two
-//! workers sharing one database.
+//! local receiver that checks the signature), retries and failures, a
+//! receiver's `Retry-After`, the delivery window, the retry endpoint, list
+//! filters, bad input, and two workers sharing one database. The reference
+//! Standard Webhooks library checks the signatures in `standard_webhooks.rs`.
 //!
 //! Most cases step the worker by hand on the fixed clock
 //! (`DeliveryWorker::step`), so nothing waits for time to pass; the loop
@@ -18,6 +19,8 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::TimeDelta;
 use hmac::{Hmac, KeyInit, Mac};
 use mentor_scheduler_api::webhook::WebhookSink;
@@ -38,6 +41,8 @@ backend_tests!(
     the_log_sink_delivers_as_soon_as_an_evaluation_wakes_the_worker,
     the_webhook_sink_posts_the_stored_payload_signed_with_the_secret,
     a_webhook_answering_500_twice_then_200_is_delivered_on_the_third_attempt,
+    a_retry_after_a_500_is_signed_with_a_later_timestamp_than_the_attempt_before,
+    a_retry_after_header_delays_the_next_attempt_up_to_the_backoff_cap,
     a_webhook_answering_400_fails_at_once_with_the_answer_in_last_error,
     a_webhook_that_keeps_failing_is_failed_after_the_last_attempt,
     an_unreachable_receiver_is_retried_and_its_url_is_not_in_last_error,
@@ -49,7 +54,9 @@ backend_tests!(
 );
 
 const NOTIFICATIONS: &str = "/api/v1/notifications";
-const SECRET: &str = "test-secret-0123456789";
+/// `whsec_` and the base64 of the key [`KEY`].
+const SECRET: &str = "whsec_bWVudG9yLXNjaGVkdWxlci10ZXN0LWtleS0wMTIzNDU2Nzg5";
+const KEY: &[u8] = b"mentor-scheduler-test-key-0123456789";
 const USER: &str = "usr_mentor_7821";
 
 /// Every stored field of a notification (docs/api.md, "Notifications").
@@ -93,10 +100,10 @@ struct Call {
     body: Vec<u8>,
 }
 
-/// What the receiver answers, and what it got.
+/// What the receiver answers (status, body, `Retry-After`), and what it got.
 #[derive(Debug, Default)]
 struct Script {
-    answers: VecDeque<(u16, &'static str)>,
+    answers: VecDeque<(u16, &'static str, Option<&'static str>)>,
     otherwise: u16,
     calls: Vec<Call>,
 }
@@ -125,12 +132,25 @@ async fn hook(
             .collect(),
         body: body.to_vec(),
     });
-    let (status, text) = s.answers.pop_front().unwrap_or((s.otherwise, ""));
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body(text)
+    let (status, text, retry_after) = s.answers.pop_front().unwrap_or((s.otherwise, "", None));
+    let mut answer = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+    if let Some(value) = retry_after {
+        answer.insert_header(("Retry-After", value));
+    }
+    answer.body(text)
 }
 
 impl Receiver {
     async fn start(answers: &[(u16, &'static str)], otherwise: u16) -> Self {
+        let answers: Vec<_> = answers.iter().map(|&(s, b)| (s, b, None)).collect();
+        Self::start_with_retry_after(&answers, otherwise).await
+    }
+
+    /// [`Receiver::start`], with a `Retry-After` on some answers.
+    async fn start_with_retry_after(
+        answers: &[(u16, &'static str, Option<&'static str>)],
+        otherwise: u16,
+    ) -> Self {
         let script = web::Data::new(Mutex::new(Script {
             answers: answers.iter().copied().collect(),
             otherwise,
@@ -168,30 +188,30 @@ impl Receiver {
     }
 }
 
-/// Checks a request as a receiver would: recompute HMAC-SHA256 over
-/// `X-Timestamp + "." + body` with the shared secret and compare it, in
-/// constant time, with the hex digest of `X-Signature`.
+/// Checks a request as a Standard Webhooks receiver would: recompute
+/// HMAC-SHA256 over `webhook-id + "." + webhook-timestamp + "." + body`
+/// with the shared key and compare it, in constant time, with the base64
+/// digest after `v1,` in `webhook-signature`.
 fn assert_signed(call: &Call) {
-    let timestamp = &call.headers["x-timestamp"];
-    let signature = call.headers["x-signature"]
-        .strip_prefix("sha256=")
-        .unwrap_or_else(|| panic!("no sha256= prefix: {call:?}"));
-    assert_eq!(signature.len(), 64, "{signature}");
-    let digest: Vec<u8> = (0..32)
-        .map(|i| u8::from_str_radix(&signature[2 * i..2 * i + 2], 16).unwrap())
-        .collect();
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(&call.body);
-    mac.verify_slice(&digest)
+    let mac = |body: &[u8]| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(KEY).unwrap();
+        mac.update(call.headers["webhook-id"].as_bytes());
+        mac.update(b".");
+        mac.update(call.headers["webhook-timestamp"].as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac
+    };
+    let signature = call.headers["webhook-signature"]
+        .strip_prefix("v1,")
+        .unwrap_or_else(|| panic!("no v1, prefix: {call:?}"));
+    let digest = BASE64.decode(signature).unwrap();
+    assert_eq!(digest.len(), 32, "{signature}");
+    mac(&call.body)
+        .verify_slice(&digest)
         .unwrap_or_else(|_| panic!("the signature does not verify: {call:?}"));
     // And a body changed on the way would not.
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(&call.body[1..]);
-    assert!(mac.verify_slice(&digest).is_err());
+    assert!(mac(&call.body[1..]).verify_slice(&digest).is_err());
 }
 
 fn webhook(url: &str, attempts: i64, base_ms: i64) -> DeliveryConfig {
@@ -360,9 +380,16 @@ async fn the_webhook_sink_posts_the_stored_payload_signed_with_the_secret(backen
         ("POST", "/hook")
     );
     assert_eq!(call.headers["content-type"], "application/json");
-    assert_eq!(call.headers["x-notification-id"], id);
-    assert_eq!(call.headers["x-timestamp"], at(T0).timestamp().to_string());
+    assert_eq!(call.headers["webhook-id"], id);
+    assert_eq!(
+        call.headers["webhook-timestamp"],
+        at(T0).timestamp().to_string()
+    );
     assert_signed(call);
+    assert!(
+        !call.headers.keys().any(|h| h.starts_with("x-")),
+        "no headers of the old scheme: {call:?}"
+    );
     let body: Value = serde_json::from_slice(&call.body).unwrap();
     assert_eq!(body, stored["payload"], "the stored payload is the body");
     assert_eq!(
@@ -408,10 +435,124 @@ async fn a_webhook_answering_500_twice_then_200_is_delivered_on_the_third_attemp
     let calls = receiver.calls();
     assert_eq!(calls.len(), 3, "{calls:?}");
     for call in &calls {
-        assert_eq!(call.headers["x-notification-id"], id);
+        assert_eq!(call.headers["webhook-id"], id);
         assert_eq!(call.body, calls[0].body, "the same payload every time");
         assert_signed(call);
     }
+    app.stop().await;
+    receiver.stop().await;
+}
+
+async fn a_retry_after_a_500_is_signed_with_a_later_timestamp_than_the_attempt_before(
+    backend: Backend,
+) {
+    // With a 20 ms backoff base the retry's backoff ends inside the second
+    // of the first attempt, whose timestamp (whole seconds) it must not repeat.
+    let receiver = Receiver::start(&[(500, "busy")], 204).await;
+    let Some(app) = app_with(backend, webhook(&receiver.url, 8, 20)).await else {
+        return;
+    };
+    let id = enqueue(&app, USER).await;
+    assert!(matches!(
+        step(&app).await,
+        Step::Attempted { delivered: 0, .. }
+    ));
+    // The clock moves to when the retry is due, and no further.
+    let Step::Idle { next: Some(next) } = step(&app).await else {
+        panic!("the retry is pending")
+    };
+    app.clock.set(next);
+    assert!(matches!(
+        step(&app).await,
+        Step::Attempted { delivered: 1, .. }
+    ));
+    let calls = receiver.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let timestamp = |c: &Call| c.headers["webhook-timestamp"].parse::<i64>().unwrap();
+    assert_eq!(timestamp(&calls[0]), at(T0).timestamp());
+    assert!(
+        timestamp(&calls[1]) > timestamp(&calls[0]),
+        "the retry repeats the first attempt's timestamp: {calls:?}"
+    );
+    assert_eq!(timestamp(&calls[1]), next.timestamp(), "its own time");
+    assert_eq!(
+        next,
+        at(T0) + TimeDelta::seconds(1),
+        "due at the next second"
+    );
+    assert_ne!(
+        calls[0].headers["webhook-signature"],
+        calls[1].headers["webhook-signature"]
+    );
+    for call in &calls {
+        assert_eq!(call.headers["webhook-id"], id, "the same id every time");
+        assert_signed(call);
+    }
+    app.stop().await;
+    receiver.stop().await;
+}
+
+async fn a_retry_after_header_delays_the_next_attempt_up_to_the_backoff_cap(backend: Backend) {
+    // Seconds, then an HTTP date, then a day: cut to the 10-minute cap.
+    let receiver = Receiver::start_with_retry_after(
+        &[
+            (503, "maintenance", Some("120")),
+            (429, "slow down", Some("Wed, 25 Mar 2026 08:07:00 GMT")),
+            (503, "", Some("86400")),
+        ],
+        200,
+    )
+    .await;
+    let Some(app) = app_with(backend, webhook(&receiver.url, 8, 1000)).await else {
+        return;
+    };
+    let id = enqueue(&app, USER).await;
+    for (now, next, error) in [
+        (
+            T0,
+            "2026-03-25T08:02:00Z",
+            "HTTP 503 Service Unavailable: maintenance",
+        ),
+        (
+            "2026-03-25T08:02:00Z",
+            "2026-03-25T08:07:00Z",
+            "HTTP 429 Too Many Requests: slow down",
+        ),
+        (
+            "2026-03-25T08:07:00Z",
+            "2026-03-25T08:17:00Z",
+            "HTTP 503 Service Unavailable",
+        ),
+    ] {
+        app.set_now(now);
+        assert!(
+            matches!(step(&app).await, Step::Attempted { delivered: 0, .. }),
+            "{now}"
+        );
+        let n = notification(&app, &id).await;
+        assert_eq!(n["status"], "pending");
+        assert_eq!(n["next_attempt_at"], next, "{n:#}");
+        assert_eq!(n["last_error"], error);
+        // Not a millisecond earlier.
+        app.clock.set(at(next) - TimeDelta::milliseconds(1));
+        assert_eq!(
+            step(&app).await,
+            Step::Idle {
+                next: Some(at(next))
+            }
+        );
+    }
+    app.set_now("2026-03-25T08:17:00Z");
+    assert!(matches!(
+        step(&app).await,
+        Step::Attempted { delivered: 1, .. }
+    ));
+    let n = notification(&app, &id).await;
+    assert_eq!(
+        (&n["status"], &n["attempts"]),
+        (&json!("delivered"), &json!(4))
+    );
+    assert_eq!(receiver.calls().len(), 4);
     app.stop().await;
     receiver.stop().await;
 }
@@ -854,7 +995,7 @@ async fn two_workers_on_one_database_never_deliver_a_notification_twice(backend:
     let calls = receiver.calls();
     let ids: Vec<&str> = calls
         .iter()
-        .map(|c| c.headers["x-notification-id"].as_str())
+        .map(|c| c.headers["webhook-id"].as_str())
         .collect();
     let distinct: BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(ids.len(), 30, "one request each");

@@ -333,7 +333,9 @@ impl OutboxService {
     }
 
     /// The outcome of the attempt under `claim` that ended with `result`
-    /// now; `jitter` in `[0, 1]` spreads the retries.
+    /// now; `jitter` in `[0, 1]` spreads the retries. A sink that says
+    /// when to try again at the earliest ([`AttemptResult::RetryAfter`]) is
+    /// waited for, up to the policy's [cap](RetryPolicy::cap).
     pub fn settle(&self, claim: Claim, result: AttemptResult, jitter: f64) -> Settled {
         let outcome = self
             .policy
@@ -404,5 +406,86 @@ impl OutboxService {
                 status: n.status,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::adapters::{FixedClock, InMemoryStore, UlidIds};
+    use crate::rules::{Rules, Scenario};
+    use crate::service::{EvaluateRequest, EvaluationService, MentorService, MentorUpsert};
+
+    /// An outbox holding one pending notification, due at the clock's now.
+    fn one_pending() -> (OutboxService, Arc<FixedClock>) {
+        let store = Arc::new(InMemoryStore::default());
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 25, 8, 0, 0).unwrap();
+        let clock = Arc::new(FixedClock::new(t0));
+        let upsert = MentorUpsert {
+            org_id: Some("org_oslo_01".into()),
+            ..MentorUpsert::default()
+        };
+        MentorService::new(store.clone(), clock.clone())
+            .upsert("usr_mentor_7821", upsert)
+            .unwrap();
+        clock.advance(TimeDelta::days(10));
+        let evaluations = EvaluationService::new(
+            store.clone(),
+            clock.clone(),
+            Arc::new(UlidIds::new()),
+            Rules::default(),
+        );
+        let request = EvaluateRequest {
+            user_id: "usr_mentor_7821".into(),
+            scenario: Scenario::inactivity(None).unwrap(),
+            dry_run: false,
+            run_id: None,
+        };
+        assert!(evaluations.evaluate(request).unwrap().should_notify);
+        let outbox = OutboxService::new(
+            store,
+            clock.clone(),
+            RetryPolicy::default(),
+            TimeDelta::seconds(60),
+        );
+        (outbox, clock)
+    }
+
+    #[test]
+    fn a_notification_asked_to_retry_later_is_not_claimed_before_then() {
+        let (outbox, clock) = one_pending();
+        let batch = outbox.claim(10).unwrap();
+        let not_before = clock.now() + TimeDelta::seconds(120);
+        let result = AttemptResult::RetryAfter {
+            error: "HTTP 503 Service Unavailable".into(),
+            not_before,
+        };
+        let settled = outbox.settle(batch[0].claim.clone(), result, 0.5);
+        assert_eq!(outbox.record(&[settled]).unwrap(), 1);
+        assert_eq!(outbox.next_due().unwrap(), Some(not_before));
+        clock.set(not_before - TimeDelta::milliseconds(1));
+        assert!(outbox.claim(10).unwrap().is_empty(), "not yet");
+        clock.set(not_before);
+        let again = outbox.claim(10).unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].claim.attempt, 2);
+    }
+
+    #[test]
+    fn a_retry_later_than_the_cap_is_due_at_the_cap() {
+        let (outbox, clock) = one_pending();
+        let batch = outbox.claim(10).unwrap();
+        let result = AttemptResult::RetryAfter {
+            error: "HTTP 429 Too Many Requests".into(),
+            not_before: clock.now() + TimeDelta::days(2),
+        };
+        let settled = outbox.settle(batch[0].claim.clone(), result, 0.5);
+        assert_eq!(outbox.record(&[settled]).unwrap(), 1);
+        assert_eq!(
+            outbox.next_due().unwrap(),
+            Some(clock.now() + outbox.policy().cap())
+        );
     }
 }

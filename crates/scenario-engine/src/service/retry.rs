@@ -1,7 +1,8 @@
 //! What one delivery attempt's result means for its notification: the
 //! retry policy (docs/operations.md, "Retries": by default 8 attempts, 1 s
 //! base doubling with jitter, 10 min cap). Which answers of a receiver are
-//! worth another try is the sink's to say ([`AttemptResult`]).
+//! worth another try, and when at the earliest, is the sink's to say
+//! ([`AttemptResult`]).
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -23,6 +24,17 @@ pub enum AttemptResult {
     /// It may work later: the receiver was busy, failed or timed out, or
     /// could not be reached.
     Retryable(String),
+    /// It may work later, but not before `not_before`: the receiver said
+    /// when (an HTTP `Retry-After`), or the sink needs the next attempt to
+    /// start later (a webhook signs each attempt with a later timestamp).
+    /// The wait is still at least the backoff, and at most the policy's cap
+    /// ([`RetryPolicy::outcome`]).
+    RetryAfter {
+        /// Why this attempt failed.
+        error: String,
+        /// The earliest instant of the next attempt.
+        not_before: DateTime<Utc>,
+    },
     /// It will not work by trying again: the receiver refused it.
     Permanent(String),
 }
@@ -84,6 +96,13 @@ pub fn error_text(message: &str) -> String {
 /// // An attempt that cannot work by trying again fails at once.
 /// let refused = policy.outcome(1, AttemptResult::Permanent("refused".into()), now, 0.5);
 /// assert_eq!(refused, Outcome::Failed { error: "refused".into() });
+/// // A receiver that asks for two minutes gets them (the backoff is shorter) ...
+/// let asked = |s| AttemptResult::RetryAfter { error: "busy".into(), not_before: now + TimeDelta::seconds(s) };
+/// let later = policy.outcome(3, asked(120), now, 0.0);
+/// assert_eq!(later, Outcome::Retry { at: now + TimeDelta::minutes(2), error: "busy".into() });
+/// // ... and one that asks for a day gets the cap.
+/// let capped = policy.outcome(3, asked(86_400), now, 0.0);
+/// assert_eq!(capped, Outcome::Retry { at: now + policy.cap(), error: "busy".into() });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -134,6 +153,20 @@ impl RetryPolicy {
         self.max_attempts
     }
 
+    /// The longest wait between two attempts: 10 minutes, or the base when
+    /// that is longer. It bounds the backoff and a receiver's `Retry-After`
+    /// alike.
+    ///
+    /// ```
+    /// use chrono::TimeDelta;
+    /// use scenario_engine::service::RetryPolicy;
+    /// assert_eq!(RetryPolicy::default().cap(), TimeDelta::minutes(10));
+    /// assert_eq!(RetryPolicy::new(8, 3_600_000).unwrap().cap(), TimeDelta::hours(1));
+    /// ```
+    pub fn cap(&self) -> TimeDelta {
+        self.cap
+    }
+
     /// The wait after attempt number `attempt` (from 1) failed, for a
     /// `jitter` in `[0, 1]` (clamped): from half of
     /// `min(cap, base × 2^(attempt−1))` at 0 to all of it at 1.
@@ -156,6 +189,11 @@ impl RetryPolicy {
 
     /// What to store after attempt number `attempt` (from 1; counted when
     /// it was claimed) ended with `result` at `now`.
+    ///
+    /// A retry is due after the [backoff](Self::backoff); for
+    /// [`AttemptResult::RetryAfter`], not before its `not_before` either,
+    /// unless that is further than the [cap](Self::cap) from `now`: then
+    /// the cap. The last attempt fails whatever it asked for.
     pub fn outcome(
         &self,
         attempt: u32,
@@ -174,6 +212,17 @@ impl RetryPolicy {
             AttemptResult::Retryable(e) => Outcome::Retry {
                 at: now + self.backoff(attempt, jitter),
                 error: error_text(&e),
+            },
+            AttemptResult::RetryAfter { error, .. } if attempt >= self.max_attempts => {
+                Outcome::Failed {
+                    error: error_text(&error),
+                }
+            }
+            AttemptResult::RetryAfter { error, not_before } => Outcome::Retry {
+                // A receiver may ask for any wait; the cap keeps one from
+                // holding a notification for days on a single answer.
+                at: (now + self.backoff(attempt, jitter)).max(not_before.min(now + self.cap)),
+                error: error_text(&error),
             },
         }
     }
@@ -245,5 +294,73 @@ mod tests {
             p.outcome(3, AttemptResult::Delivered, now, 0.0),
             Outcome::Delivered
         );
+    }
+
+    fn retry_after(now: DateTime<Utc>, wait: TimeDelta) -> AttemptResult {
+        AttemptResult::RetryAfter {
+            error: "HTTP 503".into(),
+            not_before: now + wait,
+        }
+    }
+
+    fn due(outcome: Outcome) -> DateTime<Utc> {
+        match outcome {
+            Outcome::Retry { at, .. } => at,
+            other => panic!("not a retry: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_retry_after_is_waited_for_when_it_is_longer_than_the_backoff() {
+        let p = RetryPolicy::default();
+        let now = DateTime::from_timestamp(1_774_425_600, 0).unwrap();
+        // The 1st retry's backoff is 0.5-1 s; the receiver asked for 30 s.
+        let at = due(p.outcome(1, retry_after(now, TimeDelta::seconds(30)), now, 1.0));
+        assert_eq!(at, now + TimeDelta::seconds(30));
+        // Down to the millisecond: not before means not before.
+        let wait = TimeDelta::milliseconds(1_234);
+        assert_eq!(
+            due(p.outcome(1, retry_after(now, wait), now, 0.0)),
+            now + wait
+        );
+    }
+
+    #[test]
+    fn a_retry_after_shorter_than_the_backoff_or_past_keeps_the_backoff() {
+        let p = RetryPolicy::default();
+        let now = DateTime::from_timestamp(1_774_425_600, 0).unwrap();
+        // The 5th retry waits 8-16 s; 2 s asked, or a date already past, change nothing.
+        for wait in [TimeDelta::seconds(2), TimeDelta::seconds(-60)] {
+            let at = due(p.outcome(5, retry_after(now, wait), now, 0.5));
+            assert_eq!(at, now + p.backoff(5, 0.5), "{wait}");
+        }
+    }
+
+    #[test]
+    fn a_retry_after_beyond_the_cap_is_cut_to_the_cap() {
+        let now = DateTime::from_timestamp(1_774_425_600, 0).unwrap();
+        let p = RetryPolicy::default();
+        let at = due(p.outcome(1, retry_after(now, TimeDelta::days(365)), now, 0.5));
+        assert_eq!(at, now + TimeDelta::minutes(10));
+        // A base longer than 10 minutes is its own cap.
+        let slow = RetryPolicy::new(8, 3_600_000).unwrap();
+        let at = due(slow.outcome(1, retry_after(now, TimeDelta::days(1)), now, 0.0));
+        assert_eq!(at, now + TimeDelta::hours(1));
+    }
+
+    #[test]
+    fn the_last_attempt_fails_even_when_the_receiver_asks_for_a_retry_later() {
+        let p = RetryPolicy::new(3, 1000).unwrap();
+        let now = DateTime::from_timestamp(1_774_425_600, 0).unwrap();
+        assert_eq!(
+            p.outcome(3, retry_after(now, TimeDelta::seconds(5)), now, 0.0),
+            Outcome::Failed {
+                error: "HTTP 503".into()
+            }
+        );
+        assert!(matches!(
+            p.outcome(2, retry_after(now, TimeDelta::seconds(5)), now, 0.0),
+            Outcome::Retry { .. }
+        ));
     }
 }
