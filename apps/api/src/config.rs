@@ -49,6 +49,16 @@ pub struct Cli {
     #[arg(long, env = "MENTOR_SCHEDULER_MAX_IMPORT_BYTES", default_value_t = crate::state::DEFAULT_MAX_IMPORT_BYTES, global = true)]
     pub max_import_bytes: usize,
 
+    /// NDJSON imports in progress at once (1-64); one more is a 429 with `Retry-After`.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_MAX_CONCURRENT_IMPORTS",
+        default_value_t = crate::state::DEFAULT_MAX_CONCURRENT_IMPORTS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64),
+        global = true
+    )]
+    pub max_concurrent_imports: usize,
+
     /// IANA time zone in which calendar days are counted.
     #[arg(
         long,
@@ -76,9 +86,29 @@ pub struct Cli {
     )]
     pub db_pool_size: u32,
 
+    /// Database connections of the runs, the scheduler loop and the
+    /// notification worker, a pool apart from the handlers' (default: --run-threads + 4).
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_DB_RUN_POOL_SIZE",
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub db_run_pool_size: Option<u32>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "MENTOR_SCHEDULER_WORKERS", global = true)]
     pub workers: Option<usize>,
+
+    /// Threads that process runs at once (1-64); more runs wait their turn, `running`.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_RUN_THREADS",
+        default_value_t = runtime::DEFAULT_RUN_THREADS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=64),
+        global = true
+    )]
+    pub run_threads: usize,
 
     /// How long a run's lease lasts without renewal, in seconds; a run whose
     /// lease lapses is taken as abandoned.
@@ -98,6 +128,16 @@ pub struct Cli {
         global = true
     )]
     pub retention_days: u32,
+
+    /// The most jobs that can be registered (1-1000000); creating one more is a 422.
+    #[arg(
+        long,
+        env = "MENTOR_SCHEDULER_MAX_JOBS",
+        default_value_t = scheduler_core::DEFAULT_MAX_JOBS,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000),
+        global = true
+    )]
+    pub max_jobs: u64,
 
     /// Where notifications go: `log` or `webhook` (default: `webhook` when
     /// a webhook URL is set, else `log`).
@@ -366,6 +406,7 @@ impl Cli {
             limits: BodyLimits {
                 max_body_bytes: self.max_body_bytes,
                 max_import_bytes: self.max_import_bytes,
+                max_concurrent_imports: self.max_concurrent_imports,
             },
             tokens,
         })

@@ -5,18 +5,21 @@
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
-use run_log::UpdateRefused;
 use scenario_engine::rules::{OutOfRange, UnknownName};
 use scenario_engine::service::{
-    BatchIdsError, EvaluationError, InvalidId, MentorError, OutboxError, RejectedImport, StoreError,
+    EvaluationError, InvalidId, MentorError, OutboxError, RejectedImport,
 };
-use scheduler_core::{CronError, JobError, ScheduleError};
+use scheduler_core::{JobError, ScheduleError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use runtime::{ErrorChain, RuntimeError};
+
+use mapping::{evaluation_parts, runtime_details, runtime_parts, store_parts};
+
+mod mapping;
 
 /// The body of every error response: `{"error": {"code", "message", "details"}}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -203,6 +206,14 @@ pub enum ApiError {
     /// Reading an import, or its spool file, failed.
     #[error("reading the import failed")]
     Io(#[source] std::io::Error),
+    /// An NDJSON import refused because `limit` others are in progress.
+    #[error("{limit} import(s) in progress, the most at once; retry in {retry_after_seconds} s")]
+    TooManyImports {
+        /// Imports in progress at once (`--max-concurrent-imports`).
+        limit: usize,
+        /// The `Retry-After` of the answer.
+        retry_after_seconds: u64,
+    },
     /// An NDJSON import refused because of its lines; nothing was written.
     #[error(
         "the import has {} invalid line(s); nothing was imported",
@@ -220,137 +231,6 @@ impl From<JobError> for ApiError {
 impl From<ScheduleError> for ApiError {
     fn from(e: ScheduleError) -> Self {
         Self::Runtime(JobError::from(e).into())
-    }
-}
-
-fn store_parts(e: &StoreError) -> (StatusCode, &'static str) {
-    match e {
-        StoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        StoreError::Backend(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    }
-}
-
-fn job_parts(e: &JobError) -> (StatusCode, &'static str) {
-    use scheduler_core::StoreError as S;
-    match e {
-        JobError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        JobError::DuplicateName(_) => (StatusCode::CONFLICT, "duplicate_name"),
-        JobError::InvalidName(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value"),
-        JobError::InvalidCron(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_cron"),
-        JobError::UnknownTimezone(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_timezone"),
-        JobError::UnknownHandler(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unknown_handler"),
-        JobError::HandlerImmutable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "handler_immutable"),
-        JobError::InvalidMisfireDeadline => (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range"),
-        JobError::InvalidParams(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_params"),
-        JobError::Store(S::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
-        JobError::Store(S::Backend(_)) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-    }
-}
-
-fn runtime_parts(e: &RuntimeError) -> (StatusCode, &'static str) {
-    use run_log::StoreError as S;
-    match e {
-        RuntimeError::Job(e) => job_parts(e),
-        RuntimeError::LockHeld { .. } => (StatusCode::CONFLICT, "lock_held"),
-        RuntimeError::RunNotFound(_)
-        | RuntimeError::NeverRan(_)
-        | RuntimeError::NoReport { .. } => (StatusCode::NOT_FOUND, "not_found"),
-        RuntimeError::IllegalTransition(_) => (StatusCode::CONFLICT, "invalid_transition"),
-        RuntimeError::Runs(S::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
-        RuntimeError::Runs(S::Backend(_)) | RuntimeError::CorruptReport(_) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
-        RuntimeError::InvocationRunning { .. } => (StatusCode::CONFLICT, "lock_held"),
-        RuntimeError::RunFinished { .. } => (StatusCode::CONFLICT, "run_finished"),
-        RuntimeError::NotExternal(_) => (StatusCode::CONFLICT, "run_not_external"),
-        RuntimeError::RunRunning(_) => (StatusCode::CONFLICT, "run_running"),
-        RuntimeError::BatchIds(BatchIdsError::TooMany { .. }) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "out_of_range")
-        }
-        RuntimeError::BatchIds(BatchIdsError::Empty | BatchIdsError::Duplicate(_)) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_value")
-        }
-        RuntimeError::UpdateRefused(_) => (StatusCode::CONFLICT, "invalid_transition"),
-        RuntimeError::Batch(e) => evaluation_parts(e),
-    }
-}
-
-fn evaluation_parts(e: &EvaluationError) -> (StatusCode, &'static str) {
-    match e {
-        EvaluationError::Store(e) => store_parts(e),
-        EvaluationError::UnknownUser(_) | EvaluationError::NotFound(_) => {
-            (StatusCode::NOT_FOUND, "not_found")
-        }
-    }
-}
-
-fn job_details(e: &JobError) -> Value {
-    match e {
-        JobError::NotFound(key) => json!({"resource": "job", "key": key}),
-        JobError::DuplicateName(name) => json!({"name": name}),
-        JobError::InvalidName(n) => json!({"field": "name", "problem": n.problem}),
-        JobError::InvalidCron(CronError::Invalid { expr, reason }) => {
-            json!({"expression": expr, "reason": reason})
-        }
-        JobError::InvalidCron(CronError::NeverFires { expr }) => {
-            json!({"expression": expr, "reason": "matches no date"})
-        }
-        JobError::InvalidCron(CronError::TooLong { len, max }) => {
-            json!({"length": len, "max": max})
-        }
-        JobError::UnknownTimezone(zone) => json!({"timezone": zone}),
-        JobError::UnknownHandler(u) => {
-            json!({"field": "handler", "value": u.name, "valid": u.known})
-        }
-        JobError::HandlerImmutable(handler) => json!({"field": "handler", "handler": handler}),
-        JobError::InvalidParams(p) => json!({"field": p.field, "problem": p.problem}),
-        JobError::InvalidMisfireDeadline => {
-            json!({"field": "misfire_deadline_seconds", "min": 1, "max": 604_800})
-        }
-        JobError::Store(_) => Value::Null,
-    }
-}
-
-fn runtime_details(e: &RuntimeError) -> Value {
-    match e {
-        RuntimeError::Job(e) => job_details(e),
-        RuntimeError::LockHeld { job_id, run_id } => {
-            json!({"job_id": job_id, "run_id": run_id})
-        }
-        RuntimeError::RunNotFound(id) => json!({"resource": "run", "id": id}),
-        RuntimeError::IllegalTransition(t) => {
-            json!({"from": t.from.as_str(), "to": t.to.as_str()})
-        }
-        RuntimeError::NeverRan(name) => json!({"resource": "run", "job_name": name}),
-        RuntimeError::NoReport { run_id, .. } => json!({"resource": "report", "run_id": run_id}),
-        RuntimeError::Runs(_) | RuntimeError::Batch(_) | RuntimeError::CorruptReport(_) => {
-            Value::Null
-        }
-        RuntimeError::InvocationRunning { run_id, job_id } => {
-            json!({"job_id": job_id, "run_id": run_id})
-        }
-        RuntimeError::RunFinished { run_id, status } => {
-            json!({"run_id": run_id, "status": status.as_str()})
-        }
-        RuntimeError::NotExternal(run_id) | RuntimeError::RunRunning(run_id) => {
-            json!({"run_id": run_id})
-        }
-        RuntimeError::BatchIds(e) => match e {
-            BatchIdsError::Empty => json!({"field": "user_ids", "min": 1}),
-            BatchIdsError::TooMany { count, max } => {
-                json!({"field": "user_ids", "value": count, "min": 1, "max": max})
-            }
-            BatchIdsError::Duplicate(id) => json!({"field": "user_ids", "duplicate": id}),
-        },
-        RuntimeError::UpdateRefused(e) => match e {
-            UpdateRefused::Illegal(t) => json!({"from": t.from.as_str(), "to": t.to.as_str()}),
-            UpdateRefused::ProcessedByService(run_id) => {
-                json!({"run_id": run_id, "from": "running", "to": "success"})
-            }
-            UpdateRefused::Finished { run_id, status } => {
-                json!({"run_id": run_id, "status": status.as_str()})
-            }
-        },
     }
 }
 
@@ -408,6 +288,7 @@ impl ApiError {
             Self::LineTooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "line_too_long"),
             Self::InvalidPayload(_) => (StatusCode::BAD_REQUEST, "malformed_body"),
             Self::ImportRejected(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_lines"),
+            Self::TooManyImports { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_imports"),
         }
     }
 
@@ -433,6 +314,10 @@ impl ApiError {
             Self::UnsupportedMediaType { expected, got } => {
                 json!({"expected": expected, "content_type": got})
             }
+            Self::TooManyImports {
+                limit,
+                retry_after_seconds,
+            } => json!({"limit": limit, "retry_after_seconds": retry_after_seconds}),
             // Each line's error as the body of a request would carry it.
             Self::ImportRejected(r) => json!({
                 "errors": r.errors.iter()
@@ -559,8 +444,16 @@ impl ResponseError for ApiError {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         let error = self.detail();
+        let mut response = HttpResponse::build(status);
+        if let Self::TooManyImports {
+            retry_after_seconds,
+            ..
+        } = self
+        {
+            response.insert_header((RETRY_AFTER, retry_after_seconds.to_string()));
+        }
         match self.lock_conflict() {
-            Some((job_id, run_id, view)) => HttpResponse::build(status).json(LockConflictBody {
+            Some((job_id, run_id, view)) => response.json(LockConflictBody {
                 error,
                 job_id: job_id.map(str::to_owned),
                 lock_acquired: false,
@@ -570,7 +463,6 @@ impl ResponseError for ApiError {
                 job_name: view.job_name,
             }),
             None => {
-                let mut response = HttpResponse::build(status);
                 if matches!(self, Self::Unauthorized) {
                     response.insert_header((WWW_AUTHENTICATE, "Bearer"));
                 }

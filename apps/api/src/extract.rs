@@ -36,11 +36,19 @@ impl<T> std::ops::Deref for Json<T> {
 /// Parses `bytes` as `T`, classifying failures as docs/api.md does
 /// ("Requests and answers").
 ///
+/// The syntax of the whole body is checked first ([`check_syntax`]): serde
+/// reads a body front to back and stops at its first error, so a body cut
+/// short after a field `T` does not know would otherwise be a 422
+/// `unknown_field`, and one cut short after a field of the wrong type a 400
+/// `invalid_body`. A body that is not JSON is a 400 `malformed_json`,
+/// whatever its fields.
+///
 /// # Errors
 /// `MalformedJson` when the bytes are not JSON, `UnknownField` (422) for a
 /// field `T` does not have, `InvalidBody` (400) for a wrong type or a missing
 /// field, naming the path where serde knows it.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    check_syntax(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -70,6 +78,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Checks that `bytes` are exactly one well-formed JSON value: UTF-8,
+/// valid syntax, nothing but whitespace after it. One pass that keeps
+/// nothing (`IgnoredAny`), before the typed pass that reads the fields.
+///
+/// # Errors
+/// `MalformedJson`, with serde_json's position of the fault.
+pub fn check_syntax(bytes: &[u8]) -> Result<(), ApiError> {
+    // JSON text is UTF-8; serde_json skips the strings it ignores without
+    // checking their bytes, so check them all here.
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::MalformedJson(format!("invalid UTF-8 at byte {}", e.valid_up_to()))
+    })?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map(drop)
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))
+}
+
 /// The media type JSON bodies must be sent as.
 pub const JSON: &str = "application/json";
 
@@ -86,7 +111,7 @@ fn is_json(content_type: &str) -> bool {
 /// Reads the whole body within the app's limit. A body (anything but
 /// whitespace) must say it is JSON: a browser sends a form or `text/plain`
 /// from any page without asking first, so accepting those would let another
-/// site write here (docs/api.md, "Content types").
+/// site write here (docs/api.md, "Requests and answers").
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -232,6 +257,30 @@ mod tests {
         ));
         assert!(matches!(
             parse_or_default::<Optional>(b"{bad"),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    /// serde stops at the first error it meets, front to back: the syntax
+    /// of the whole body is checked before any field is read.
+    #[test]
+    fn a_body_cut_short_is_malformed_whatever_comes_before_the_cut() {
+        for body in [
+            &br#"{"user_id": "usr_x", "threshold_days": 7,"#[..],
+            br#"{"treshold_days": 7"#,
+            br#"{"user_id": 5, "threshold_days": 7"#,
+            br#"{"threshold_days": 7}  {"#,
+            b"{\"user_id\": \"\xff\"}",
+        ] {
+            let err = parse::<Body>(body).unwrap_err();
+            assert!(
+                matches!(err, ApiError::MalformedJson(_)),
+                "{}: {err:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert!(matches!(
+            parse_or_default::<Optional>(br#"{"force": true"#),
             Err(ApiError::MalformedJson(_))
         ));
     }

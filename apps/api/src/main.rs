@@ -11,7 +11,7 @@ use mentor_scheduler_api::config::{Cli, Command};
 use mentor_scheduler_api::demo;
 use mentor_scheduler_api::import::NdjsonLines;
 use mentor_scheduler_api::state::AppState;
-use runtime::{Ports, Runtime};
+use runtime::{Ports, Runtime, RuntimeConfig};
 use scenario_engine::adapters::SystemClock;
 use scenario_engine::rules::truncate_to_seconds;
 use scenario_engine::service::{Clock, ImportOutcome, MentorService};
@@ -141,7 +141,27 @@ async fn import(cli: &Cli, store: Store, file: PathBuf) -> anyhow::Result<()> {
 }
 
 async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
-    let config = cli.runtime_config(Ports::of(Arc::new(store.clone())))?;
+    // The runs, the scheduler loop and the notification worker get a pool
+    // of connections apart from the handlers' (docs/operations.md, "Load
+    // bounds"): each run thread, the reader of a scenario run, the tick,
+    // the notification worker and the lease keeper hold one at a time.
+    let run_pool_size = cli.db_run_pool_size.unwrap_or(
+        u32::try_from(cli.run_threads)
+            .unwrap_or(u32::MAX)
+            .saturating_add(4),
+    );
+    let runs_store = {
+        let store = store.clone();
+        blocking(move || store.with_own_pool(run_pool_size))
+            .await?
+            .context("opening the runs' database connections")?
+    };
+    let config = RuntimeConfig {
+        max_jobs: cli.max_jobs,
+        run_threads: cli.run_threads,
+        run_ports: Some(Ports::of(Arc::new(runs_store))),
+        ..cli.runtime_config(Ports::of(Arc::new(store.clone())))?
+    };
     let http = cli.http_settings()?;
     cli.check_exposure(&http.tokens)?;
     if cli.demo {

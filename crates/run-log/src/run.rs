@@ -177,7 +177,9 @@ impl Run {
 pub struct BatchResult {
     /// From 0, in the run's batch plan order.
     pub batch_index: i64,
-    /// Mentors in the batch.
+    /// Mentors the batch evaluated: distinct ids that name a mentor, as the
+    /// run's `users_evaluated` counts them (the run's total is the sum of
+    /// its batches').
     pub user_count: i64,
     /// Notifications enqueued (committed with the batch).
     pub notifications_sent: i64,
@@ -185,11 +187,14 @@ pub struct BatchResult {
     pub duration_ms: i64,
 }
 
-/// Default retention of runs, batch results and evaluations, in days.
+/// Default retention of runs, batch results, evaluations, delivered and
+/// cancelled notifications and activity events, in days.
 pub const DEFAULT_RETENTION_DAYS: i64 = 180;
 
-/// The instant before which finished runs, batch results and evaluations
-/// are pruned. Dedupe keys are never pruned.
+/// The instant before which finished runs, batch results, evaluations,
+/// delivered and cancelled notifications and activity events are pruned
+/// (notifications not within the cooldown, which still reads them). Dedupe
+/// keys are never pruned.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};

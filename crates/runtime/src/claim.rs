@@ -1,5 +1,5 @@
 //! Starting runs: a manual trigger of a job, an ad-hoc scheduler
-//! invocation, and the thread each run the service processes gets.
+//! invocation, and handing each run the service processes to the run pool.
 //!
 //! Claiming a run is inserting it. Two unique indexes make that atomic
 //! across instances: one running run per lock key, one run per job and
@@ -12,7 +12,6 @@ use run_log::{EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run, StoreError, Trigger};
 use scheduler_core::{Handler, Job};
 
 use crate::error::RuntimeError;
-use crate::execute::Stop;
 use crate::params::{DEFAULT_BATCH_SIZE, batch_size_param};
 use crate::runtime::Runtime;
 
@@ -71,8 +70,9 @@ impl Runtime {
         run
     }
 
-    /// Starts a manual run of `job` at once; the handler runs on its own
-    /// thread and the run is returned `running`.
+    /// Starts a manual run of `job` at once: the run is claimed and
+    /// returned `running`, and its handler runs on the run pool, at once or
+    /// when a thread is free.
     ///
     /// # Errors
     /// [`RuntimeError::LockHeld`] while the job's lock is held.
@@ -107,7 +107,7 @@ impl Runtime {
 
     /// Starts an ad-hoc scenario-evaluation run over all active mentors (a
     /// scheduler invocation). A run the service processes
-    /// takes the lock all of them share and is processed on its own thread;
+    /// takes the lock all of them share and is processed on the run pool;
     /// an external run takes no lock, is not processed here, and waits
     /// [`EXTERNAL_BATCH_WINDOW`] for each batch from its orchestrator.
     ///
@@ -159,22 +159,9 @@ impl Runtime {
     }
 
     /// Processes `run` (of `job`, or an ad-hoc invocation without one) on
-    /// its own thread.
+    /// the run pool, over the run ports: at once if a thread is free, else
+    /// when one is.
     pub(crate) fn spawn(self: &Arc<Self>, job: Option<Job>, run: Run) {
-        let runtime = Arc::clone(self);
-        let name = format!("run-{}", run.id);
-        let fallback = run.clone();
-        let fallback_job = job.clone();
-        if let Err(e) = std::thread::Builder::new()
-            .name(name)
-            .spawn(move || runtime.execute(job.as_ref(), run))
-        {
-            tracing::error!(run_id = %fallback.id, error = %e, "could not start a run thread");
-            self.finish(
-                fallback_job.as_ref(),
-                fallback,
-                Err(Stop::Failed(format!("could not start the run: {e}"))),
-            );
-        }
+        self.runner().enqueue(job, run);
     }
 }

@@ -1,6 +1,6 @@
 //! The one value a [`Runtime`](crate::Runtime) is built from: the ports it
 //! reaches storage through, its clock and ids, the rules, and the lease,
-//! retention and delivery settings.
+//! retention, registry, run pool and delivery settings.
 
 use std::sync::Arc;
 
@@ -14,6 +14,10 @@ use scenario_engine::service::{
 use scheduler_core::JobRepository;
 
 use crate::delivery::DeliveryConfig;
+
+/// Rows retention deletes per transaction unless the configuration says
+/// otherwise: a chunk of 1,000 holds SQLite's write lock for milliseconds.
+pub const DEFAULT_RETENTION_CHUNK: u32 = 1000;
 
 /// Where the runtime reads and writes: one port per concern, each a trait
 /// its pure crate owns. [`Ports::of`] takes them all from one store (the
@@ -68,6 +72,11 @@ impl std::fmt::Debug for Ports {
 }
 
 /// Everything a [`Runtime`](crate::Runtime) is built from.
+/// `ports` serve the calls made on the runtime (the HTTP handlers');
+/// `run_ports`, when given, serve the runs, the scheduler loop and the
+/// notification worker, so that neither side waits for the other's
+/// database connections (the service takes them from two stores with
+/// pools of their own, `storage_diesel::Store::with_own_pool`).
 /// [`RuntimeConfig::new`] fills in the defaults; change fields with struct
 /// update syntax:
 ///
@@ -85,8 +94,11 @@ impl std::fmt::Debug for Ports {
 /// ```
 #[derive(Clone)]
 pub struct RuntimeConfig {
-    /// Storage.
+    /// Storage, for the calls made on the runtime.
     pub ports: Ports,
+    /// Storage for the runs, the scheduler loop and the notification
+    /// worker; `None` (the default) uses `ports` for them as well.
+    pub run_ports: Option<Ports>,
     /// "Now", for every service and loop (default: the wall clock).
     pub clock: Arc<dyn Clock>,
     /// Where new ids come from (default: ULIDs).
@@ -98,8 +110,24 @@ pub struct RuntimeConfig {
     /// How long a lease lasts without renewal (default 30 s). A running run
     /// renews it every third of that; a run whose lease lapsed is taken over.
     pub lease_ttl: TimeDelta,
-    /// Days of runs and evaluations the retention job keeps (default 180).
+    /// Days of runs, evaluations, delivered and cancelled notifications
+    /// and activity events the retention job keeps (default 180).
     pub retention_days: i64,
+    /// Rows retention deletes per transaction (default
+    /// [`DEFAULT_RETENTION_CHUNK`](crate::DEFAULT_RETENTION_CHUNK), 1,000):
+    /// SQLite's other writers wait for one chunk at most.
+    pub retention_chunk: u32,
+    /// Whether the scheduler loop prunes by itself, daily, while no
+    /// enabled job runs the retention handler (default true; the retention
+    /// job's cadence is a setting, not the only switch).
+    pub built_in_retention: bool,
+    /// The most jobs the registry holds: creating one more is refused
+    /// (default [`scheduler_core::DEFAULT_MAX_JOBS`], 10,000).
+    pub max_jobs: u64,
+    /// Threads that process runs at once (default
+    /// [`DEFAULT_RUN_THREADS`](crate::DEFAULT_RUN_THREADS), 4; at least 1).
+    /// More runs wait their turn, `running`, their leases kept.
+    pub run_threads: usize,
     /// The notification worker's settings.
     pub delivery: DeliveryConfig,
 }
@@ -109,12 +137,17 @@ impl RuntimeConfig {
     pub fn new(ports: Ports) -> Self {
         Self {
             ports,
+            run_ports: None,
             clock: Arc::new(SystemClock),
             ids: Arc::new(UlidIds::new()),
             rules: Rules::default(),
             owner: format!("{}-{}", hostname(), std::process::id()),
             lease_ttl: scheduler_core::DEFAULT_LEASE_TTL,
             retention_days: run_log::DEFAULT_RETENTION_DAYS,
+            retention_chunk: DEFAULT_RETENTION_CHUNK,
+            built_in_retention: true,
+            max_jobs: scheduler_core::DEFAULT_MAX_JOBS,
+            run_threads: crate::pool::queue::DEFAULT_RUN_THREADS,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -123,10 +156,15 @@ impl RuntimeConfig {
 impl std::fmt::Debug for RuntimeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeConfig")
+            .field("run_ports", &self.run_ports.is_some())
             .field("rules", &self.rules)
             .field("owner", &self.owner)
             .field("lease_ttl", &self.lease_ttl)
             .field("retention_days", &self.retention_days)
+            .field("retention_chunk", &self.retention_chunk)
+            .field("built_in_retention", &self.built_in_retention)
+            .field("max_jobs", &self.max_jobs)
+            .field("run_threads", &self.run_threads)
             .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }

@@ -124,7 +124,7 @@ impl Runtime {
                 jobs.weekly_report(&ctx, days, zone.unwrap_or(self.timezone))
                     .map(|r| r.to_json()),
             ),
-            HandlerParams::Retention { days } => self.retention(days, run),
+            HandlerParams::Retention { days } => self.retention(days, run, &cancelled),
             HandlerParams::ScenarioEvaluation { batch_size } => {
                 self.scenario_evaluation(batch_size, zone, run, &cancelled)
             }

@@ -5,12 +5,15 @@
 //!   from one [`RuntimeConfig`].
 //! - Starting runs: [`Runtime::trigger`] (a job, by hand),
 //!   [`Runtime::start_invocation`] (an ad-hoc scenario evaluation); each run
-//!   the service processes gets a thread of its own.
+//!   the service processes goes to a bounded pool of run threads, where it
+//!   waits its turn with its lease kept (`pool.rs`).
 //! - [`scheduler_loop`] and [`Runtime::tick`]: due jobs, misfires, skips,
 //!   and the takeover of runs whose lease lapsed.
 //! - The scenario-evaluation pipeline: a batch plan, then two threads (read
 //!   and decide; commit) with group commit (`scenario_run.rs`).
-//! - The retention job, the certification jobs (through `cert-expiry`).
+//! - Retention in bounded chunks, by the retention job or, when no enabled
+//!   job runs it, by the scheduler loop daily; the certification jobs
+//!   (through `cert-expiry`).
 //! - [`DeliveryWorker`]: the notification worker, over a [`Sink`].
 //! - The registry and the run log as the job views read them
 //!   ([`Runtime::job_detail`], [`Runtime::list_runs`], ...).
@@ -32,6 +35,7 @@ mod execute;
 mod invocations;
 mod jobs;
 mod params;
+mod pool;
 mod queries;
 mod reaper;
 mod retention;
@@ -41,7 +45,7 @@ mod telemetry;
 mod tick;
 
 pub use claim::{InvocationRequest, SCENARIO_LOCK, TriggerRequest, lock_key};
-pub use config::{Ports, RuntimeConfig};
+pub use config::{DEFAULT_RETENTION_CHUNK, Ports, RuntimeConfig};
 pub use defaults::{DEFAULT_JOBS, DEFAULT_JOBS_MARKER};
 pub use delivery::{
     Attempt, DEFAULT_BATCH_SIZE as DEFAULT_DELIVERY_BATCH_SIZE, DEFAULT_DELIVERY_TIMEOUT,
@@ -51,6 +55,8 @@ pub use delivery::{
 pub use error::{ErrorChain, RuntimeError};
 pub use jobs::{JobDetail, JobKey, UPCOMING};
 pub use params::{DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, check_params};
+pub use pool::queue::DEFAULT_RUN_THREADS;
 pub use queries::{Preview, Report, ReportFormat, preview};
+pub use retention::RETENTION_LOCK;
 pub use runtime::Runtime;
 pub use tick::scheduler_loop;

@@ -284,9 +284,9 @@ fn failed(what: &str, e: &dyn std::fmt::Display) -> Stop {
     Stop::Failed(format!("{what}: {e}"))
 }
 
-/// The user ids a batch covers, for sizing a commit group.
+/// The mentors a batch evaluates, for sizing a commit group.
 fn group_users(batch: &BatchWrite) -> usize {
-    usize::try_from(batch.user_count).unwrap_or(0)
+    usize::try_from(batch.users_evaluated).unwrap_or(0)
 }
 
 /// Whether a batch write failed because the run already has a batch with

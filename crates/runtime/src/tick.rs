@@ -1,6 +1,7 @@
 //! The scheduler: [`scheduler_loop`] sleeps until the next due job (or a
-//! change to the jobs), and each [`Runtime::tick`] takes over lapsed runs,
-//! fires what is due by the misfire plan, and says when to wake next.
+//! change to the jobs), and each [`Runtime::tick`] keeps the leases of the
+//! runs waiting for a thread, takes over lapsed runs, fires what is due by
+//! the misfire plan, and says when to wake next.
 //!
 //! Misfires: after a downtime, the latest missed instant within the job's
 //! deadline fires once, and older misses become one `missed` run with a
@@ -30,6 +31,8 @@ const DUE_PER_TICK: usize = 100;
 /// The scheduler loop: sleeps until the next due job (or a change to the
 /// jobs), fires what is due on the blocking pool, and repeats.
 pub async fn scheduler_loop(runtime: Arc<Runtime>) {
+    // Ticks go through the run ports, like the runs they fire.
+    let runtime = runtime.runner();
     loop {
         let r = Arc::clone(&runtime);
         let next = match tokio::task::spawn_blocking(move || r.tick()).await {
@@ -44,15 +47,22 @@ pub async fn scheduler_loop(runtime: Arc<Runtime>) {
 }
 
 impl Runtime {
-    /// One pass of the scheduler: fails runs whose lease expired, fires due
-    /// jobs, and returns when the next job is due.
+    /// One pass of the scheduler: renews the leases of this instance's
+    /// runs that wait for a thread, takes over or fails runs whose lease
+    /// expired, fires due jobs, starts the built-in retention when it is
+    /// due, and returns when the next job is due.
     pub fn tick(self: &Arc<Self>) -> Option<DateTime<Utc>> {
+        if let Some(runner) = &self.runner {
+            return runner.tick();
+        }
         let now = self.now();
+        self.renew_waiting_leases();
         self.reap_expired_leases(now);
         match self.jobs.repo().due(now, DUE_PER_TICK) {
             Ok(due) => due.into_iter().for_each(|job| self.fire(job, now)),
             Err(e) => tracing::error!(error = %e, "reading due jobs failed"),
         }
+        self.built_in_retention(now);
         self.jobs.repo().next_wake().unwrap_or_else(|e| {
             tracing::error!(error = %e, "reading the next wake-up failed");
             Some(now + TimeDelta::seconds(5))

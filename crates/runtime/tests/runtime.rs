@@ -1,7 +1,7 @@
 //! The job runtime, on SQLite and PostgreSQL: the scheduler
 //! loop firing a per-second job in real time, the misfire plan after a
-//! downtime, skips while the lock is held, abandoned runs, and two
-//! instances ticking together.
+//! downtime, skips while the lock is held, abandoned runs, two
+//! instances ticking together, and the bounded pool of run threads.
 
 #![allow(
     clippy::unwrap_used,
@@ -45,6 +45,13 @@ db_tests![
     an_external_run_without_batches_for_an_hour_is_abandoned,
     a_job_evaluates_in_its_own_time_zone,
     the_certification_jobs_count_days_in_their_own_time_zone,
+    more_runs_than_run_threads_all_complete,
+    a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over,
+    a_run_cancelled_while_it_waits_ends_cancelled_on_its_job_too,
+    runs_and_callers_never_wait_for_each_others_connections,
+    retention_prunes_every_table_that_grows_past_one_chunk_and_reports_each,
+    retention_keeps_the_notifications_the_cooldown_still_reads,
+    without_an_enabled_retention_job_the_scheduler_prunes_daily_by_itself,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -60,11 +67,15 @@ struct App {
     evaluations: EvaluationService,
 }
 
+/// One instance over `db`. Its ticks start no built-in retention run (the
+/// run logs these tests read stay as they make them); the retention tests
+/// turn it on.
 fn state(db: &TestDb, clock: Arc<dyn Clock>, owner: &str) -> App {
     let store = Store::open(db.url(), 4).unwrap();
     let runtime = Arc::new(Runtime::new(RuntimeConfig {
         clock,
         owner: owner.into(),
+        built_in_retention: false,
         ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
     }));
     App {
@@ -891,4 +902,530 @@ async fn the_certification_jobs_count_days_in_their_own_time_zone(db: &TestDb) {
         .map(|e| e.evaluation_metadata["days_until_expiry"].clone())
         .collect();
     assert_eq!(days, [serde_json::json!(0)], "{recorded:?}");
+}
+
+/// A runtime of `threads` run threads over `db`, whose scenario runs read
+/// and write their batches through `batches` when given.
+fn pooled(
+    db: &TestDb,
+    clock: Arc<dyn Clock>,
+    owner: &str,
+    threads: usize,
+    batches: Option<Arc<dyn BatchRepository>>,
+) -> (Arc<Runtime>, Arc<Store>) {
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let ports = Ports::of(store.clone());
+    let ports = Ports {
+        batches: batches.unwrap_or_else(|| ports.batches.clone()),
+        ..ports
+    };
+    let runtime = Arc::new(Runtime::new(RuntimeConfig {
+        clock,
+        owner: owner.into(),
+        run_threads: threads,
+        built_in_retention: false,
+        ..RuntimeConfig::new(ports)
+    }));
+    (runtime, store)
+}
+
+/// A batch store whose first page of active ids waits until the test
+/// opens the gate: a scenario run that keeps its run thread busy for as
+/// long as the test likes. `entered` says the run is there.
+struct Gate {
+    store: Arc<Store>,
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    open: std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+}
+
+impl Gate {
+    /// The gate over `store`, the sender that opens it, and the receiver
+    /// that hears a run arrive.
+    fn new(
+        store: Arc<Store>,
+    ) -> (
+        Arc<Self>,
+        std::sync::mpsc::Sender<()>,
+        std::sync::mpsc::Receiver<()>,
+    ) {
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let (open_tx, open_rx) = std::sync::mpsc::channel();
+        let gate = Arc::new(Self {
+            store,
+            entered: std::sync::Mutex::new(entered_tx),
+            open: std::sync::Mutex::new(Some(open_rx)),
+        });
+        (gate, open_tx, entered_rx)
+    }
+}
+
+impl BatchRepository for Gate {
+    fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, BatchStoreError> {
+        self.store.load_subjects(user_ids)
+    }
+
+    fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, BatchStoreError> {
+        self.store.record_batch(batch)
+    }
+
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, BatchStoreError> {
+        self.store.record_batches(batches)
+    }
+
+    fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        let waiting = self.open.lock().unwrap().take();
+        if let Some(open) = waiting {
+            self.entered.lock().unwrap().send(()).unwrap();
+            open.recv().unwrap();
+        }
+        self.store.active_user_ids_after(after, limit)
+    }
+
+    fn active_user_ids_between(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        self.store.active_user_ids_between(first, last)
+    }
+}
+
+/// Waits (real time, with a deadline) until the run is no longer running.
+fn settle_id(rt: &Runtime, id: &str) -> Run {
+    settle_run(rt, id)
+}
+
+async fn more_runs_than_run_threads_all_complete(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let (rt, _) = pooled(db, clock.clone(), "host-a", 2, None);
+    // Six jobs due at the same minute, and three more triggered by hand:
+    // nine runs on two threads.
+    let due: Vec<Job> = (0..6)
+        .map(|i| {
+            create(
+                &rt,
+                &format!("minutely {i}"),
+                "* * * * *",
+                "pause_auto_lift",
+            )
+        })
+        .collect();
+    let manual: Vec<Job> = (0..3)
+        .map(|i| {
+            create(
+                &rt,
+                &format!("nightly {i}"),
+                "0 2 * * *",
+                "weekly_expiry_report",
+            )
+        })
+        .collect();
+    clock.set(t0() + TimeDelta::minutes(1));
+    rt.tick();
+    let triggered: Vec<Run> = manual
+        .iter()
+        .map(|job| rt.trigger(job, TriggerRequest::default()).unwrap())
+        .collect();
+    assert!(triggered.iter().all(|r| r.status == RunStatus::Running));
+    for job in &due {
+        let runs = settle(&rt, job);
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        assert_eq!(runs[0].status, RunStatus::Success, "{:?}", runs[0]);
+        assert_eq!(
+            rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+            Some("success")
+        );
+    }
+    for run in &triggered {
+        let run = settle_id(&rt, &run.id);
+        assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    }
+}
+
+/// A run triggered while every run thread is busy is claimed at once
+/// (`running`, its lock taken) and waits its turn. Its lease is renewed
+/// while it waits (here by its own instance's tick; a keeper thread does
+/// it every third of the lease as well), so another instance's reaper does
+/// not take it for abandoned.
+async fn a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store);
+    let (a, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    let (b, _) = pooled(db, clock.clone(), "host-b", 1, None);
+    for i in 0..3 {
+        a.mentors
+            .upsert(
+                &format!("usr_{i:03}"),
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+    }
+    // The scenario run holds the only run thread.
+    let busy = a.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+    let job = create(&a, "nightly", "0 2 * * *", "pause_auto_lift");
+    let waiting = a.trigger(&job, TriggerRequest::default()).unwrap();
+    let stored = a.runs.get_run(&waiting.id).unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Running);
+    assert!(
+        matches!(
+            a.trigger(&job, TriggerRequest::default()),
+            Err(runtime::RuntimeError::LockHeld { .. })
+        ),
+        "a waiting run holds its job's lock"
+    );
+
+    // Past the lease the run was claimed with. The busy run's thread is
+    // stuck at the gate: renew its lease as its heartbeat would.
+    let now = t0() + TimeDelta::seconds(31);
+    clock.set(now);
+    a.runs
+        .renew_lease(&busy.id, "host-a", now + TimeDelta::seconds(30))
+        .unwrap();
+    a.tick();
+    b.tick();
+    let stored = a.runs.get_run(&waiting.id).unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Running);
+    assert_eq!(
+        stored.lease_owner.as_deref(),
+        Some("host-a"),
+        "not taken over"
+    );
+    assert!(stored.lease_expires_at.unwrap() > now, "{stored:?}");
+
+    open.send(()).unwrap();
+    let busy = settle_id(&a, &busy.id);
+    assert_eq!(busy.status, RunStatus::Success, "{:?}", busy.error_message);
+    assert_eq!(busy.users_evaluated, 3);
+    let waited = settle_id(&a, &waiting.id);
+    assert_eq!(
+        waited.status,
+        RunStatus::Success,
+        "{:?}",
+        waited.error_message
+    );
+}
+
+async fn a_run_cancelled_while_it_waits_ends_cancelled_on_its_job_too(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store);
+    let (rt, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    let busy = rt.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+    let job = create(&rt, "nightly", "0 2 * * *", "pause_auto_lift");
+    let waiting = rt.trigger(&job, TriggerRequest::default()).unwrap();
+    rt.cancel_run(&waiting.id).unwrap();
+    open.send(()).unwrap();
+    settle_id(&rt, &busy.id);
+    // The pool reads the run before starting it, and records its end on
+    // the job instead.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rt.jobs.get(&job.id).unwrap().last_run_status.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+        Some("cancelled")
+    );
+    let stored = rt.runs.get_run(&waiting.id).unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Cancelled);
+    assert_eq!(stored.result_summary, None, "the handler never ran");
+}
+
+/// With run ports of their own (a second pool over the same database, as
+/// the service has), runs and ticks go on while every connection of the
+/// callers' pool is held, and callers go on while every connection of the
+/// runs' pool is held. A call on the wrong side would wait for a
+/// connection and fail after the pool's 10 s.
+async fn runs_and_callers_never_wait_for_each_others_connections(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let callers = Arc::new(Store::open(db.url(), 1).unwrap());
+    let runs = Arc::new(callers.with_own_pool(4).unwrap());
+    let rt = Arc::new(Runtime::new(RuntimeConfig {
+        clock: clock.clone(),
+        owner: "host-a".into(),
+        built_in_retention: false,
+        run_ports: Some(Ports::of(runs.clone())),
+        ..RuntimeConfig::new(Ports::of(callers.clone()))
+    }));
+    let manual = create(&rt, "nightly", "0 2 * * *", "pause_auto_lift");
+    let minutely = create(&rt, "minutely", "* * * * *", "pause_auto_lift");
+    let triggered = rt.trigger(&manual, TriggerRequest::default()).unwrap();
+
+    let held = callers.conn().unwrap();
+    let finished = |id: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let run = runs.get_run(id).unwrap().unwrap();
+            if run.status != RunStatus::Running || Instant::now() > deadline {
+                return run;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(finished(&triggered.id).status, RunStatus::Success);
+    clock.set(t0() + TimeDelta::minutes(1));
+    rt.tick();
+    let filter = RunFilter {
+        job_id: Some(minutely.id.clone()),
+        ..RunFilter::default()
+    };
+    let (fired, _) = runs.list_runs(&filter, 0, 10).unwrap();
+    assert_eq!(fired.len(), 1, "the tick fired the due job: {fired:?}");
+    assert_eq!(finished(&fired[0].id).status, RunStatus::Success);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while scheduler_core::JobRepository::get(&*runs, &manual.id)
+        .unwrap()
+        .unwrap()
+        .last_run_status
+        .is_none()
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let recorded = scheduler_core::JobRepository::get(&*runs, &manual.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded.last_run_status.as_deref(), Some("success"));
+    drop(held);
+
+    let held: Vec<_> = (0..4).map(|_| runs.conn().unwrap()).collect();
+    assert_eq!(rt.jobs.get(&manual.id).unwrap().id, manual.id);
+    rt.mentors
+        .upsert(
+            "usr_000",
+            MentorUpsert {
+                org_id: Some("org_oslo_01".into()),
+                ..MentorUpsert::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(runs_of(&rt, &manual).len(), 1);
+    drop(held);
+}
+
+/// An instance over `db` that deletes `chunk` rows per retention
+/// transaction and starts the built-in retention as the service does.
+fn retaining(db: &TestDb, clock: Arc<dyn Clock>, owner: &str, chunk: u32) -> App {
+    let store = Store::open(db.url(), 8).unwrap();
+    let runtime = Arc::new(Runtime::new(RuntimeConfig {
+        clock,
+        owner: owner.into(),
+        retention_chunk: chunk,
+        ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
+    }));
+    App {
+        mentors: runtime.mentors.clone(),
+        evaluations: runtime.evaluations.clone(),
+        runtime,
+        store,
+    }
+}
+
+/// Five mentors, inactive for 30 days at `at`: each with an activity
+/// event recorded then and an inactivity reminder enqueued then; all
+/// delivered but one, and a sixth left pending.
+async fn history_at(app: &App, clock: &FixedClock, at: DateTime<Utc>) {
+    clock.set(at);
+    for i in 0..6 {
+        let id = format!("usr_{i:03}");
+        app.mentors
+            .upsert(
+                &id,
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+        let login = scenario_engine::service::ActivityEvent {
+            event_id: Some(format!("ev_{i}")),
+            kind: "login".into(),
+            occurred_at: at - TimeDelta::days(30),
+        };
+        app.mentors.record_activity(&id, login).unwrap();
+        if i == 5 {
+            // Delivered first, then this one is enqueued and stays pending.
+            app.runtime.delivery.step().await.unwrap();
+        }
+        app.evaluations
+            .evaluate(scenario_engine::service::EvaluateRequest {
+                user_id: id,
+                scenario: scenario_engine::rules::Scenario::inactivity(Some(7)).unwrap(),
+                dry_run: false,
+                run_id: None,
+            })
+            .unwrap();
+    }
+}
+
+fn notifications_by_status(
+    app: &App,
+) -> Vec<(String, scenario_engine::service::NotificationStatus)> {
+    let page = PageRequest {
+        page: 1,
+        limit: 100,
+    };
+    let mut rows: Vec<_> = app
+        .runtime
+        .notifications
+        .list(&NotificationFilter::default(), page)
+        .unwrap()
+        .rows
+        .into_iter()
+        .map(|n| (n.user_id, n.status))
+        .collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    rows
+}
+
+/// Everything that grows goes once older than the retention, in chunks of
+/// two rows here: more rows than one chunk are all pruned. Pending
+/// notifications and mentors stay.
+async fn retention_prunes_every_table_that_grows_past_one_chunk_and_reports_each(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = retaining(db, clock.clone(), "host-a", 2);
+    let rt = app.runtime.clone();
+    let old = t0() - TimeDelta::days(200);
+    history_at(&app, &clock, old).await;
+    let report = create(&rt, "weekly report", "0 7 * * 1", "weekly_expiry_report");
+    let old_run = rt.trigger(&report, TriggerRequest::default()).unwrap();
+    assert_eq!(settle_run(&rt, &old_run.id).status, RunStatus::Success);
+
+    clock.set(t0());
+    let retention = create_with(
+        &rt,
+        "retention",
+        "0 3 * * *",
+        "run_log_retention",
+        Some(serde_json::json!({"retention_days": 100})),
+    );
+    let run = rt.trigger(&retention, TriggerRequest::default()).unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    let summary = run.result_summary.unwrap();
+    assert_eq!(summary["retention_days"], 100);
+    assert_eq!(summary["cutoff"], "2025-12-16T10:00:00Z");
+    assert_eq!(summary["notifications_cutoff"], "2025-12-16T10:00:00Z");
+    assert_eq!(summary["runs_pruned"], 1);
+    assert_eq!(summary["evaluations_pruned"], 6);
+    assert_eq!(summary["notifications_pruned"], 5);
+    assert_eq!(summary["activity_events_pruned"], 6);
+    assert_eq!(summary["idempotency_keys_pruned"], 0);
+    assert_eq!(summary["dry_run"], false);
+
+    assert!(rt.runs.get_run(&old_run.id).unwrap().is_none());
+    assert_eq!(
+        notifications_by_status(&app),
+        [(
+            "usr_005".to_owned(),
+            scenario_engine::service::NotificationStatus::Pending
+        )],
+        "a pending notification stays"
+    );
+    let page = PageRequest {
+        page: 1,
+        limit: 100,
+    };
+    let left = app
+        .evaluations
+        .list(&EvaluationFilter::default(), page)
+        .unwrap();
+    assert_eq!(left.total, 0);
+    assert!(app.mentors.get("usr_000").is_ok(), "mentors stay");
+}
+
+/// A delivered notification counts for the cooldown: with a retention of
+/// one day and the default cooldown of three, a notification delivered
+/// two days ago stays, and the reason is in the summary.
+async fn retention_keeps_the_notifications_the_cooldown_still_reads(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = retaining(db, clock.clone(), "host-a", 2);
+    let rt = app.runtime.clone();
+    history_at(&app, &clock, t0() - TimeDelta::days(2)).await;
+    clock.set(t0());
+    let retention = create_with(
+        &rt,
+        "retention",
+        "0 3 * * *",
+        "run_log_retention",
+        Some(serde_json::json!({"retention_days": 1})),
+    );
+    let run = rt.trigger(&retention, TriggerRequest::default()).unwrap();
+    let run = settle_run(&rt, &run.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    let summary = run.result_summary.unwrap();
+    assert_eq!(summary["cutoff"], "2026-03-25T10:00:00Z");
+    assert_eq!(summary["notifications_cutoff"], "2026-03-23T10:00:00Z");
+    assert_eq!(summary["notifications_pruned"], 0);
+    assert_eq!(summary["evaluations_pruned"], 6);
+    assert_eq!(notifications_by_status(&app).len(), 6);
+}
+
+/// The retention job's cadence is a setting, not the only switch: once
+/// it is deleted (or disabled), the scheduler loop starts a retention run
+/// of its own, without a job, once a day.
+async fn without_an_enabled_retention_job_the_scheduler_prunes_daily_by_itself(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = retaining(db, clock.clone(), "host-a", 1000);
+    let rt = app.runtime.clone();
+    let b = retaining(db, clock.clone(), "host-b", 1000).runtime;
+    assert!(rt.seed_default_jobs().unwrap());
+    let built_in = || {
+        let filter = RunFilter {
+            kind: Some("run_log_retention".into()),
+            ..RunFilter::default()
+        };
+        let (mut runs, _) = rt.runs.list_runs(&filter, 0, 10).unwrap();
+        runs.reverse();
+        runs
+    };
+    rt.tick();
+    assert!(built_in().is_empty(), "the default job prunes");
+
+    let job = rt.jobs.get_by_name("run-log-retention").unwrap();
+    rt.jobs.delete(&job.id).unwrap();
+    // The scheduler looks again within ten minutes.
+    clock.set(t0() + TimeDelta::minutes(10));
+    rt.tick();
+    // Another instance ticking at the same moment starts none: one ran.
+    b.tick();
+    let runs = built_in();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let first = settle_run(&rt, &runs[0].id);
+    assert_eq!(
+        first.status,
+        RunStatus::Success,
+        "{:?}",
+        first.error_message
+    );
+    assert_eq!(first.job_id, None);
+    assert_eq!(first.trigger, Trigger::Schedule);
+    let summary = first.result_summary.unwrap();
+    assert_eq!(summary["retention_days"], 180);
+    assert_eq!(summary["notifications_pruned"], 0);
+
+    // Not again the same day...
+    clock.set(t0() + TimeDelta::hours(12));
+    rt.tick();
+    assert_eq!(built_in().len(), 1);
+    // ...but the next.
+    clock.set(t0() + TimeDelta::days(1) + TimeDelta::minutes(20));
+    rt.tick();
+    let runs = built_in();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(settle_run(&rt, &runs[1].id).status, RunStatus::Success);
 }

@@ -84,4 +84,6 @@ pub use repo::{JobRepository, StoreError};
 pub use schedule::{
     CronError, CronSpec, MAX_EXPRESSION_LEN, Schedule, ScheduleError, Upcoming, parse_timezone,
 };
-pub use service::{InvalidParams, JobError, JobPatch, JobService, NewJob, ParamsCheck};
+pub use service::{
+    DEFAULT_MAX_JOBS, InvalidParams, JobError, JobPatch, JobService, NewJob, ParamsCheck,
+};

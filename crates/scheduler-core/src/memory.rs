@@ -63,6 +63,21 @@ impl JobRepository for InMemoryJobs {
         Ok(())
     }
 
+    fn insert_capped(&self, job: &Job, max_jobs: u64) -> Result<bool, StoreError> {
+        let mut jobs = self.write();
+        if jobs.len() as u64 >= max_jobs {
+            return Ok(false);
+        }
+        if jobs.contains_key(&job.id) {
+            return Err(StoreError::Conflict("jobs.id"));
+        }
+        if jobs.values().any(|other| other.name == job.name) {
+            return Err(StoreError::Conflict("jobs.name"));
+        }
+        jobs.insert(job.id.clone(), job.clone());
+        Ok(true)
+    }
+
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
         Ok(self.read().get(id).cloned())
     }

@@ -33,6 +33,15 @@ pub trait JobRepository: Send + Sync {
     /// [`StoreError::Backend`] when storage fails.
     fn insert(&self, job: &Job) -> Result<(), StoreError>;
 
+    /// Stores a new job unless `max_jobs` jobs are stored already; returns
+    /// whether it was stored. Counting and inserting Must be one step, so
+    /// that jobs created at once, in one process or several, never pass
+    /// the cap together.
+    ///
+    /// # Errors
+    /// As [`insert`](Self::insert).
+    fn insert_capped(&self, job: &Job, max_jobs: u64) -> Result<bool, StoreError>;
+
     /// One job by id.
     ///
     /// # Errors

@@ -41,6 +41,12 @@ pub enum JobError {
     /// The job's `params` do not suit its handler ([`ParamsCheck`]).
     #[error(transparent)]
     InvalidParams(#[from] InvalidParams),
+    /// As many jobs as the cap allows are registered ([`JobService::with_max_jobs`]).
+    #[error("at most {limit} jobs can be registered; delete one to register another")]
+    TooManyJobs {
+        /// The cap.
+        limit: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Store(StoreError),
@@ -107,11 +113,17 @@ pub struct JobPatch {
     pub misfire_deadline_seconds: Option<i64>,
 }
 
+/// How many jobs a registry holds at most unless told otherwise
+/// ([`JobService::with_max_jobs`]): a bound on what the scheduler loop and
+/// the views read, far above any real use.
+pub const DEFAULT_MAX_JOBS: u64 = 10_000;
+
 /// The job registry's rules over a [`JobRepository`].
 #[derive(Clone)]
 pub struct JobService {
     repo: Arc<dyn JobRepository>,
     check_params: Option<ParamsCheck>,
+    max_jobs: Option<u64>,
 }
 
 fn store(e: StoreError, name: &str) -> JobError {
@@ -127,7 +139,38 @@ impl JobService {
         Self {
             repo,
             check_params: None,
+            max_jobs: None,
         }
+    }
+
+    /// The same service, refusing to create a job while `max_jobs` are
+    /// registered ([`JobError::TooManyJobs`]); updates and deletes are not
+    /// affected. Without a cap any number is accepted.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use chrono::{TimeZone, Utc};
+    /// use scheduler_core::{InMemoryJobs, JobError, JobService, NewJob};
+    /// let jobs = JobService::new(Arc::new(InMemoryJobs::default())).with_max_jobs(1);
+    /// let now = Utc.with_ymd_and_hms(2026, 3, 26, 9, 0, 0).unwrap();
+    /// let spec = |name: &str| NewJob {
+    ///     name: name.into(),
+    ///     cron_expression: "0 6 * * *".into(),
+    ///     timezone: None,
+    ///     handler: "pause_auto_lift".into(),
+    ///     enabled: None,
+    ///     params: None,
+    /// };
+    /// let first = jobs.create(spec("first"), "job_1".into(), now).unwrap();
+    /// let err = jobs.create(spec("second"), "job_2".into(), now).unwrap_err();
+    /// assert!(matches!(err, JobError::TooManyJobs { limit: 1 }));
+    /// jobs.delete(&first.id).unwrap();
+    /// assert!(jobs.create(spec("second"), "job_2".into(), now).is_ok());
+    /// ```
+    #[must_use]
+    pub fn with_max_jobs(mut self, max_jobs: u64) -> Self {
+        self.max_jobs = Some(max_jobs);
+        self
     }
 
     /// The same service, refusing a job whose `params` `check` refuses, on
@@ -189,7 +232,8 @@ impl JobService {
     /// # Errors
     /// [`JobError::InvalidName`], [`JobError::InvalidCron`],
     /// [`JobError::UnknownTimezone`], [`JobError::UnknownHandler`],
-    /// [`JobError::InvalidParams`], [`JobError::DuplicateName`].
+    /// [`JobError::InvalidParams`], [`JobError::DuplicateName`],
+    /// [`JobError::TooManyJobs`].
     ///
     /// ```
     /// use std::sync::Arc;
@@ -225,7 +269,18 @@ impl JobService {
             job.params = params;
         }
         job.set_enabled(spec.enabled.unwrap_or(true), now);
-        self.repo.insert(&job).map_err(|e| store(e, &spec.name))?;
+        match self.max_jobs {
+            Some(limit) => {
+                if !self
+                    .repo
+                    .insert_capped(&job, limit)
+                    .map_err(|e| store(e, &spec.name))?
+                {
+                    return Err(JobError::TooManyJobs { limit });
+                }
+            }
+            None => self.repo.insert(&job).map_err(|e| store(e, &spec.name))?,
+        }
         Ok(job)
     }
 

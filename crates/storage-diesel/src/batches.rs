@@ -284,7 +284,7 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
         .values((
             batch_results::run_id.eq(&batch.run_id),
             batch_results::batch_index.eq(batch.batch_index),
-            batch_results::user_count.eq(batch.user_count),
+            batch_results::user_count.eq(batch.users_evaluated),
             batch_results::notifications_sent.eq(0_i64),
             batch_results::duration_ms.eq(batch.duration_ms),
         ))

@@ -187,6 +187,12 @@ pub fn open_pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, Storage
     }
     migrate(&mut first)?;
     drop(first);
+    pool(target, max_size)
+}
+
+/// A pool of `max_size` connections to a database already opened (and
+/// migrated) by [`open_pool`]. A caller waits at most 10 s for a connection.
+pub(crate) fn pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, StorageError> {
     r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))

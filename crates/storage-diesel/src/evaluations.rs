@@ -231,7 +231,7 @@ fn filtered<'a>(f: &'a EvaluationFilter) -> evaluations::BoxedQuery<'a, MultiBac
 /// migration 000009 may lie: those ids came from the wall clock just after
 /// the instant (never before it), so a range of ids from the range's first
 /// instant to this much past its last still holds every such row.
-const LEGACY_ID_LAG: chrono::Duration = chrono::Duration::minutes(1);
+pub(crate) const LEGACY_ID_LAG: chrono::Duration = chrono::Duration::minutes(1);
 
 impl EvaluationRepository for Store {
     fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
@@ -376,19 +376,35 @@ impl EvaluationRepository for Store {
         Ok(n > 0)
     }
 
-    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut conn = self.conn()?;
+    fn prune_evaluations_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        // One chunk, the oldest ids first: a range of the key's index (ids
+        // carry their instant), the instant kept for exactness.
         // notifications.evaluation_id is ON DELETE SET NULL: the outbox stays.
-        let n = diesel::delete(
-            evaluations::table
-                .filter(
-                    evaluations::id
-                        .lt(id_bounds_at(EVALUATION_ID_PREFIX, cutoff + LEGACY_ID_LAG).0),
+        let n = self
+            .write(|c| -> Result<usize, StorageError> {
+                let chunk = evaluations::table
+                    .filter(
+                        evaluations::id.lt(id_bounds_at(
+                            EVALUATION_ID_PREFIX,
+                            cutoff + LEGACY_ID_LAG,
+                        )
+                        .0),
+                    )
+                    .filter(evaluations::evaluated_at.lt(to_millis(cutoff)))
+                    .order(evaluations::id.asc())
+                    .select(evaluations::id)
+                    .limit(i64::from(limit))
+                    .load::<String>(c)?;
+                Ok(
+                    diesel::delete(evaluations::table.filter(evaluations::id.eq_any(&chunk)))
+                        .execute(c)?,
                 )
-                .filter(evaluations::evaluated_at.lt(to_millis(cutoff))),
-        )
-        .execute(&mut *conn)
-        .map_err(StorageError::from)?;
+            })
+            .map_err(StoreError::from)?;
         Ok(n as u64)
     }
 }

@@ -1,6 +1,7 @@
 //! `JobRepository` on diesel: the job registry and the one-time markers.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use scheduler_core::{Handler, Job, JobName, JobRepository, Schedule, StoreError};
 
@@ -101,6 +102,10 @@ fn by_handler(handler: Option<Handler>) -> jobs::BoxedQuery<'static, MultiBacken
     q
 }
 
+/// The key of the PostgreSQL advisory lock that job creators under a cap
+/// take in turn (`insert_capped`): any constant no other lock uses.
+const JOBS_CAP_LOCK: i64 = 0x006a_6f62_7363_6170; // "jobscap"
+
 /// Inserts a job; `false` when its id is taken. The id is checked first so
 /// that the conflict is named the same on both backends (a duplicate name
 /// is a unique violation, named by `error::conflict_name`).
@@ -124,6 +129,29 @@ impl JobRepository for Store {
             Ok(())
         } else {
             Err(StoreError::Conflict("jobs.id"))
+        }
+    }
+
+    fn insert_capped(&self, job: &Job, max_jobs: u64) -> Result<bool, StoreError> {
+        let inserted = self.write(|c| -> Result<Option<bool>, StorageError> {
+            // SQLite's write transaction already excludes every other
+            // writer; on PostgreSQL two creators could each count one job
+            // under the cap, so they take turns on a lock of their own
+            // (held to the end of the transaction; other writers of jobs
+            // do not wait for it).
+            if let AnyConnection::Postgres(_) = c {
+                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({JOBS_CAP_LOCK})"))?;
+            }
+            let stored: i64 = jobs::table.count().get_result(c)?;
+            if u64::try_from(stored).unwrap_or(0) >= max_jobs {
+                return Ok(None);
+            }
+            Ok(Some(insert_job(c, job)?))
+        });
+        match inserted.map_err(StoreError::from)? {
+            None => Ok(false),
+            Some(true) => Ok(true),
+            Some(false) => Err(StoreError::Conflict("jobs.id")),
         }
     }
 

@@ -44,6 +44,7 @@ pub struct PoolState {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    target: DatabaseTarget,
     backend: Backend,
     /// SQLite: the background WAL checkpoints (stopped with the last clone).
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
@@ -74,8 +75,28 @@ impl Store {
         Ok(Self {
             pool,
             backend: target.backend(),
+            target,
             checkpointer,
             writer,
+        })
+    }
+
+    /// Another handle on the same database with a pool of its own,
+    /// `pool_size` connections: the users of one handle never wait for the
+    /// other's connections (the service gives its runs and loops one pool
+    /// and its HTTP handlers another). What one database shares in a
+    /// process stays shared: on SQLite, the queue of this process's
+    /// writers and the WAL checkpointer.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database is unreachable.
+    pub fn with_own_pool(&self, pool_size: u32) -> Result<Self, StorageError> {
+        Ok(Self {
+            pool: conn::pool(&self.target, pool_size)?,
+            target: self.target.clone(),
+            backend: self.backend,
+            checkpointer: self.checkpointer.clone(),
+            writer: self.writer.clone(),
         })
     }
 

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use scenario_engine::rules::{Certification, MentorStatus, MilestoneType, Pause, Preferences};
 use scenario_engine::service::{
     ActivityEvent, ActivityOutcome, ImportCounts, ImportFeed, MaybeMentor, MentorFilter,
@@ -366,6 +367,38 @@ impl MentorRepository for Store {
             Ok(Some(n > 0))
         })
         .map_err(StoreError::from)
+    }
+
+    fn prune_activity_events_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        // One chunk, read off activity_events_recorded. The key is two
+        // columns, which a row value names on both backends.
+        let before = to_millis(before);
+        let limit = i64::from(limit);
+        let n = self
+            .write(|c| -> Result<usize, StorageError> {
+                Ok(match c {
+                    AnyConnection::Postgres(pg) => diesel::sql_query(
+                        "DELETE FROM activity_events WHERE (user_id, event_id) IN \
+                         (SELECT user_id, event_id FROM activity_events WHERE recorded_at < $1 LIMIT $2)",
+                    )
+                    .bind::<BigInt, _>(before)
+                    .bind::<BigInt, _>(limit)
+                    .execute(pg)?,
+                    AnyConnection::Sqlite(lite) => diesel::sql_query(
+                        "DELETE FROM activity_events WHERE (user_id, event_id) IN \
+                         (SELECT user_id, event_id FROM activity_events WHERE recorded_at < ? LIMIT ?)",
+                    )
+                    .bind::<BigInt, _>(before)
+                    .bind::<BigInt, _>(limit)
+                    .execute(lite)?,
+                })
+            })
+            .map_err(StoreError::from)?;
+        Ok(n as u64)
     }
 
     fn set_preferences(

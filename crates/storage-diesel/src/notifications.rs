@@ -17,20 +17,22 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scenario_engine::rules::ScenarioType;
 use scenario_engine::service::{
-    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter,
-    NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, Settled, StoreError,
+    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, NOTIFICATION_ID_PREFIX, Notification,
+    NotificationFilter, NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, Settled,
+    StoreError, id_bounds_at,
 };
 
 use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, write_tx};
 use crate::convert::{from_json_text, from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
-use crate::evaluations::NotificationRow;
+use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
 use crate::schema::notifications;
 
 const PENDING: &str = NotificationStatus::Pending.as_str();
 const FAILED: &str = NotificationStatus::Failed.as_str();
 const DELIVERED: &str = NotificationStatus::Delivered.as_str();
+const CANCELLED: &str = NotificationStatus::Cancelled.as_str();
 
 /// Ids per `IN (...)` list of one outcome statement (the worker claims at
 /// most 500 at once).
@@ -348,5 +350,32 @@ impl Outbox for Store {
                 }))
             })
         })
+    }
+
+    fn prune_settled_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        // One chunk, read off (status, id): ids carry their instant, and the
+        // instant is kept for exactness. notification_keys is not touched.
+        let n = self
+            .write(|c| -> Result<usize, StorageError> {
+                let chunk = notifications::table
+                    .filter(notifications::status.eq_any([DELIVERED, CANCELLED]))
+                    .filter(
+                        notifications::id.lt(id_bounds_at(
+                            NOTIFICATION_ID_PREFIX,
+                            before + LEGACY_ID_LAG,
+                        )
+                        .0),
+                    )
+                    .filter(notifications::created_at.lt(to_millis(before)))
+                    .select(notifications::id)
+                    .limit(i64::from(limit))
+                    .load::<String>(c)?;
+                Ok(
+                    diesel::delete(notifications::table.filter(notifications::id.eq_any(&chunk)))
+                        .execute(c)?,
+                )
+            })
+            .map_err(StoreError::from)?;
+        Ok(n as u64)
     }
 }

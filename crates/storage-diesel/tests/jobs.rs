@@ -28,6 +28,8 @@ three_store_tests![
     instances_seeding_together_seed_once,
     an_update_never_undoes_a_recorded_run,
     next_run_moves_only_from_the_expected_value,
+    a_capped_insert_stores_jobs_up_to_the_cap_and_then_nothing,
+    jobs_created_at_once_never_pass_the_cap_together,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -383,4 +385,71 @@ fn next_run_moves_only_from_the_expected_value<S: JobRepository>(s: &Arc<S>) {
     assert!(s.set_next_run("job_1", later, None).unwrap());
     assert!(s.set_next_run("job_1", None, planned).unwrap());
     assert!(!s.set_next_run("job_x", None, planned).unwrap());
+}
+
+fn a_capped_insert_stores_jobs_up_to_the_cap_and_then_nothing<S: JobRepository>(s: &Arc<S>) {
+    let nth = |i: u32| {
+        job(
+            &format!("job_{i}"),
+            &format!("job {i}"),
+            "0 2 * * *",
+            Handler::PauseAutoLift,
+            t0(),
+        )
+    };
+    assert!(s.insert_capped(&nth(1), 2).unwrap());
+    assert!(s.insert_capped(&nth(2), 2).unwrap());
+    assert!(!s.insert_capped(&nth(3), 2).unwrap(), "the cap is reached");
+    assert_eq!(s.list(1, 20, None).unwrap().1, 2);
+    assert!(s.get("job_3").unwrap().is_none(), "nothing was written");
+    // Under the cap, the usual conflicts hold.
+    let same_name = job("job_4", "job 1", "0 3 * * *", Handler::PauseAutoLift, t0());
+    assert!(matches!(
+        s.insert_capped(&same_name, 5),
+        Err(StoreError::Conflict("jobs.name"))
+    ));
+    let same_id = job("job_1", "other", "0 3 * * *", Handler::PauseAutoLift, t0());
+    assert!(matches!(
+        s.insert_capped(&same_id, 5),
+        Err(StoreError::Conflict("jobs.id"))
+    ));
+    // A job deleted makes room for another.
+    assert!(s.delete("job_1").unwrap());
+    assert!(s.insert_capped(&nth(3), 2).unwrap());
+    assert_eq!(s.list(1, 20, None).unwrap().1, 2);
+}
+
+fn jobs_created_at_once_never_pass_the_cap_together<S: JobRepository + 'static>(s: &Arc<S>) {
+    s.insert(&job(
+        "job_0",
+        "job 0",
+        "0 2 * * *",
+        Handler::PauseAutoLift,
+        t0(),
+    ))
+    .unwrap();
+    let barrier = Arc::new(Barrier::new(8));
+    let handles: Vec<_> = (1..=8)
+        .map(|i| {
+            let (s, barrier) = (Arc::clone(s), Arc::clone(&barrier));
+            std::thread::spawn(move || {
+                let j = job(
+                    &format!("job_{i}"),
+                    &format!("job {i}"),
+                    "0 2 * * *",
+                    Handler::PauseAutoLift,
+                    t0(),
+                );
+                barrier.wait();
+                s.insert_capped(&j, 4)
+            })
+        })
+        .collect();
+    let stored = handles
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .filter(|stored| *stored)
+        .count();
+    assert_eq!(stored, 3, "the cap of 4 holds with one job stored before");
+    assert_eq!(s.list(1, 20, None).unwrap().1, 4);
 }

@@ -1984,7 +1984,10 @@ fn time_ranges_and_retention_hold_rows_whose_id_lies_just_after_their_instant<S:
         (names(&["trg_later"]), 1)
     );
 
-    assert_eq!(s.prune_evaluations_before(at + seconds(1)).unwrap(), 2);
+    assert_eq!(
+        s.prune_evaluations_before(at + seconds(1), 1000).unwrap(),
+        2
+    );
     assert_eq!(list(None, None), (names(&["trg_later"]), 1));
 }
 

@@ -333,7 +333,6 @@ impl Batches for storage_diesel::Store {
         self.record_batch(&BatchWrite {
             run_id: run_id.into(),
             batch_index,
-            user_count: users,
             users_evaluated: users,
             duration_ms: 1,
             entries: Vec::new(),

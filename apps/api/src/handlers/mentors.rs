@@ -219,6 +219,7 @@ pub async fn lift_pause(
         (status = 413, description = "Body over `--max-import-bytes`", body = ErrorBody),
         (status = 415, description = "Content-Type is not application/x-ndjson", body = ErrorBody),
         (status = 422, description = "`invalid_lines`: nothing was written; `details.errors` lists up to 100 `{line, error}` by line number, `details.error_count` counts all, `details.truncated` says whether some were left out", body = ErrorBody),
+        (status = 429, description = "`too_many_imports`: `--max-concurrent-imports` imports are in progress; nothing was read or written; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn import(
     state: web::Data<AppState>,
@@ -226,10 +227,17 @@ pub async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     require_ndjson(&req)?;
+    let slot = state.imports.take()?;
     let file = spool(&req, payload, state.http.limits.max_import_bytes).await?;
     let mut lines = NdjsonLines::new(file, state.http.limits.max_body_bytes);
     let mentors = state.runtime.mentors.clone();
-    match web::block(move || mentors.import(&mut lines)).await?? {
+    // The slot goes with the import, not with this request: a client that
+    // hangs up does not stop the import's transaction.
+    let import = move || {
+        let _slot = slot;
+        mentors.import(&mut lines)
+    };
+    match web::block(import).await?? {
         ImportOutcome::Imported(counts) => {
             Ok(HttpResponse::Ok().json(ImportSummaryDto::from(counts)))
         }

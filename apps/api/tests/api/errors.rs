@@ -7,11 +7,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    EVALS, INVOCATIONS, MAX_BODY_BYTES, Resp, TestApp, api_tests, assert_error, id_of, total,
+    CERT_CRON, CRON, EVALS, INVOCATIONS, MAX_BODY_BYTES, RUNS, Resp, SCHEDULER, TestApp, api_tests,
+    assert_error, id_of, total,
 };
 
 api_tests!(
     malformed_json_is_400_malformed_json_and_writes_nothing,
+    a_body_cut_short_is_400_malformed_json_whatever_fields_come_before_the_cut,
     a_body_over_one_mebibyte_is_413_payload_too_large,
     a_body_just_under_the_limit_is_read,
     an_unknown_path_is_404_with_the_json_error_body,
@@ -75,6 +77,67 @@ async fn malformed_json_is_400_malformed_json_and_writes_nothing(app: &TestApp) 
         "not_found",
     );
     assert_eq!(app.evaluation_total("").await, 0);
+}
+
+/// serde reads a body front to back and stops at its first error: a body
+/// cut short after a field the endpoint does not know was a 422
+/// `unknown_field`, after a field of the wrong type a 400 `invalid_body`.
+/// Not JSON is a 400 `malformed_json` on every endpoint that reads JSON,
+/// the three job views and the optional trigger bodies included.
+async fn a_body_cut_short_is_400_malformed_json_whatever_fields_come_before_the_cut(app: &TestApp) {
+    let endpoints = [
+        (Method::POST, CRON.to_owned()),
+        (Method::PUT, format!("{CRON}/job_missing")),
+        (Method::POST, format!("{CRON}/job_missing/trigger")),
+        (Method::POST, SCHEDULER.to_owned()),
+        (Method::PUT, format!("{SCHEDULER}/nightly")),
+        (Method::POST, format!("{SCHEDULER}/nightly/trigger")),
+        (Method::POST, CERT_CRON.to_owned()),
+        (Method::PUT, format!("{CERT_CRON}/job_missing")),
+        (Method::POST, format!("{CERT_CRON}/job_missing/execute")),
+        (Method::POST, INVOCATIONS.to_owned()),
+        (Method::POST, format!("{INVOCATIONS}/evaluation-batch")),
+        (Method::PUT, format!("{INVOCATIONS}/run_missing")),
+        (Method::PUT, "/api/v1/mentors/usr_mentor_7821".to_owned()),
+        (Method::POST, EVALS.to_owned()),
+        (Method::POST, format!("{EVALS}/evaluate/inactivity")),
+    ];
+    let bodies = [
+        // Fields no endpoint above has, then the cut.
+        r#"{"user_id": "usr_x", "threshold_days": 7,"#,
+        r#"{"user_id": "usr_x", "nonsense": true"#,
+        // A field of the wrong type for every endpoint that has it, then the cut.
+        r#"{"name": 7, "org_id": 7, "user_id": 7, "status": 7, "external": 7,"#,
+        // A whole object, then a second one begun.
+        r#"{"user_id": "usr_x"} {"#,
+    ];
+    for (method, path) in &endpoints {
+        for body in bodies {
+            let r = app
+                .raw(
+                    method.clone(),
+                    path,
+                    Some("application/json"),
+                    Some(body.as_bytes().to_vec()),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::BAD_REQUEST,
+                "{method} {path} {body}: {:#}",
+                r.body
+            );
+            assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+        }
+    }
+    assert_eq!(total(&app.get(CRON).await.body), 0, "no job was created");
+    assert_eq!(total(&app.get(RUNS).await.body), 0, "no run was started");
+    assert_eq!(app.evaluation_total("").await, 0);
+    assert_error(
+        &app.mentor("usr_mentor_7821").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
 }
 
 fn json_of_size(len: usize) -> Vec<u8> {

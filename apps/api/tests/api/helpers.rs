@@ -118,6 +118,14 @@ pub struct Options {
     pub max_import_bytes: Option<usize>,
     /// Bearer tokens (default: none, everything open).
     pub tokens: Tokens,
+    /// The cap on registered jobs (default: the service's 10,000).
+    pub max_jobs: Option<u64>,
+    /// NDJSON imports in progress at once (default: the service's 2).
+    pub max_concurrent_imports: Option<usize>,
+    /// Whether ticks start the built-in retention while no enabled job
+    /// runs it (default off: the run logs the tests read stay as they make
+    /// them; the service has it on).
+    pub built_in_retention: bool,
 }
 
 /// Starts the app on `backend`; `None` when PostgreSQL is unreachable
@@ -143,6 +151,8 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
         clock: service_clock,
         rules: options.rules,
         delivery: options.delivery,
+        max_jobs: options.max_jobs.unwrap_or(scheduler_core::DEFAULT_MAX_JOBS),
+        built_in_retention: options.built_in_retention,
         ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
     }));
     let limits = BodyLimits {
@@ -155,6 +165,12 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
             ..limits
         },
         None => limits,
+    };
+    let limits = BodyLimits {
+        max_concurrent_imports: options
+            .max_concurrent_imports
+            .unwrap_or(limits.max_concurrent_imports),
+        ..limits
     };
     let delivery = runtime.delivery.clone();
     let http = HttpSettings {

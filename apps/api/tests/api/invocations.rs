@@ -29,6 +29,7 @@ api_tests!(
     the_list_is_newest_first_filtered_by_status_and_paged,
     an_unknown_or_other_kind_of_run_is_404,
     an_external_run_takes_batches_until_it_is_finished_by_put,
+    a_batch_result_counts_the_mentors_evaluated_as_the_run_total_does,
     evaluation_batch_refuses_bad_user_id_lists_and_writes_nothing,
     evaluation_batch_refuses_unknown_finished_and_service_run_runs,
     evaluation_batch_reports_cooldown_per_user_across_batches,
@@ -473,7 +474,7 @@ async fn an_external_run_takes_batches_until_it_is_finished_by_put(app: &TestApp
             )
         })
         .collect();
-    assert_eq!(sizes, [(0, 3), (1, 1)]);
+    assert_eq!(sizes, [(0, 2), (1, 1)], "the unknown id counts nowhere");
 
     app.advance(TimeDelta::seconds(4));
     let done = app
@@ -491,6 +492,47 @@ async fn an_external_run_takes_batches_until_it_is_finished_by_put(app: &TestApp
     let after = batch(app, &id, &["usr_gen_0003"]).await;
     let d = assert_error(&after, StatusCode::CONFLICT, "run_finished");
     assert_eq!(d["status"], "success");
+}
+
+/// An id that names no mentor is a result of its batch, not a mentor
+/// evaluated: the batch result's `user_count` counts what the answer's and
+/// the run's `users_evaluated` count (a paused mentor is evaluated), so a
+/// run's total is the sum of its batches'.
+async fn a_batch_result_counts_the_mentors_evaluated_as_the_run_total_does(app: &TestApp) {
+    // usr_gen_0000 is active, usr_gen_0001 paused.
+    seed(app, 1, 1);
+    let run = start(app, &json!({"external": true})).await;
+    let id = string(&run, "id");
+    let r = batch(app, &id, &["usr_gen_0000", "usr_gen_0001", "usr_nobody"]).await;
+    assert_eq!(r.status, StatusCode::OK, "{:#}", r.body);
+    assert_eq!(r.body["users_evaluated"], 2);
+    let results = r.body["results"].as_array().unwrap();
+    let unknown: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["reason_code"] == "unknown_user")
+        .collect();
+    assert_eq!(unknown.len(), 1, "{results:#?}");
+    assert_eq!(unknown[0]["user_id"], "usr_nobody");
+    assert!(
+        results
+            .iter()
+            .any(|r| r["user_id"] == "usr_gen_0001" && r["reason_code"] == "mentor_paused"),
+        "{results:#?}"
+    );
+
+    let detail = app.get(&format!("{INVOCATIONS}/{id}")).await.body;
+    assert_eq!(detail["users_evaluated"], 2);
+    let counts: Vec<i64> = detail["batch_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["user_count"].as_i64().unwrap())
+        .collect();
+    assert_eq!(counts, [2]);
+    assert_eq!(
+        counts.iter().sum::<i64>(),
+        detail["users_evaluated"].as_i64().unwrap()
+    );
 }
 
 async fn evaluation_batch_refuses_bad_user_id_lists_and_writes_nothing(app: &TestApp) {

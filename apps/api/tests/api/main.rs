@@ -11,6 +11,7 @@ mod cron_jobs;
 mod errors;
 mod evaluations;
 mod invocations;
+mod limits;
 mod mentor_import;
 mod mentors;
 mod notifications;

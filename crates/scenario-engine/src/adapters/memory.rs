@@ -94,7 +94,7 @@ pub struct StoredBatchDecision {
 /// A batch result as the in-memory store keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredBatchResult {
-    /// User ids in the batch.
+    /// Mentors evaluated in the batch (the batch's `users_evaluated`).
     pub user_count: i64,
     /// Notifications enqueued.
     pub notifications_sent: i64,
@@ -102,13 +102,24 @@ pub struct StoredBatchResult {
     pub duration_ms: i64,
 }
 
+/// An activity event as the in-memory store keeps it.
+struct StoredEvent {
+    kind: String,
+    occurred_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 struct State {
     mentors: BTreeMap<String, MentorRecord>,
     milestones: HashMap<(String, MilestoneType), DateTime<Utc>>,
-    events: HashMap<(String, String), (String, DateTime<Utc>)>,
+    /// Activity events by (user, event id).
+    events: HashMap<(String, String), StoredEvent>,
     evaluations: BTreeMap<String, EvaluationRecord>,
     notifications: Vec<StoredNotification>,
+    /// Every dedupe key taken, with its mentor: kept when notifications are
+    /// pruned, so that once-only stays once-only.
+    keys: BTreeMap<String, String>,
     batch_results: BTreeMap<(String, i64), StoredBatchResult>,
     /// `users_evaluated` and `notifications_dispatched` added by batches, per run:
     /// the run log lives elsewhere (`run_log::InMemoryRuns`).
@@ -124,12 +135,17 @@ impl State {
                 self.milestones.get(&(user_id.to_owned(), t)).copied();
         }
         let mut history = OwnedHistory::new(user_id);
+        history.taken_keys.extend(
+            self.keys
+                .iter()
+                .filter(|(_, u)| *u == user_id)
+                .map(|(k, _)| k.clone()),
+        );
         for n in self
             .notifications
             .iter()
             .filter(|n| n.notification.user_id == user_id)
         {
-            history.taken_keys.push(n.notification.dedupe_key.clone());
             if matches!(
                 n.status,
                 NotificationStatus::Pending | NotificationStatus::Delivered
@@ -172,8 +188,7 @@ impl State {
             if taken {
                 outcome.already_notified.push(i);
             } else if let Some(q) = &entry.enqueue {
-                self.notifications
-                    .push(StoredNotification::pending(q.notification.clone()));
+                self.enqueue(q.notification.clone());
                 outcome.notifications_sent += 1;
             }
             for &(t, at) in &entry.milestones_seen {
@@ -186,7 +201,7 @@ impl State {
         self.batch_results.insert(
             key,
             StoredBatchResult {
-                user_count: batch.user_count,
+                user_count: batch.users_evaluated,
                 notifications_sent: outcome.notifications_sent,
                 duration_ms: batch.duration_ms,
             },
@@ -198,9 +213,17 @@ impl State {
     }
 
     fn key_taken(&self, dedupe_key: &str) -> bool {
+        self.keys.contains_key(dedupe_key)
+    }
+
+    /// Adds a notification, `pending`, and takes its dedupe key.
+    fn enqueue(&mut self, notification: NewNotification) {
+        self.keys.insert(
+            notification.dedupe_key.clone(),
+            notification.user_id.clone(),
+        );
         self.notifications
-            .iter()
-            .any(|s| s.notification.dedupe_key == dedupe_key)
+            .push(StoredNotification::pending(notification));
     }
 }
 

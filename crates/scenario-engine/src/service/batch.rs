@@ -265,7 +265,6 @@ impl BatchEvaluator {
         let write = BatchWrite {
             run_id: request.run_id,
             batch_index: request.batch_index,
-            user_count: user_ids.len() as i64,
             users_evaluated: known.len() as i64,
             duration_ms: (self.clock.now() - started).num_milliseconds().max(0),
             entries,

@@ -127,9 +127,10 @@ pub struct BatchWrite {
     pub run_id: String,
     /// The batch's index in the run, from 0.
     pub batch_index: i64,
-    /// User ids in the batch, unknown ones included: the batch result's `user_count`.
-    pub user_count: i64,
-    /// Distinct existing mentors evaluated: added to the run's `users_evaluated`.
+    /// Distinct existing mentors evaluated (an id that names no mentor is
+    /// not one): the batch result's `user_count`, and what the batch adds
+    /// to the run's `users_evaluated`, so that a run's total is the sum of
+    /// its batches'.
     pub users_evaluated: i64,
     /// Milliseconds the batch took until its write began.
     pub duration_ms: i64,
@@ -255,7 +256,7 @@ pub trait BatchRepository: Send + Sync {
     /// `run_id` and `batch_index`: the batch's per-user results); for every entry
     /// with [`BatchEntry::enqueue`] its dedupe key (insert-or-ignore) and,
     /// when the key was free, its outbox row; the newly seen milestones; the
-    /// batch result (`user_count`,
+    /// batch result (`user_count`: the batch's `users_evaluated`,
     /// `notifications_sent`, `duration_ms`); and the batch's
     /// `users_evaluated` and notifications added to the run's totals (where
     /// the run is recorded). A taken key Must not fail the batch: the entry

@@ -99,9 +99,10 @@ impl PreparedBatch {
         self.write.batch_index
     }
 
-    /// The ids asked for (each once), known or not.
+    /// The mentors the batch evaluates: the ids asked for that name one,
+    /// each once (its batch result's `user_count`).
     pub fn user_count(&self) -> usize {
-        self.user_ids.len()
+        self.known.len()
     }
 
     /// What the batch writes, for [`BatchEvaluator::commit_batches`]

@@ -211,10 +211,16 @@ pub trait EvaluationRepository: Send + Sync {
     /// [`StoreError::Backend`] when storage fails.
     fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError>;
 
-    /// Deletes evaluations decided before `cutoff` (retention); their
-    /// notifications and dedupe keys stay. Returns how many went.
+    /// Retention: deletes at most `limit` evaluations decided before
+    /// `cutoff`, oldest first, in one transaction, and returns how many went
+    /// (fewer than `limit`: none is left). Their notifications stay, with
+    /// `evaluation_id` set to null, and so do the dedupe keys.
     ///
     /// # Errors
-    /// [`StoreError::Backend`] when storage fails.
-    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// [`StoreError::Backend`] when storage fails; nothing is deleted then.
+    fn prune_evaluations_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }

@@ -238,6 +238,19 @@ pub trait MentorRepository: Send + Sync {
     /// [`StoreError::Backend`] when storage fails.
     fn delete_certification(&self, user_id: &str, certification_id: &str) -> MaybeMentor<bool>;
 
+    /// Retention: deletes at most `limit` activity events recorded before
+    /// `before`, in one transaction, and returns how many went (fewer than
+    /// `limit`: none is left). The mentors they moved stay as they are; an
+    /// `event_id` pruned is new again if it is ever sent again.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails; nothing is deleted then.
+    fn prune_activity_events_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+
     /// Applies a preference patch; returns the new preferences, `None` when
     /// the mentor does not exist.
     ///

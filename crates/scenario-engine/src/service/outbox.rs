@@ -212,6 +212,16 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`] when storage fails.
     fn requeue_failed(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Requeue>, StoreError>;
+
+    /// Retention: deletes at most `limit` `delivered` and `cancelled`
+    /// notifications created before `before`, in one transaction, and
+    /// returns how many went (fewer than `limit`: none is left). Must never
+    /// delete a `pending` or `failed` notification, nor a dedupe key: a
+    /// pruned notification's key still makes its decision once only.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`] when storage fails; nothing is deleted then.
+    fn prune_settled_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
 }
 
 /// Why an outbox operation was refused.

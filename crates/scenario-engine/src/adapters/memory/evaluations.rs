@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{InMemoryStore, StoredNotification, page_of};
+use super::{InMemoryStore, page_of};
 use crate::rules::{MentorStatus, MilestoneType, ScenarioType};
 use crate::service::{
     BatchOutcome, BatchRepository, BatchWrite, EvaluationFilter, EvaluationOverride,
@@ -28,9 +28,7 @@ impl EvaluationRepository for InMemoryStore {
             if state.key_taken(&n.dedupe_key) {
                 return Err(StoreError::Conflict("notifications.dedupe_key"));
             }
-            state
-                .notifications
-                .push(StoredNotification::pending(n.clone()));
+            state.enqueue(n.clone());
         }
         if let Some((t, at)) = milestone_seen {
             state
@@ -110,13 +108,19 @@ impl EvaluationRepository for InMemoryStore {
         Ok(existed)
     }
 
-    fn prune_evaluations_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+    fn prune_evaluations_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
         let mut state = self.lock();
         let before = state.evaluations.len();
+        // Ids carry their instant: id order is oldest first.
         let doomed: Vec<String> = state
             .evaluations
             .values()
             .filter(|e| e.evaluated_at < cutoff)
+            .take(limit as usize)
             .map(|e| e.id.clone())
             .collect();
         for id in &doomed {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{InMemoryStore, page_of};
+use super::{InMemoryStore, StoredEvent, page_of};
 use crate::rules::{Certification, Mentor, MentorStatus, MilestoneType, Pause, Preferences};
 use crate::service::{
     ActivityEvent, ActivityOutcome, ImportCounts, ImportFeed, ImportLine, MaybeMentor,
@@ -82,6 +82,7 @@ impl MentorRepository for InMemoryStore {
         let existed = state.mentors.remove(user_id).is_some();
         state.milestones.retain(|(u, _), _| u != user_id);
         state.events.retain(|(u, _), _| u != user_id);
+        state.keys.retain(|_, u| u != user_id);
         state.evaluations.retain(|_, e| e.user_id != user_id);
         state
             .notifications
@@ -101,18 +102,21 @@ impl MentorRepository for InMemoryStore {
         }
         if let Some(event_id) = &event.event_id {
             let key = (user_id.to_owned(), event_id.clone());
-            if let Some((kind, at)) = state.events.get(&key) {
+            if let Some(seen) = state.events.get(&key) {
                 let record = state.mentors.get(user_id).cloned();
                 return Ok(Some(match record {
-                    Some(r) if *kind == event.kind && *at == event.occurred_at => {
+                    Some(r) if seen.kind == event.kind && seen.occurred_at == event.occurred_at => {
                         ActivityOutcome::Replayed(r)
                     }
                     _ => ActivityOutcome::Conflict,
                 }));
             }
-            state
-                .events
-                .insert(key, (event.kind.clone(), event.occurred_at));
+            let stored = StoredEvent {
+                kind: event.kind.clone(),
+                occurred_at: event.occurred_at,
+                recorded_at: now,
+            };
+            state.events.insert(key, stored);
         }
         let Some(record) = state.mentors.get_mut(user_id) else {
             return Ok(None);
@@ -166,6 +170,25 @@ impl MentorRepository for InMemoryStore {
             .certifications
             .retain(|c| c.certification_id != certification_id);
         Ok(Some(record.certifications.len() != before))
+    }
+
+    fn prune_activity_events_before(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let doomed: Vec<(String, String)> = state
+            .events
+            .iter()
+            .filter(|(_, e)| e.recorded_at < before)
+            .take(limit as usize)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in &doomed {
+            state.events.remove(key);
+        }
+        Ok(doomed.len() as u64)
     }
 
     fn set_preferences(

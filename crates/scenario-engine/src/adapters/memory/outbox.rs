@@ -144,4 +144,23 @@ impl Outbox for InMemoryStore {
         n.updated_at = now;
         Ok(Some(Requeue::Requeued(n.read())))
     }
+
+    fn prune_settled_before(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let mut state = self.lock();
+        let mut left = limit as usize;
+        // The dedupe keys are kept apart from the rows: they stay.
+        state.notifications.retain(|n| {
+            let settled = matches!(
+                n.status,
+                NotificationStatus::Delivered | NotificationStatus::Cancelled
+            );
+            if left > 0 && settled && n.notification.created_at < before {
+                left -= 1;
+                false
+            } else {
+                true
+            }
+        });
+        Ok((limit as usize - left) as u64)
+    }
 }
