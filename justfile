@@ -47,3 +47,7 @@ serve-pg url="postgres://postgres@127.0.0.1:5432/mentor_scheduler":
 # Rustdoc of the workspace.
 doc:
     cargo doc --workspace --no-deps --open
+
+# schemathesis against the served OpenAPI document (SCHEMATHESIS_MAX_TIME, SCHEMATHESIS_SEED).
+schemathesis:
+    bash tools/schemathesis.sh

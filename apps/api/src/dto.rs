@@ -62,6 +62,7 @@ impl<T> ListBody<T> {
 
 /// `page` and `limit` as they arrive.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1 (default 1).
     pub page: Option<i64>,
@@ -71,6 +72,10 @@ pub struct PageQuery {
 
 /// Default rows per page.
 pub const DEFAULT_LIMIT: u32 = 20;
+/// Most rows per page.
+pub const MAX_LIMIT: i64 = 100;
+/// Highest page number.
+pub const MAX_PAGE: i64 = u32::MAX as i64;
 
 /// Validates `page` (>= 1) and `limit` (1-100); never clamps.
 ///
@@ -79,26 +84,26 @@ pub const DEFAULT_LIMIT: u32 = 20;
 pub fn page_request(page: Option<i64>, limit: Option<i64>) -> Result<PageRequest, ApiError> {
     let page = match page {
         None => 1,
-        Some(p) if (1..=i64::from(u32::MAX)).contains(&p) => u32::try_from(p).unwrap_or(u32::MAX),
+        Some(p) if (1..=MAX_PAGE).contains(&p) => u32::try_from(p).unwrap_or(u32::MAX),
         Some(p) => {
             return Err(scenario_engine::rules::OutOfRange {
                 field: "page",
                 value: p,
                 min: 1,
-                max: i64::from(u32::MAX),
+                max: MAX_PAGE,
             }
             .into());
         }
     };
     let limit = match limit {
         None => DEFAULT_LIMIT,
-        Some(l) if (1..=100).contains(&l) => u32::try_from(l).unwrap_or(100),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => u32::try_from(l).unwrap_or(100),
         Some(l) => {
             return Err(scenario_engine::rules::OutOfRange {
                 field: "limit",
                 value: l,
                 min: 1,
-                max: 100,
+                max: MAX_LIMIT,
             }
             .into());
         }

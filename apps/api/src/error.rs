@@ -5,7 +5,7 @@
 
 use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use scenario_engine::rules::{OutOfRange, UnknownName};
 use scenario_engine::service::{
@@ -138,9 +138,13 @@ pub enum ApiError {
     /// Unknown path.
     #[error("no route for {0}")]
     RouteNotFound(String),
-    /// Known path, other method.
-    #[error("method not allowed")]
-    MethodNotAllowed,
+    /// Known path, other method: the methods it does answer, for the
+    /// `Allow` header (`GET, PUT, DELETE`).
+    #[error("method not allowed; this path answers {allow}")]
+    MethodNotAllowed {
+        /// The methods of the path, comma-separated.
+        allow: String,
+    },
     /// Mentor operations.
     #[error(transparent)]
     Mentor(#[from] MentorError),
@@ -253,7 +257,7 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::CrossSite(_) => (StatusCode::FORBIDDEN, "cross_site"),
             Self::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Mentor(M::NotFound(_) | M::CertificationNotFound { .. }) => {
                 (StatusCode::NOT_FOUND, "not_found")
             }
@@ -318,6 +322,9 @@ impl ApiError {
                 limit,
                 retry_after_seconds,
             } => json!({"limit": limit, "retry_after_seconds": retry_after_seconds}),
+            Self::MethodNotAllowed { allow } => {
+                json!({"allow": allow.split(", ").collect::<Vec<_>>()})
+            }
             // Each line's error as the body of a request would carry it.
             Self::ImportRejected(r) => json!({
                 "errors": r.errors.iter()
@@ -451,6 +458,9 @@ impl ResponseError for ApiError {
         } = self
         {
             response.insert_header((RETRY_AFTER, retry_after_seconds.to_string()));
+        }
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((ALLOW, allow.as_str()));
         }
         match self.lock_conflict() {
             Some((job_id, run_id, view)) => response.json(LockConflictBody {

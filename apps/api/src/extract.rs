@@ -49,33 +49,112 @@ impl<T> std::ops::Deref for Json<T> {
 /// field, naming the path where serde knows it.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_syntax(bytes)?;
+    if has_whole_float(bytes) {
+        // `7.0` is the integer 7 in JSON Schema, as in the document this
+        // service serves; serde reads it only as a float, so read such a
+        // body through a value whose whole floats are integers.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+        whole_floats_to_integers(&mut value);
+        return serde_path_to_error::deserialize(value).map_err(typed_error);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
-        if !inner.is_data() {
-            ApiError::MalformedJson(message)
-        } else if message.starts_with("unknown field") {
-            ApiError::UnknownField(message)
-        } else if path.is_empty() || path == "." {
-            // serde names a missing field only in its message: "missing field `user_id`".
-            let field = message
-                .strip_prefix("missing field `")
-                .and_then(|m| m.split('`').next())
-                .map(str::to_owned);
-            ApiError::InvalidBody { field, message }
-        } else {
-            ApiError::InvalidBody {
-                message: format!("{path}: {message}"),
-                field: Some(path),
-            }
-        }
-    })?;
+    let value = serde_path_to_error::deserialize(&mut de).map_err(typed_error)?;
     // Trailing garbage after the value is not JSON either.
     de.end()
         .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
     Ok(value)
+}
+
+/// Maps a failure of the typed pass (the syntax is already known good).
+fn typed_error(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let message = inner.to_string();
+    if !inner.is_data() {
+        ApiError::MalformedJson(message)
+    } else if message.starts_with("unknown field") {
+        ApiError::UnknownField(message)
+    } else if path.is_empty() || path == "." {
+        // serde names a missing field only in its message: "missing field `user_id`".
+        let field = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split('`').next())
+            .map(str::to_owned);
+        ApiError::InvalidBody { field, message }
+    } else {
+        ApiError::InvalidBody {
+            message: format!("{path}: {message}"),
+            field: Some(path),
+        }
+    }
+}
+
+/// Largest magnitude at which every whole float spells one integer.
+const EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// Whether a well-formed JSON text holds a number written with a fraction or
+/// an exponent that is a whole number (`7.0`, `1e3`): a cheap scan that
+/// skips strings, so most bodies take the direct path.
+fn has_whole_float(bytes: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+        } else if b == b'"' {
+            in_string = true;
+            i += 1;
+        } else if b == b'-' || b.is_ascii_digit() {
+            let start = i;
+            while i < bytes.len()
+                && matches!(bytes[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+            {
+                i += 1;
+            }
+            let token = &bytes[start..i];
+            if token.iter().any(|c| matches!(c, b'.' | b'e' | b'E'))
+                && std::str::from_utf8(token)
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok())
+                    .is_some_and(|f| f.fract() == 0.0 && f.abs() <= EXACT_FLOAT)
+            {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Turns every whole float of `value` into the integer it spells.
+fn whole_floats_to_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f.abs() <= EXACT_FLOAT
+            {
+                // In range by the check above, so the cast is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *n = whole.into();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_floats_to_integers),
+        _ => {}
+    }
 }
 
 /// Checks that `bytes` are exactly one well-formed JSON value: UTF-8,
@@ -319,5 +398,24 @@ mod tests {
             parse::<Body>(br#"{"user_id": "u"} x"#),
             Err(ApiError::MalformedJson(_))
         ));
+    }
+
+    #[test]
+    fn a_whole_float_is_the_integer_it_spells() {
+        let body: Body = parse(br#"{"user_id": "u.1e3", "threshold_days": 7.0}"#).unwrap();
+        assert_eq!(body.threshold_days, Some(7));
+        let body: Body = parse(br#"{"user_id": "u", "threshold_days": 1e1}"#).unwrap();
+        assert_eq!(body.threshold_days, Some(10));
+        let err = parse::<Body>(br#"{"user_id": "u", "threshold_days": 7.5}"#).unwrap_err();
+        assert_eq!(err.code(), "invalid_body");
+        let err = parse::<Body>(br#"{"user_id": "u", "threshold_days": 7.0, "x": 1}"#).unwrap_err();
+        assert_eq!(err.code(), "unknown_field");
+    }
+
+    #[test]
+    fn numbers_inside_strings_are_not_whole_floats() {
+        assert!(!has_whole_float(br#"{"a": "7.0", "b": "\"1.0"}"#));
+        assert!(has_whole_float(br#"{"a": "x", "b": [1, 2.0]}"#));
+        assert!(!has_whole_float(br#"{"a": 2.5, "b": -3}"#));
     }
 }

@@ -12,6 +12,9 @@ use crate::error;
 use crate::handlers::{evaluations, health, invocations, mentors, notifications, runs, schedules};
 use crate::job_view;
 
+mod complete;
+mod fields;
+
 /// The annotated part of the API: everything but the job views.
 #[derive(OpenApi)]
 #[openapi(
@@ -149,8 +152,23 @@ impl OpenApi for ApiDoc {
     }
 }
 
+/// The document as served: what utoipa writes from the annotations and the
+/// job views, completed with every status, field rule and link
+/// (`openapi/complete.rs`). Built once.
+pub fn served() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the OpenAPI document did not serialise");
+            serde_json::Value::Null
+        });
+        complete::complete(&mut doc);
+        doc
+    })
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
 pub async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(served())
 }

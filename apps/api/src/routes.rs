@@ -238,8 +238,25 @@ pub fn doubled(spec: &RouteSpec) -> Option<String> {
         .map(|base| format!("{base}{}", spec.path))
 }
 
-async fn method_not_allowed() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
+/// The 405 of a path, naming the methods it answers in `Allow`. A `{param}`
+/// path that also serves literal paths (`/api/v1/mentors/{user_id}` serves
+/// `/api/v1/mentors/import` for the methods the import does not have) adds
+/// the literal's own methods when the request is for that literal.
+fn method_not_allowed(methods: Vec<Method>, literals: Vec<(String, Vec<Method>)>) -> Route {
+    web::to(move |req: actix_web::HttpRequest| {
+        let mut all = methods.clone();
+        for (literal, own) in &literals {
+            if req.path() == literal {
+                all.extend(own.iter().filter(|m| !methods.contains(m)).cloned());
+            }
+        }
+        let allow = all
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        async move { Err::<actix_web::HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    })
 }
 
 /// Whether `pattern` (with `{param}` segments) also matches the literal
@@ -274,20 +291,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     for path in &paths {
         let mut resource = web::resource(path.as_str());
-        let mut methods = Vec::new();
         for spec in &table {
             if spec.path == path || doubled(spec).as_deref() == Some(path.as_str()) {
                 resource = resource.route((spec.route)());
-                methods.push(spec.method.clone());
             }
         }
+        let methods = methods_of(&table, path);
+        let literals = paths
+            .iter()
+            .filter(|literal| shadowed_by(literal, path))
+            .map(|literal| (literal.clone(), methods_of(&table, literal)))
+            .collect();
+        let not_allowed = method_not_allowed(methods.clone(), literals);
         if paths.iter().any(|other| shadowed_by(path, other)) {
             let only_its_methods =
                 move |ctx: &guard::GuardContext<'_>| methods.contains(&ctx.head().method);
             resource = resource.guard(guard::fn_guard(only_its_methods));
         }
-        cfg.service(resource.default_service(web::to(method_not_allowed)));
+        cfg.service(resource.default_service(not_allowed));
     }
+}
+
+/// The methods mounted at `path` (canonical or doubled).
+fn methods_of(table: &[RouteSpec], path: &str) -> Vec<Method> {
+    table
+        .iter()
+        .filter(|spec| spec.path == path || doubled(spec).as_deref() == Some(path))
+        .map(|spec| spec.method.clone())
+        .collect()
 }
 
 /// The JSON 404 for unknown paths.

@@ -170,6 +170,22 @@ impl Handler {
     pub fn names() -> Vec<&'static str> {
         Self::ALL.iter().map(|h| h.as_str()).collect()
     }
+
+    /// Every name [`Handler::parse`] accepts: the canonical names, then the
+    /// aliases.
+    ///
+    /// ```
+    /// use scheduler_core::Handler;
+    /// let names = Handler::accepted_names();
+    /// assert!(names.contains(&"run_log_retention") && names.contains(&"executeExpiryCheck"));
+    /// assert!(names.iter().all(|n| Handler::parse(n).is_ok()));
+    /// ```
+    pub fn accepted_names() -> Vec<&'static str> {
+        Self::names()
+            .into_iter()
+            .chain(Self::ALIASES.iter().map(|(alias, _)| *alias))
+            .collect()
+    }
 }
 
 impl fmt::Display for Handler {

@@ -66,19 +66,22 @@ fn scenario_of(
     milestone_type: Option<&str>,
     lead_time_days: Option<i64>,
 ) -> Result<Scenario, ApiError> {
+    // Every field given is checked, also those another scenario would use:
+    // a bad value is a 422 wherever it is sent.
+    let inactivity = Scenario::inactivity(threshold_days)?;
+    let expiry = Scenario::certification_expiry(lead_time_days)?;
+    let milestone = milestone_type.map(MilestoneType::parse).transpose()?;
     Ok(match scenario_type {
-        ScenarioType::Inactivity => Scenario::inactivity(threshold_days)?,
-        ScenarioType::CertificationExpiry => Scenario::certification_expiry(lead_time_days)?,
+        ScenarioType::Inactivity => inactivity,
+        ScenarioType::CertificationExpiry => expiry,
         ScenarioType::Milestone => {
-            let Some(name) = milestone_type else {
+            let Some(milestone_type) = milestone else {
                 return Err(ApiError::MissingChoice {
                     field: "milestone_type",
                     valid: MilestoneType::ALL.iter().map(|t| t.as_str()).collect(),
                 });
             };
-            Scenario::Milestone {
-                milestone_type: MilestoneType::parse(name)?,
-            }
+            Scenario::Milestone { milestone_type }
         }
     })
 }
@@ -192,6 +195,7 @@ pub struct EvaluationDeleted {
 
 /// Filters of `GET /api/v1/scenario-trigger-evaluations`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationListQuery {
     /// Only this mentor.
@@ -246,6 +250,7 @@ impl EvaluationListQuery {
 
 /// Query of `GET .../users/{user_id}/should-notify`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShouldNotifyQuery {
     /// Default `inactivity`.

@@ -100,6 +100,7 @@ impl From<(Run, Vec<BatchResult>)> for InvocationDetailDto {
 
 /// Query of the invocation list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InvocationListQuery {
     /// Only runs with this status.
@@ -193,7 +194,7 @@ impl TryFrom<InvocationBody> for InvocationRequest {
 }
 
 /// The statuses a `PUT` may ask for.
-const PUT_STATUSES: [RunStatus; 4] = [
+pub(crate) const PUT_STATUSES: [RunStatus; 4] = [
     RunStatus::Running,
     RunStatus::Success,
     RunStatus::Failed,
@@ -261,6 +262,7 @@ pub const ACTIVE_MAX_LIMIT: u32 = 5000;
 
 /// Query of `active-peer-mentors`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ActivePeerMentorsQuery {
     /// Only this organisation.

@@ -14,6 +14,7 @@ pub const MAX_REASON_LEN: usize = 1000;
 
 /// `page` and `limit` only.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageOnlyQuery {
     /// Page number, from 1 (default 1).
@@ -24,6 +25,7 @@ pub struct PageOnlyQuery {
 
 /// Query of the scheduler and cron job lists.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobListQuery {
     /// Only jobs of this handler (canonical name or alias).

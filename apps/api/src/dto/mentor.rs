@@ -178,6 +178,7 @@ impl TryFrom<MentorBody> for MentorUpsert {
 
 /// Filters of `GET /api/v1/mentors`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MentorListQuery {
     /// Only this organisation.

@@ -72,6 +72,7 @@ impl From<Notification> for NotificationDto {
 
 /// Filters of `GET /api/v1/notifications`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationListQuery {
     /// Only this mentor.

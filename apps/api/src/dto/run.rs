@@ -122,6 +122,7 @@ impl From<(Run, Vec<BatchResult>)> for RunDetailDto {
 
 /// Filters of `GET /api/v1/runs`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RunListQuery {
     /// Only runs of this job.
@@ -194,6 +195,7 @@ impl RunListQuery {
 
 /// Query of `GET /api/v1/runs/{id}/report`.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
@@ -226,6 +228,7 @@ pub const MAX_PREVIEW_COUNT: i64 = 100;
 
 /// Query of `GET /api/v1/schedules/preview`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewQuery {
     /// A cron expression: 5 or 6 fields, or a nickname such as `@daily`.

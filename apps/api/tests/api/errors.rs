@@ -4,7 +4,7 @@
 
 use chrono::TimeDelta;
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{
     CERT_CRON, CRON, EVALS, INVOCATIONS, MAX_BODY_BYTES, RUNS, Resp, SCHEDULER, TestApp, api_tests,
@@ -247,7 +247,22 @@ async fn a_wrong_method_on_a_known_path_is_405_with_the_json_error_body(app: &Te
             )
             .await;
         let details = assert_error(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
-        assert!(details.is_null(), "{method} {path}: {details:#}");
+        // The path's methods, in `details.allow` and in the `Allow` header.
+        let allow = r
+            .headers
+            .get(reqwest::header::ALLOW)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let listed: Vec<&str> = details["allow"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert!(!listed.is_empty(), "{method} {path}: {details:#}");
+        assert!(
+            !listed.contains(&method.as_str()),
+            "{method} {path}: {details:#}"
+        );
+        assert_eq!(allow, listed.join(", "), "{method} {path}");
     }
 }
 

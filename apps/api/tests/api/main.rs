@@ -15,6 +15,7 @@ mod limits;
 mod mentor_import;
 mod mentors;
 mod notifications;
+mod openapi;
 mod routes;
 mod runs;
 mod scheduler_jobs;
