@@ -77,7 +77,7 @@ pub struct Cli {
     )]
     pub cooldown_days: i64,
 
-    /// Database connections in the pool.
+    /// Database connections of the HTTP handlers (the runs have a pool of their own, --db-run-pool-size).
     #[arg(
         long,
         env = "MENTOR_SCHEDULER_DB_POOL_SIZE",
@@ -120,7 +120,7 @@ pub struct Cli {
     )]
     pub lease_seconds: u32,
 
-    /// Days of runs and evaluations the retention job keeps (dedupe keys are kept forever).
+    /// Days of runs, evaluations, delivered and cancelled notifications and activity events that retention keeps (dedupe keys are kept forever).
     #[arg(
         long,
         env = "MENTOR_SCHEDULER_RETENTION_DAYS",

@@ -159,7 +159,7 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     let config = RuntimeConfig {
         max_jobs: cli.max_jobs,
         run_threads: cli.run_threads,
-        run_ports: Some(Ports::of(Arc::new(runs_store))),
+        run_ports: Some(Ports::of(Arc::new(runs_store.clone()))),
         ..cli.runtime_config(Ports::of(Arc::new(store.clone())))?
     };
     let http = cli.http_settings()?;
@@ -184,7 +184,7 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     }
     actix_web::rt::spawn(runtime::scheduler_loop(runtime.clone()));
     let delivery = runtime.delivery.clone();
-    let state = AppState::new(runtime, store, http);
+    let state = AppState::new(runtime, store, http).with_runs_store(runs_store);
     let worker = actix_web::rt::spawn(delivery.clone().run());
     let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
     if let Some(w) = cli.workers {

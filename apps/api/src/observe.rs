@@ -148,12 +148,18 @@ pub async fn observe(
     ))]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let handle = recorder();
-    let pool = state.store.pool_state();
-    metrics::gauge!("mentor_scheduler_db_connections", "state" => "in_use").set(f64::from(
-        pool.connections.saturating_sub(pool.idle_connections),
-    ));
-    metrics::gauge!("mentor_scheduler_db_connections", "state" => "idle")
-        .set(f64::from(pool.idle_connections));
+    // The handlers' pool, and the runs' own when they have one.
+    let pools = std::iter::once(("handlers", &state.store))
+        .chain(state.runs_store.as_ref().map(|s| ("runs", s)));
+    for (name, store) in pools {
+        let pool = store.pool_state();
+        metrics::gauge!("mentor_scheduler_db_connections", "pool" => name, "state" => "in_use")
+            .set(f64::from(
+                pool.connections.saturating_sub(pool.idle_connections),
+            ));
+        metrics::gauge!("mentor_scheduler_db_connections", "pool" => name, "state" => "idle")
+            .set(f64::from(pool.idle_connections));
+    }
     let outbox = state.runtime.notifications.clone();
     let counts = web::block(move || {
         NotificationStatus::ALL

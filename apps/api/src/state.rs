@@ -65,6 +65,9 @@ pub struct AppState {
     pub http: HttpSettings,
     /// The imports in progress, at most `http.limits.max_concurrent_imports`.
     pub imports: Arc<ImportSlots>,
+    /// The runs' own database pool, when they have one (`/metrics` reports
+    /// both pools).
+    pub runs_store: Option<Store>,
 }
 
 impl AppState {
@@ -75,6 +78,16 @@ impl AppState {
             store,
             imports: Arc::new(ImportSlots::new(http.limits.max_concurrent_imports)),
             http,
+            runs_store: None,
+        }
+    }
+
+    /// The same state, told of the runs' own pool.
+    #[must_use]
+    pub fn with_runs_store(self, runs_store: Store) -> Self {
+        Self {
+            runs_store: Some(runs_store),
+            ..self
         }
     }
 }

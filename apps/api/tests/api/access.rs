@@ -279,6 +279,7 @@ async fn metrics_scraped_during_a_run_parse_as_prometheus_text(app: &TestApp) {
             .samples
             .iter()
             .any(|s| s.metric == "mentor_scheduler_db_connections"
+                && s.labels.get("pool") == Some("handlers")
                 && s.labels.get("state") == Some("idle")),
         "pool gauges"
     );

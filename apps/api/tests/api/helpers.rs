@@ -126,6 +126,8 @@ pub struct Options {
     /// runs it (default off: the run logs the tests read stay as they make
     /// them; the service has it on).
     pub built_in_retention: bool,
+    /// Threads that execute runs (default: the service's).
+    pub run_threads: Option<usize>,
 }
 
 /// Starts the app on `backend`; `None` when PostgreSQL is unreachable
@@ -153,6 +155,7 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> Option<TestAp
         delivery: options.delivery,
         max_jobs: options.max_jobs.unwrap_or(scheduler_core::DEFAULT_MAX_JOBS),
         built_in_retention: options.built_in_retention,
+        run_threads: options.run_threads.unwrap_or(runtime::DEFAULT_RUN_THREADS),
         ..RuntimeConfig::new(Ports::of(Arc::new(store.clone())))
     }));
     let limits = BodyLimits {

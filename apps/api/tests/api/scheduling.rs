@@ -138,3 +138,63 @@ async fn an_expired_required_certification_pauses_and_renewing_it_lifts_the_paus
     let last = app.get(&format!("{SCHEDULER}/lift/last-result")).await.body;
     assert_eq!(last["result_summary"]["pauses_lifted"], 1);
 }
+
+/// The bounded run pool, on a server with one run thread.
+mod run_pool {
+    use std::time::Duration;
+
+    use chrono::TimeDelta;
+
+    use crate::helpers::{
+        Backend, CRON, Options, TestApp, backend_tests, rows, spawn_app_with, string,
+    };
+
+    backend_tests!(more_due_jobs_than_run_threads_all_complete);
+
+    /// Five jobs due at the same second on a server with one run thread: the
+    /// runs wait their turn, none is refused or lost, all finish.
+    async fn more_due_jobs_than_run_threads_all_complete(backend: Backend) {
+        let options = Options {
+            run_threads: Some(1),
+            ..Options::default()
+        };
+        let Some(app) = spawn_app_with(backend, options).await else {
+            return;
+        };
+        let ids: Vec<String> = create_due_jobs(&app).await;
+        let scheduler = actix_web::rt::spawn(runtime::scheduler_loop(app.runtime.clone()));
+        app.advance(TimeDelta::seconds(1));
+        app.runtime.jobs_changed();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        for id in &ids {
+            loop {
+                let runs = app.get(&format!("{CRON}/{id}/runs")).await.body;
+                if rows(&runs).iter().any(|r| r["status"] == "success") {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "{id}: {runs:#}");
+                actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        scheduler.abort();
+        let all = app.get("/api/v1/runs?limit=100").await.body;
+        let runs: Vec<_> = rows(&all)
+            .iter()
+            .filter(|r| ids.iter().any(|id| r["job_id"] == id.as_str()))
+            .collect();
+        assert_eq!(runs.len(), ids.len(), "{all:#}");
+        assert!(runs.iter().all(|r| r["status"] == "success"), "{all:#}");
+        app.stop().await;
+    }
+
+    async fn create_due_jobs(app: &TestApp) -> Vec<String> {
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let job = app
+                .create_job(&format!("due {i}"), "*/1 * * * * *", "pause_auto_lift")
+                .await;
+            ids.push(string(&job, "job_id"));
+        }
+        ids
+    }
+}
