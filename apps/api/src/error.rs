@@ -243,7 +243,7 @@ impl ApiError {
         use EvaluationError as E;
         use MentorError as M;
         match self {
-            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Self::MalformedJson(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::InvalidBody { .. } => (StatusCode::BAD_REQUEST, "invalid_body"),
             Self::MalformedQuery(_) => (StatusCode::BAD_REQUEST, "malformed_query"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

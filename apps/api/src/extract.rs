@@ -40,7 +40,7 @@ impl<T> std::ops::Deref for Json<T> {
 /// reads a body front to back and stops at its first error, so a body cut
 /// short after a field `T` does not know would otherwise be a 422
 /// `unknown_field`, and one cut short after a field of the wrong type a 400
-/// `invalid_body`. A body that is not JSON is a 400 `malformed_json`,
+/// `invalid_body`. A body that is not JSON is a 400 `invalid_body` too,
 /// whatever its fields.
 ///
 /// # Errors

@@ -29,7 +29,7 @@ pub const SPOOL_BLOCK: usize = 1 << 20;
 
 /// Refuses any content type other than [`NDJSON`] with a 415: a JSON array
 /// or a form sent here by mistake gets a clear answer instead of one
-/// `malformed_json` per line.
+/// `invalid_body` per line.
 ///
 /// # Errors
 /// [`ApiError::UnsupportedMediaType`].
@@ -152,7 +152,7 @@ impl<R: Read + Seek> NdjsonLines<R> {
 }
 
 /// One line's mentor: the body parsed with the JSON extractor's own
-/// classification (400 `malformed_json` / `invalid_body`, 422
+/// classification (400 `invalid_body`, 422
 /// `unknown_field`), then converted with the DTOs' checks.
 fn parse_line(bytes: &[u8]) -> Result<MentorImport, ApiError> {
     crate::extract::parse::<ImportLineBody>(bytes)

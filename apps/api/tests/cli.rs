@@ -145,7 +145,7 @@ async fn import_with_bad_lines_prints_them_exits_non_zero_and_writes_nothing(db:
     assert_eq!(out.status.code(), Some(1), "stdout: {}", text(&out.stdout));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains(&format!("{file}:2: malformed_json: ")),
+        stderr.contains(&format!("{file}:2: invalid_body: ")),
         "{stderr}"
     );
     assert!(

@@ -12,8 +12,8 @@ use crate::helpers::{
 };
 
 api_tests!(
-    malformed_json_is_400_malformed_json_and_writes_nothing,
-    a_body_cut_short_is_400_malformed_json_whatever_fields_come_before_the_cut,
+    malformed_json_is_400_invalid_body_and_writes_nothing,
+    a_body_cut_short_is_400_invalid_body_whatever_fields_come_before_the_cut,
     a_body_over_one_mebibyte_is_413_payload_too_large,
     a_body_just_under_the_limit_is_read,
     an_unknown_path_is_404_with_the_json_error_body,
@@ -23,7 +23,7 @@ api_tests!(
     rejected_writes_leave_nothing_half_written,
 );
 
-async fn malformed_json_is_400_malformed_json_and_writes_nothing(app: &TestApp) {
+async fn malformed_json_is_400_invalid_body_and_writes_nothing(app: &TestApp) {
     // Each endpoint's valid body, broken in the usual ways.
     for (method, path, valid) in [
         (
@@ -59,7 +59,7 @@ async fn malformed_json_is_400_malformed_json_and_writes_nothing(app: &TestApp) 
                     Some(body.clone().into_bytes()),
                 )
                 .await;
-            assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+            assert_error(&r, StatusCode::BAD_REQUEST, "invalid_body");
         }
     }
     let r = app
@@ -70,7 +70,7 @@ async fn malformed_json_is_400_malformed_json_and_writes_nothing(app: &TestApp) 
             Some(Vec::new()),
         )
         .await;
-    assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+    assert_error(&r, StatusCode::BAD_REQUEST, "invalid_body");
     assert_error(
         &app.mentor("usr_mentor_7821").await,
         StatusCode::NOT_FOUND,
@@ -82,9 +82,9 @@ async fn malformed_json_is_400_malformed_json_and_writes_nothing(app: &TestApp) 
 /// serde reads a body front to back and stops at its first error: a body
 /// cut short after a field the endpoint does not know was a 422
 /// `unknown_field`, after a field of the wrong type a 400 `invalid_body`.
-/// Not JSON is a 400 `malformed_json` on every endpoint that reads JSON,
+/// Not JSON is a 400 `invalid_body` on every endpoint that reads JSON,
 /// the three job views and the optional trigger bodies included.
-async fn a_body_cut_short_is_400_malformed_json_whatever_fields_come_before_the_cut(app: &TestApp) {
+async fn a_body_cut_short_is_400_invalid_body_whatever_fields_come_before_the_cut(app: &TestApp) {
     let endpoints = [
         (Method::POST, CRON.to_owned()),
         (Method::PUT, format!("{CRON}/job_missing")),
@@ -127,7 +127,7 @@ async fn a_body_cut_short_is_400_malformed_json_whatever_fields_come_before_the_
                 "{method} {path} {body}: {:#}",
                 r.body
             );
-            assert_error(&r, StatusCode::BAD_REQUEST, "malformed_json");
+            assert_error(&r, StatusCode::BAD_REQUEST, "invalid_body");
         }
     }
     assert_eq!(total(&app.get(CRON).await.body), 0, "no job was created");
@@ -285,7 +285,7 @@ async fn every_error_body_has_exactly_code_message_and_details(app: &TestApp) {
             )
             .await,
             StatusCode::BAD_REQUEST,
-            "malformed_json",
+            "invalid_body",
         ),
         (
             app.post(EVALS, &json!({"user_id": 1})).await,

@@ -589,7 +589,7 @@ async fn evaluation_batch_refuses_bad_user_id_lists_and_writes_nothing(app: &Tes
         )
         .await,
         StatusCode::BAD_REQUEST,
-        "malformed_json",
+        "invalid_body",
     );
     // Nothing was written: the next good batch is still the first.
     let ok = batch(app, &id, &["usr_gen_0000"]).await;

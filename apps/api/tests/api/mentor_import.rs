@@ -330,7 +330,7 @@ async fn each_bad_line_carries_the_error_its_single_endpoint_would_give(app: &Te
 
     let details = invalid_lines(&r);
     let expected: Vec<(u64, String)> = [
-        (2, "malformed_json"),
+        (2, "invalid_body"),
         (3, "unknown_field"),
         (4, "invalid_body"),
         (5, "invalid_body"),
@@ -394,7 +394,7 @@ async fn more_than_100_bad_lines_list_the_first_100_and_say_more_were_cut(app: &
     assert_eq!(listed.len(), 100);
     assert_eq!(listed.first().map(|l| l.0), Some(1));
     assert_eq!(listed.last().map(|l| l.0), Some(199));
-    assert!(listed.iter().all(|(_, c)| c == "malformed_json"));
+    assert!(listed.iter().all(|(_, c)| c == "invalid_body"));
     assert_eq!(details["error_count"], 150);
     assert_eq!(details["truncated"], true);
     assert_eq!(total(&all_mentors(app).await), 0);
