@@ -177,6 +177,9 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
             tracing::info!("--demo: the database already has mentors, so it is left alone");
         }
     }
+    // The instance id names this process in run leases; the host name
+    // is logged beside it, for people.
+    tracing::info!(instance = %config.owner, host = %runtime::hostname(), pid = std::process::id(), "instance started");
     let runtime = Arc::new(Runtime::new(config));
     let seeding = runtime.clone();
     if blocking(move || seeding.seed_default_jobs()).await?? {
