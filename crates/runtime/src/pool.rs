@@ -82,7 +82,8 @@ impl Runtime {
         match self.runs.get_run(&run.id) {
             Ok(Some(stored))
                 if stored.status == RunStatus::Running
-                    && stored.lease_owner.as_deref() == Some(self.owner.as_str()) =>
+                    && stored.lease_owner.as_deref() == Some(self.owner.as_str())
+                    && stored.lease_epoch == run.lease_epoch =>
             {
                 self.execute(job, run);
             }
@@ -118,8 +119,8 @@ impl Runtime {
     /// of a running run does.
     pub(crate) fn renew_waiting_leases(&self) {
         let until = self.now() + self.lease_ttl;
-        for id in self.pool.waiting_ids() {
-            if let Err(e) = self.runs.renew_lease(&id, &self.owner, until) {
+        for (id, epoch) in self.pool.waiting_ids() {
+            if let Err(e) = self.runs.renew_lease(&id, &self.owner, epoch, until) {
                 tracing::warn!(run_id = %id, error = %e, "renewing the lease of a waiting run failed");
             }
         }

@@ -32,8 +32,8 @@ impl Runtime {
         for mut run in running.into_iter().filter(|r| r.lease_expired(now)) {
             let until = now + self.lease_ttl;
             match self.runs.take_over_lease(&run.id, &self.owner, now, until) {
-                Ok(true) => {}
-                Ok(false) => continue,
+                Ok(Some(epoch)) => run.lease_epoch = epoch,
+                Ok(None) => continue,
                 Err(e) => {
                     tracing::error!(run_id = %run.id, error = %e, "claiming an abandoned run failed");
                     continue;

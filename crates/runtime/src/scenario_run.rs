@@ -22,10 +22,10 @@
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use run_log::{BatchPlanner, Run};
+use run_log::{BatchPlanner, Lease, Run, StoreError};
 use scenario_engine::rules::Rules;
 use scenario_engine::service::{
-    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, PreparedBatch,
+    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, LeaseFence,
 };
 use serde_json::{Value, json};
 
@@ -142,9 +142,16 @@ impl Runtime {
                 while committed.try_recv().is_ok() {}
                 let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, Vec::new());
                 request.dry_run = run.dry_run;
+                let lease = LeaseFence {
+                    owner: self.owner.clone(),
+                    epoch: run.lease_epoch,
+                };
                 let next = batches
                     .prepare_planned_batch(request, &batch.first_user_id, &batch.last_user_id)
-                    .map(PreparedBatch::into_write)
+                    .map(|prepared| BatchWrite {
+                        lease: Some(lease),
+                        ..prepared.into_write()
+                    })
                     .map_err(|e| failed("reading a batch failed", &e));
                 let stop = next.is_err();
                 if ready.send(next).is_err() || stop {
@@ -199,6 +206,8 @@ impl Runtime {
                     }
                     // Another process wrote this batch (a takeover race): it is done.
                     Err(e) if batch_taken(&e) => {}
+                    // Another process took the run over: stop writing to it.
+                    Err(e) if lease_lost(&e) => return Err(Stop::LeaseLost),
                     Err(e) => return Err(failed("batch failed", &e)),
                 }
             }
@@ -220,7 +229,16 @@ impl Runtime {
     /// incomplete by a process that died is thrown away first.
     fn plan(&self, run: &Run, batch_size: u32, cancelled: &dyn Fn() -> bool) -> Result<i64, Stop> {
         let failed = |e: &dyn std::fmt::Display| failed("planning the batches failed", e);
-        self.runs.clear_plan(&run.id).map_err(|e| failed(&e))?;
+        // Plan writes are fenced by the run's lease: a process whose run
+        // was taken over never changes the plan its successor works from.
+        let plan_failed = |e: &StoreError| match e {
+            StoreError::Conflict("runs.lease") => Stop::LeaseLost,
+            e => failed(e),
+        };
+        let lease = Lease::of(run);
+        self.runs
+            .clear_plan(&run.id, Some(&lease))
+            .map_err(|e| plan_failed(&e))?;
         let mut planner = BatchPlanner::new(batch_size);
         let mut chunk = Vec::with_capacity(PLAN_CHUNK);
         let mut after: Option<String> = None;
@@ -239,8 +257,8 @@ impl Runtime {
             }
             if chunk.len() >= PLAN_CHUNK || !full {
                 self.runs
-                    .insert_plan(&run.id, &chunk)
-                    .map_err(|e| failed(&e))?;
+                    .insert_plan(&run.id, Some(&lease), &chunk)
+                    .map_err(|e| plan_failed(&e))?;
                 chunk.clear();
             }
             match ids.into_iter().last() {
@@ -249,9 +267,13 @@ impl Runtime {
             }
         }
         let planned = planner.planned();
-        self.runs
-            .complete_plan(&run.id, planned)
-            .map_err(|e| failed(&e))?;
+        if !self
+            .runs
+            .complete_plan(&run.id, Some(&lease), planned)
+            .map_err(|e| failed(&e))?
+        {
+            return Err(Stop::LeaseLost);
+        }
         Ok(planned)
     }
 }
@@ -287,6 +309,15 @@ fn failed(what: &str, e: &dyn std::fmt::Display) -> Stop {
 /// The mentors a batch evaluates, for sizing a commit group.
 fn group_users(batch: &BatchWrite) -> usize {
     usize::try_from(batch.users_evaluated).unwrap_or(0)
+}
+
+/// Whether a batch write was refused because the run's lease is no longer
+/// the one it was written under (fencing: another process took it over).
+fn lease_lost(e: &EvaluationError) -> bool {
+    matches!(
+        e,
+        EvaluationError::Store(scenario_engine::service::StoreError::Conflict("runs.lease"))
+    )
 }
 
 /// Whether a batch write failed because the run already has a batch with

@@ -48,6 +48,7 @@ db_tests![
     more_runs_than_run_threads_all_complete,
     a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over,
     a_run_cancelled_while_it_waits_ends_cancelled_on_its_job_too,
+    a_process_whose_run_was_taken_over_writes_nothing_more_to_it,
     runs_and_callers_never_wait_for_each_others_connections,
     retention_prunes_every_table_that_grows_past_one_chunk_and_reports_each,
     retention_keeps_the_notifications_the_cooldown_still_reads,
@@ -626,8 +627,8 @@ fn dead_run(rt: &Runtime, app: &App, done: i64) -> Run {
     let mut planner = BatchPlanner::new(10);
     let mut plan: Vec<PlannedBatch> = ids.iter().filter_map(|id| planner.push(id)).collect();
     plan.extend(planner.finish());
-    rt.runs.insert_plan(&run.id, &plan).unwrap();
-    rt.runs.complete_plan(&run.id, 4).unwrap();
+    rt.runs.insert_plan(&run.id, None, &plan).unwrap();
+    rt.runs.complete_plan(&run.id, None, 4).unwrap();
     let evaluator = BatchEvaluator::new(
         Arc::new(app.store.clone()),
         Arc::new(FixedClock::new(t0())),
@@ -709,7 +710,7 @@ async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {
         last_user_id: "usr_008".into(),
         user_count: 9,
     };
-    rt.runs.insert_plan(&run.id, &[partial]).unwrap();
+    rt.runs.insert_plan(&run.id, None, &[partial]).unwrap();
     clock.set(t0() + TimeDelta::minutes(1));
     rt.tick();
     let run = settle_run(&rt, "run_dead");
@@ -1090,7 +1091,7 @@ async fn a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over(db:
     let now = t0() + TimeDelta::seconds(31);
     clock.set(now);
     a.runs
-        .renew_lease(&busy.id, "host-a", now + TimeDelta::seconds(30))
+        .renew_lease(&busy.id, "host-a", 0, now + TimeDelta::seconds(30))
         .unwrap();
     a.tick();
     b.tick();
@@ -1113,6 +1114,63 @@ async fn a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over(db:
         RunStatus::Success,
         "{:?}",
         waited.error_message
+    );
+}
+
+/// Fencing: instance A stalls in its scenario run (at the gate) past its
+/// lease, and another instance takes the run over (one epoch up). When A
+/// wakes, its writes under the old epoch are refused: no plan, no batch,
+/// no end; the run stays running, the taker's.
+async fn a_process_whose_run_was_taken_over_writes_nothing_more_to_it(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store.clone());
+    let (a, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    for i in 0..3 {
+        a.mentors
+            .upsert(
+                &format!("usr_{i:03}"),
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+    }
+    let stalled = a.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+
+    let now = t0() + TimeDelta::seconds(31);
+    clock.set(now);
+    assert_eq!(
+        store
+            .take_over_lease(&stalled.id, "host-b", now, now + TimeDelta::seconds(30))
+            .unwrap(),
+        Some(1)
+    );
+
+    // A wakes up; a run of A's queued behind the stalled one tells when
+    // A's only run thread is past it.
+    open.send(()).unwrap();
+    let job = create(&a, "lift", "0 6 * * *", "pause_auto_lift");
+    let after = a.trigger(&job, TriggerRequest::default()).unwrap();
+    assert_eq!(settle_id(&a, &after.id).status, RunStatus::Success);
+
+    let stored = a.runs.get_run(&stalled.id).unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Running, "A did not end it");
+    assert_eq!(stored.lease_owner.as_deref(), Some("host-b"));
+    assert_eq!(stored.lease_epoch, 1);
+    assert_eq!(stored.users_evaluated, 0, "A added no batch: {stored:?}");
+    assert_eq!(stored.planned_batches, None, "A completed no plan");
+    assert!(a.runs.batch_results(&stalled.id).unwrap().is_empty());
+    assert!(
+        a.runs
+            .unfinished_batches(&stalled.id, None, 10)
+            .unwrap()
+            .is_empty(),
+        "A planned nothing"
     );
 }
 

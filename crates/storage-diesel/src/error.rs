@@ -39,6 +39,10 @@ pub enum StorageError {
     /// back. Never leaves the crate (`import_mentors` answers `None`).
     #[error("the import has bad lines; rolled back")]
     ImportRejected,
+    /// A run's write under a lease that is no longer the run's (another
+    /// process took it over): refused, and rolled back.
+    #[error("the run's lease is held by another process")]
+    LeaseLost,
 }
 
 impl From<DieselError> for StorageError {
@@ -84,6 +88,7 @@ impl StorageError {
     /// The uniqueness rule this error hit, if it is a unique violation.
     pub(crate) fn conflict(&self) -> Option<&'static str> {
         match self {
+            Self::LeaseLost => Some("runs.lease"),
             Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
                 Some(conflict_name(info.as_ref()))
             }

@@ -140,6 +140,7 @@ diesel::table! {
         lock_key -> Nullable<Text>,
         planned_batches -> Nullable<BigInt>,
         batch_size -> Nullable<BigInt>,
+        lease_epoch -> BigInt,
     }
 }
 

@@ -120,12 +120,12 @@ impl RunPool {
         true
     }
 
-    /// The ids of the waiting runs.
-    pub(crate) fn waiting_ids(&self) -> Vec<String> {
+    /// The ids of the waiting runs, with the lease epochs they hold.
+    pub(crate) fn waiting_ids(&self) -> Vec<(String, i64)> {
         self.lock()
             .waiting
             .iter()
-            .map(|(_, run)| run.id.clone())
+            .map(|(_, run)| (run.id.clone(), run.lease_epoch))
             .collect()
     }
 }
@@ -155,7 +155,8 @@ mod tests {
         assert_eq!(pool.push(run("run_2")), start(true, false));
         assert_eq!(pool.push(run("run_3")), start(false, true));
         assert_eq!(pool.push(run("run_4")), start(false, false));
-        assert_eq!(pool.waiting_ids(), ["run_1", "run_2", "run_3", "run_4"]);
+        let waiting: Vec<String> = pool.waiting_ids().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(waiting, ["run_1", "run_2", "run_3", "run_4"]);
         let ids: Vec<String> = std::iter::from_fn(|| pool.next())
             .map(|(_, r)| r.id)
             .collect();
