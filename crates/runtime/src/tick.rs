@@ -167,13 +167,18 @@ impl Runtime {
         self.record_finished(run, RunStatus::Skipped, now);
     }
 
-    /// Waits for the next due job or a change, whichever comes first.
+    /// Waits for the next due job or a change, whichever comes first, and
+    /// never longer than a heartbeat (a third of the lease): the reaper in
+    /// each tick then takes over a dead instance's runs within the lease
+    /// and one heartbeat of its last renewal.
     async fn sleep_until(&self, next: Option<DateTime<Utc>>) {
         let now = self.now();
+        let heartbeat = (self.lease_ttl / 3).to_std().unwrap_or(IDLE_WAKE);
         let wait = next
             .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(IDLE_WAKE)
-            .min(IDLE_WAKE);
+            .min(IDLE_WAKE)
+            .min(heartbeat);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = self.wake.notified() => {}

@@ -35,7 +35,8 @@ db_tests![
     after_a_downtime_the_latest_instant_fires_once_and_the_rest_are_one_missed_run,
     a_downtime_past_the_deadline_fires_nothing_and_records_the_misses,
     firings_while_the_lock_is_held_are_one_skipped_run_with_a_count,
-    a_run_whose_lease_expired_is_failed_as_abandoned,
+    a_run_whose_lease_expired_is_run_again_by_the_taker,
+    every_run_whose_lease_lapsed_is_taken_over,
     two_instances_ticking_together_fire_each_instant_once,
     a_disabled_job_never_fires_but_can_be_triggered,
     the_reminder_job_evaluates_every_active_mentor_in_batches,
@@ -271,7 +272,10 @@ async fn firings_while_the_lock_is_held_are_one_skipped_run_with_a_count(db: &Te
     }
 }
 
-async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
+/// A non-scenario run whose process died is run again by the instance
+/// that takes it over (its writes are idempotent through the dedupe keys),
+/// not failed: a deploy at 02:00 does not lose that night's check.
+async fn a_run_whose_lease_expired_is_run_again_by_the_taker(db: &TestDb) {
     let clock = Arc::new(FixedClock::new(t0()));
     let app = state(db, clock.clone(), "host-a");
     let rt = app.runtime.clone();
@@ -285,17 +289,18 @@ async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
         .unwrap();
     clock.set(t0() + TimeDelta::seconds(29));
     rt.tick();
-    assert_eq!(
-        rt.runs.get_run("run_dead").unwrap().unwrap().status,
-        RunStatus::Running
-    );
+    let held = rt.runs.get_run("run_dead").unwrap().unwrap();
+    assert_eq!(held.status, RunStatus::Running);
+    assert_eq!(held.lease_owner.as_deref(), Some("host-gone"));
     clock.set(t0() + TimeDelta::seconds(31));
     rt.tick();
-    let run = rt.runs.get_run("run_dead").unwrap().unwrap();
-    assert_eq!(run.status, RunStatus::Failed);
+    let run = settle_run(&rt, "run_dead");
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(run.lease_epoch, 1, "taken over once");
+    assert_eq!(run.result_summary.unwrap()["pauses_lifted"], 0);
     assert_eq!(
-        run.error_message.as_deref(),
-        Some("abandoned: lease expired")
+        rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+        Some("success")
     );
     // The lock is free again.
     let next = rt.trigger(&job, TriggerRequest::default()).unwrap();
@@ -304,6 +309,34 @@ async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
         rt.runs.get_run(&next.id).unwrap().unwrap().status,
         RunStatus::Success
     );
+}
+
+/// Every lapsed lease is found, however many runs run: here 150 external
+/// runs whose orchestrators went quiet, more than a page of the reaper.
+async fn every_run_whose_lease_lapsed_is_taken_over(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    for i in 0..150 {
+        let mut run = Run::start(
+            format!("run_{i:03}"),
+            "scenario_evaluation",
+            Trigger::Manual,
+            t0() + TimeDelta::seconds(i),
+        );
+        run.external = true;
+        run.lease_owner = Some(run_log::EXTERNAL_OWNER.into());
+        run.lease_expires_at = Some(t0() + TimeDelta::seconds(200));
+        rt.runs.insert_run(&run, None).unwrap();
+    }
+    clock.set(t0() + TimeDelta::seconds(201));
+    rt.tick();
+    let filter = RunFilter {
+        status: Some(RunStatus::Failed),
+        ..RunFilter::default()
+    };
+    let (_, failed) = rt.runs.list_runs(&filter, 0, 1).unwrap();
+    assert_eq!(failed, 150);
 }
 
 async fn two_instances_ticking_together_fire_each_instant_once(db: &TestDb) {
