@@ -32,6 +32,13 @@ pub enum StorageError {
     /// Migrations failed.
     #[error("database migration failed")]
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database has migrations this build does not know: a newer
+    /// version migrated it. Nothing was changed.
+    #[error(
+        "the database has migrations this version of mentor-scheduler does not know ({}): a newer version migrated it; run that version (or newer) against this database",
+        .0.join(", ")
+    )]
+    UnknownMigrations(Vec<String>),
     /// A row holds a value the domain cannot represent.
     #[error("corrupt row: {0}")]
     Corrupt(&'static str),

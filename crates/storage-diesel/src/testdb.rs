@@ -191,6 +191,24 @@ impl TestDb {
         })
     }
 
+    /// A new, empty PostgreSQL database (no migrations applied), dropped
+    /// with the value: for tests of the migrations themselves and of
+    /// processes that start on an empty database. `None` as
+    /// [`TestDb::postgres`] is.
+    pub fn postgres_empty() -> Option<Self> {
+        template()?;
+        let admin = admin_url();
+        let name = format!("ms_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut conn = PgConnection::establish(&admin).expect("connect to PostgreSQL");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create an empty test database");
+        Some(Self {
+            url: url_for(&admin, &name),
+            pg_name: Some(name),
+            _dir: None,
+        })
+    }
+
     /// The database URL to open.
     pub fn url(&self) -> &str {
         &self.url
