@@ -22,6 +22,9 @@ pub(crate) enum Stop {
     /// Another process took the run over (its lease epoch moved on): this
     /// one writes nothing more to it (fencing).
     LeaseLost,
+    /// The process drains: the run stopped after its last committed write,
+    /// and its lease is released for another instance to finish it.
+    Drained,
 }
 
 impl Stop {
@@ -60,6 +63,10 @@ impl Runtime {
             );
             return;
         }
+        if let Err(Stop::Drained) = outcome {
+            self.release(&run);
+            return;
+        }
         let finished = self.finish(job, run, outcome);
         telemetry::run_ended(&finished);
         // Whatever the handler enqueued (expiry reminders, lift notices) goes out now.
@@ -88,7 +95,13 @@ impl Runtime {
         // run as a cancellation does, and is told apart afterwards.
         let renewed = std::cell::Cell::new(run.invoked_at);
         let lost = std::cell::Cell::new(false);
+        let drained = std::cell::Cell::new(false);
         let cancelled = || {
+            // A draining process stops here, between writes.
+            if self.is_draining() {
+                drained.set(true);
+                return true;
+            }
             let now = self.now();
             let renewal = if now - renewed.get() >= self.lease_ttl / 3 {
                 renewed.set(now);
@@ -164,7 +177,10 @@ impl Runtime {
         if lost.get() {
             return Err(Stop::LeaseLost);
         }
-        outcome
+        match outcome {
+            Err(Stop::Cancelled) if drained.get() => Err(Stop::Drained),
+            outcome => outcome,
+        }
     }
 
     /// Records a run's end; a run cancelled meanwhile keeps its cancellation.
@@ -184,8 +200,9 @@ impl Runtime {
             }
             Err(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(Stop::Failed(message)) => (RunStatus::Failed, Some(message)),
-            // Not this process's run any more: nothing to write.
-            Err(Stop::LeaseLost) => return run,
+            // Not this process's run any more, or one it hands over:
+            // nothing to write.
+            Err(Stop::LeaseLost | Stop::Drained) => return run,
         };
         // Batches add to the run's totals as they commit: take the stored
         // totals, not this copy's, so the end does not undo them.

@@ -29,6 +29,7 @@ mod claim;
 mod config;
 mod defaults;
 mod delivery;
+mod drain;
 mod enqueue;
 mod error;
 mod execute;

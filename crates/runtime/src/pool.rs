@@ -41,6 +41,11 @@ impl Runtime {
     /// Hands `run` (of `job`, or an ad-hoc run without one) to the pool:
     /// a free thread takes it at once, else it waits its turn.
     pub(crate) fn enqueue(self: &Arc<Self>, job: Option<Job>, run: Run) {
+        // A draining process starts nothing: another instance takes it.
+        if self.is_draining() {
+            self.release(&run);
+            return;
+        }
         let start = self.pool.push((job, run));
         if start.worker {
             let runtime = Arc::clone(self);
@@ -79,6 +84,10 @@ impl Runtime {
     /// Starts a run taken from the queue, unless it was cancelled or taken
     /// over while it waited.
     fn start(&self, job: Option<&Job>, run: Run) {
+        if self.is_draining() {
+            self.release(&run);
+            return;
+        }
         match self.runs.get_run(&run.id) {
             Ok(Some(stored))
                 if stored.status == RunStatus::Running

@@ -34,6 +34,11 @@ pub async fn scheduler_loop(runtime: Arc<Runtime>) {
     // Ticks go through the run ports, like the runs they fire.
     let runtime = runtime.runner();
     loop {
+        // A draining process fires nothing more.
+        if runtime.is_draining() {
+            tracing::info!("draining: the scheduler loop stopped");
+            return;
+        }
         let r = Arc::clone(&runtime);
         let next = match tokio::task::spawn_blocking(move || r.tick()).await {
             Ok(next) => next,

@@ -50,6 +50,7 @@ db_tests![
     a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over,
     a_run_cancelled_while_it_waits_ends_cancelled_on_its_job_too,
     a_process_whose_run_was_taken_over_writes_nothing_more_to_it,
+    a_draining_process_hands_its_runs_over_at_once,
     runs_and_callers_never_wait_for_each_others_connections,
     retention_prunes_every_table_that_grows_past_one_chunk_and_reports_each,
     retention_keeps_the_notifications_the_cooldown_still_reads,
@@ -1204,6 +1205,73 @@ async fn a_process_whose_run_was_taken_over_writes_nothing_more_to_it(db: &TestD
             .unwrap()
             .is_empty(),
         "A planned nothing"
+    );
+}
+
+/// Drain: instance A drains while its scenario run is in progress (here
+/// held at the gate) and while another run waits for its only thread. The
+/// run stops before its next batch, and both leases are released, so that
+/// B takes both over at its next tick, with the clock not moved on: no
+/// waiting for a lease to lapse. A run triggered on A while it drains is
+/// released at once too, and A's scheduler fires nothing.
+async fn a_draining_process_hands_its_runs_over_at_once(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store);
+    let (a, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    let (b, _) = pooled(db, clock.clone(), "host-b", 1, None);
+    for i in 0..3 {
+        a.mentors
+            .upsert(
+                &format!("usr_{i:03}"),
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+    }
+    let busy = a.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+    let job = create(&a, "lift", "0 6 * * *", "pause_auto_lift");
+    let waiting = a.trigger(&job, TriggerRequest::default()).unwrap();
+
+    a.drain();
+    assert!(a.is_draining());
+    open.send(()).unwrap();
+    assert!(
+        a.wait_idle(Duration::from_secs(20)),
+        "A's run threads stopped"
+    );
+    for id in [&busy.id, &waiting.id] {
+        let stored = a.runs.get_run(id).unwrap().unwrap();
+        assert_eq!(stored.status, RunStatus::Running, "{stored:?}");
+        assert_eq!(stored.lease_expires_at, Some(t0()), "released: {stored:?}");
+    }
+    assert!(a.runs.batch_results(&busy.id).unwrap().is_empty());
+    // A run claimed on A while it drains is released at once as well.
+    let late = a
+        .trigger(
+            &create(&a, "lift-2", "0 6 * * *", "pause_auto_lift"),
+            TriggerRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        a.runs.get_run(&late.id).unwrap().unwrap().lease_expires_at,
+        Some(t0())
+    );
+
+    b.tick();
+    for id in [&busy.id, &waiting.id, &late.id] {
+        let run = settle_id(&b, id);
+        assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+        assert_eq!(run.lease_epoch, 1, "taken over by B: {run:?}");
+    }
+    assert_eq!(
+        b.runs.get_run(&busy.id).unwrap().unwrap().users_evaluated,
+        3
     );
 }
 

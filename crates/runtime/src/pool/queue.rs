@@ -31,6 +31,8 @@ struct State {
     workers: usize,
     /// Whether the keeper thread is up.
     keeper: bool,
+    /// Whether the process drains: no run is queued or started any more.
+    draining: bool,
 }
 
 /// What the caller of [`RunPool::push`] starts.
@@ -97,6 +99,30 @@ impl RunPool {
             return Vec::new();
         }
         s.waiting.drain(..).collect()
+    }
+
+    /// Starts draining: from now on [`push`](Self::push) is refused, and
+    /// the runs waiting for a thread are handed back (their leases are to
+    /// be released).
+    pub(crate) fn start_draining(&self) -> Vec<Waiting> {
+        let waiting = {
+            let mut s = self.lock();
+            s.draining = true;
+            s.waiting.drain(..).collect()
+        };
+        self.taken.notify_all();
+        waiting
+    }
+
+    /// Whether the pool drains.
+    pub(crate) fn draining(&self) -> bool {
+        self.lock().draining
+    }
+
+    /// Whether no run thread is processing a run (nor about to).
+    pub(crate) fn idle(&self) -> bool {
+        let s = self.lock();
+        s.workers == 0 && s.waiting.is_empty()
     }
 
     /// The keeper could not be started.
