@@ -25,6 +25,12 @@ use crate::telemetry;
 /// minute (other instances may change jobs without waking this one).
 const IDLE_WAKE: Duration = Duration::from_secs(60);
 
+/// The longest the scheduler loop sleeps between looks for lapsed or
+/// released leases (a third of the lease when that is shorter): a run a
+/// draining instance released is taken over within this, and a dead
+/// instance's within its lease and this.
+const TAKEOVER_POLL: Duration = Duration::from_secs(5);
+
 /// How many due jobs one tick fires; the rest are due at the next tick.
 const DUE_PER_TICK: usize = 100;
 
@@ -173,9 +179,10 @@ impl Runtime {
     }
 
     /// Waits for the next due job or a change, whichever comes first, and
-    /// never longer than a heartbeat (a third of the lease): the reaper in
-    /// each tick then takes over a dead instance's runs within the lease
-    /// and one heartbeat of its last renewal.
+    /// never longer than a heartbeat (a third of the lease) or
+    /// [`TAKEOVER_POLL`]: the reaper in each tick then takes over a dead
+    /// instance's runs within the lease and one heartbeat of its last
+    /// renewal, and a draining instance's released runs within the poll.
     async fn sleep_until(&self, next: Option<DateTime<Utc>>) {
         let now = self.now();
         let heartbeat = (self.lease_ttl / 3).to_std().unwrap_or(IDLE_WAKE);
@@ -183,7 +190,8 @@ impl Runtime {
             .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(IDLE_WAKE)
             .min(IDLE_WAKE)
-            .min(heartbeat);
+            .min(heartbeat)
+            .min(TAKEOVER_POLL);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = self.wake.notified() => {}
