@@ -268,13 +268,30 @@ fn outcome(db: &TestDb, run: &Run) -> Outcome {
     }
 }
 
+/// The instances that committed the run's batches.
+fn claimers(db: &TestDb, id: &str) -> Vec<String> {
+    texts(
+        db.url(),
+        &format!("SELECT DISTINCT claimed_by AS v FROM run_batches WHERE run_id = '{id}'"),
+    )
+}
+
 /// The outcome of a clean run, on one instance, over `db`.
 async fn clean_run(db: &TestDb) -> Outcome {
-    let one = Instance::spawn(db.url(), &[]).ready().await;
-    let id = one.start_run().await;
+    shared_run(db, 1).await.0
+}
+
+/// The outcome of a run over `db` with `n` instances, and the instances
+/// that committed its batches.
+async fn shared_run(db: &TestDb, n: usize) -> (Outcome, Vec<String>) {
+    let mut instances = Vec::new();
+    for _ in 0..n {
+        instances.push(Instance::spawn(db.url(), &[]).ready().await);
+    }
+    let id = instances[0].start_run().await;
     let run = finished(&store(db), &id).await;
-    drop(one);
-    outcome(db, &run)
+    drop(instances);
+    (outcome(db, &run), claimers(db, &id))
 }
 
 /// A database with the demo mentors, and a copy of it for a clean run.
@@ -381,7 +398,28 @@ async fn a_run_whose_instance_is_killed_ends_as_a_clean_run_would() {
     let run = finished(&s, &id).await;
     assert_eq!(run.lease_epoch, 1, "taken over once");
     drop((b, c));
+    let committers = claimers(&db, &id);
+    assert!(
+        committers.len() > 1,
+        "one instance committed every batch: {committers:?}"
+    );
     assert_eq!(outcome(&db, &run), clean_run(&clean).await);
+}
+
+/// (point 1) A run over the same data gives the same decisions,
+/// notifications, totals and batches with 1, 2 and 3 instances, however
+/// its batches are shared among them.
+#[actix_web::test]
+async fn a_run_gives_the_same_results_with_one_two_and_three_instances() {
+    let Some(db) = TestDb::postgres() else { return };
+    let two = seeded(&db);
+    let three = db.copy();
+    let (one, _) = shared_run(&db, 1).await;
+    let (with_two, _) = shared_run(&two, 2).await;
+    let (with_three, committers) = shared_run(&three, 3).await;
+    assert_eq!(with_two, one);
+    assert_eq!(with_three, one);
+    eprintln!("batches committed by {} instance(s) of 3", committers.len());
 }
 
 /// (c) SIGTERM during a run: the instance exits within its drain time,

@@ -15,6 +15,8 @@ struct State {
     runs: BTreeMap<String, (Run, Option<String>)>,
     batches: BTreeMap<(String, i64), BatchResult>,
     plans: BTreeMap<(String, i64), PlannedBatch>,
+    /// Batch claims: owner and expiry, by (run, batch index).
+    claims: BTreeMap<(String, i64), (String, DateTime<Utc>)>,
 }
 
 /// Whether `lease` (when given) is the stored lease of the run.
@@ -149,6 +151,7 @@ impl RunRepository for InMemoryRuns {
         let mut state = self.lock();
         state.batches.retain(|(r, _), _| r != id);
         state.plans.retain(|(r, _), _| r != id);
+        state.claims.retain(|(r, _), _| r != id);
         Ok(state.runs.remove(id).is_some())
     }
 
@@ -172,6 +175,7 @@ impl RunRepository for InMemoryRuns {
             .collect();
         state.batches.retain(|(r, _), _| !doomed.contains(r));
         state.plans.retain(|(r, _), _| !doomed.contains(r));
+        state.claims.retain(|(r, _), _| !doomed.contains(r));
         for id in &doomed {
             state.runs.remove(id);
         }
@@ -326,6 +330,51 @@ impl RunRepository for InMemoryRuns {
             .map(|(_, b)| b.clone())
             .take(limit as usize)
             .collect())
+    }
+
+    fn claim_batches(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        let mut state = self.lock();
+        let claimed: Vec<PlannedBatch> = state
+            .plans
+            .iter()
+            .filter(|((r, i), _)| {
+                r == run_id
+                    && !state.batches.contains_key(&(r.clone(), *i))
+                    && state
+                        .claims
+                        .get(&(r.clone(), *i))
+                        .is_none_or(|(_, expires)| *expires <= now)
+            })
+            .map(|(_, b)| b.clone())
+            .take(limit as usize)
+            .collect();
+        for b in &claimed {
+            state.claims.insert(
+                (run_id.to_owned(), b.batch_index),
+                (owner.to_owned(), until),
+            );
+        }
+        Ok(claimed)
+    }
+
+    fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let State {
+            batches, claims, ..
+        } = &mut *state;
+        for ((r, i), (o, expires)) in claims.iter_mut() {
+            if r == run_id && o == owner && !batches.contains_key(&(r.clone(), *i)) {
+                *expires = DateTime::<Utc>::MIN_UTC;
+            }
+        }
+        Ok(())
     }
 
     fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {

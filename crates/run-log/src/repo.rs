@@ -227,6 +227,31 @@ pub trait RunRepository: Send + Sync {
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError>;
 
+    /// Claims for `owner`, until `until`, up to `limit` planned batches of
+    /// the run that have no batch result and no claim (or one that lapsed
+    /// at `now`), in index order: the batches this instance evaluates
+    /// next, whichever instance holds the run. Must hand a batch to one of
+    /// several racing claimers only (`FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL, one writer at a time on SQLite).
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn claim_batches(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError>;
+
+    /// Gives up `owner`'s claims on the run's batches that have no batch
+    /// result yet (a draining instance), so that others claim them at once.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError>;
+
     /// One past the largest `batch_index` with a batch result (0 when the
     /// run has none): the index of the next batch an orchestrator feeds.
     ///

@@ -57,6 +57,9 @@ impl Runtime {
     /// instance takes it over at its next tick.
     pub(crate) fn release(&self, run: &Run) {
         let now = self.now();
+        if let Err(e) = self.runs.release_batch_claims(&run.id, &self.owner) {
+            tracing::warn!(run_id = %run.id, error = %e, "draining: releasing batch claims failed; they lapse");
+        }
         match self
             .runs
             .release_lease(&run.id, &self.owner, run.lease_epoch, now)

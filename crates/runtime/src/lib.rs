@@ -33,6 +33,7 @@ mod drain;
 mod enqueue;
 mod error;
 mod execute;
+mod helper;
 mod invocations;
 mod jobs;
 mod params;

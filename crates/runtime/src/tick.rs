@@ -29,7 +29,7 @@ const IDLE_WAKE: Duration = Duration::from_secs(60);
 /// released leases (a third of the lease when that is shorter): a run a
 /// draining instance released is taken over within this, and a dead
 /// instance's within its lease and this.
-const TAKEOVER_POLL: Duration = Duration::from_secs(5);
+const TAKEOVER_POLL: Duration = Duration::from_secs(2);
 
 /// How many due jobs one tick fires; the rest are due at the next tick.
 const DUE_PER_TICK: usize = 100;
@@ -69,6 +69,7 @@ impl Runtime {
         let now = self.now();
         self.renew_waiting_leases();
         self.reap_expired_leases(now);
+        self.help_running_run();
         match self.jobs.repo().due(now, DUE_PER_TICK) {
             Ok(due) => due.into_iter().for_each(|job| self.fire(job, now)),
             Err(e) => tracing::error!(error = %e, "reading due jobs failed"),

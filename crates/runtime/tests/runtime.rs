@@ -43,6 +43,7 @@ db_tests![
     a_cancelled_run_stops_between_batches,
     a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch,
     a_run_that_died_while_planning_is_planned_again,
+    another_instance_helps_with_the_batches_of_a_run,
     an_external_run_without_batches_for_an_hour_is_abandoned,
     a_job_evaluates_in_its_own_time_zone,
     the_certification_jobs_count_days_in_their_own_time_zone,
@@ -729,6 +730,40 @@ async fn a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch(db: &
         35,
         "no batch evaluated twice"
     );
+}
+
+/// Batches shared across instances: while `host-gone` holds a planned
+/// run (its lease valid), another instance's tick starts a helper that
+/// claims and commits every unfinished batch; when the holder's lease
+/// lapses, the taker finds nothing left and ends the run with the totals
+/// of all its batches.
+async fn another_instance_helps_with_the_batches_of_a_run(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 35);
+    let held = dead_run(&rt, &app, 1);
+    clock.set(t0() + TimeDelta::seconds(10));
+    rt.tick();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rt.runs.batch_results(&held.id).unwrap().len() < 4 {
+        assert!(Instant::now() < deadline, "the helper never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let helped = rt.runs.get_run(&held.id).unwrap().unwrap();
+    assert_eq!(helped.status, RunStatus::Running, "the holder ends it");
+    assert_eq!(helped.lease_owner.as_deref(), Some("host-gone"));
+    assert_eq!(helped.users_evaluated, 35);
+
+    clock.set(t0() + TimeDelta::seconds(31));
+    rt.tick();
+    let run = settle_run(&rt, &held.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(
+        (run.users_evaluated, run.notifications_dispatched),
+        (35, 35)
+    );
+    assert_eq!(rt.runs.batch_results(&held.id).unwrap().len(), 4);
 }
 
 async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {

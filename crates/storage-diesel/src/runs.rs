@@ -7,6 +7,7 @@ use run_log::{
     StoreError, Trigger,
 };
 
+mod claim;
 mod lease;
 
 use crate::Store;
@@ -476,6 +477,21 @@ impl RunRepository for Store {
                 })
                 .collect())
         })
+    }
+
+    fn claim_batches(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        self.with_conn(|c| claim::claim(c, run_id, owner, now, until, limit))
+    }
+
+    fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError> {
+        self.with_conn(|c| claim::release(c, run_id, owner))
     }
 
     fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {

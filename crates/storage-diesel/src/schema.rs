@@ -151,6 +151,8 @@ diesel::table! {
         first_user_id -> Text,
         last_user_id -> Text,
         user_count -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<BigInt>,
     }
 }
 

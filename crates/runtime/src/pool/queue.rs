@@ -33,6 +33,8 @@ struct State {
     keeper: bool,
     /// Whether the process drains: no run is queued or started any more.
     draining: bool,
+    /// The runs of other instances a helper thread of this one helps.
+    helping: std::collections::BTreeSet<String>,
 }
 
 /// What the caller of [`RunPool::push`] starts.
@@ -114,6 +116,16 @@ impl RunPool {
         waiting
     }
 
+    /// Counts a helper of `run_id` in; `false` when one already helps it.
+    pub(crate) fn start_helping(&self, run_id: &str) -> bool {
+        self.lock().helping.insert(run_id.to_owned())
+    }
+
+    /// Counts the helper of `run_id` out.
+    pub(crate) fn stop_helping(&self, run_id: &str) {
+        self.lock().helping.remove(run_id);
+    }
+
     /// Whether the pool drains.
     pub(crate) fn draining(&self) -> bool {
         self.lock().draining
@@ -122,7 +134,7 @@ impl RunPool {
     /// Whether no run thread is processing a run (nor about to).
     pub(crate) fn idle(&self) -> bool {
         let s = self.lock();
-        s.workers == 0 && s.waiting.is_empty()
+        s.workers == 0 && s.waiting.is_empty() && s.helping.is_empty()
     }
 
     /// The keeper could not be started.
