@@ -6,6 +6,7 @@
 #
 #   tools/scale_out_figures.sh [MENTORS]   (default 200000)
 #
+# PARTS (default "runs takeover") selects the measurements.
 # BIN (default target/release/mentor-scheduler) and ADMIN_URL (default
 # postgres://postgres@127.0.0.1:5432/postgres) may be set. Each measurement
 # gets a database of its own, copied from one seeded database; all are
@@ -17,6 +18,7 @@ MENTORS="${1:-200000}"
 BIN="${BIN:-target/release/mentor-scheduler}"
 ADMIN_URL="${ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 BASE_URL="${ADMIN_URL%/*}"
+PARTS="${PARTS:-runs takeover}"
 PREFIX="ms_fig_$$"
 WORK="$(mktemp -d)"
 PIDS=()
@@ -73,7 +75,14 @@ new_db "${PREFIX}_seed"
 DATABASE_URL="$BASE_URL/${PREFIX}_seed" "$BIN" migrate >/dev/null 2>&1
 DATABASE_URL="$BASE_URL/${PREFIX}_seed" "$BIN" demo-data --mentors "$MENTORS" 2>/dev/null
 
-for n in 1 2 3; do
+stop() { # stop PID...: kills and reaps
+    for pid in "$@"; do
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+for n in $([[ $PARTS == *runs* ]] && echo 1 2 3); do
     db="${PREFIX}_run$n"
     new_db "$db" "${PREFIX}_seed"
     for i in $(seq 1 "$n"); do start "i$i" "$db" $((18600 + i)); done
@@ -83,12 +92,12 @@ for n in 1 2 3; do
     t1=$(now)
     read -r status ms users sent batches <<<"$(sql "$db" "SELECT status, duration_ms, users_evaluated, notifications_dispatched, planned_batches FROM runs WHERE id = '$id'" | tr '|' ' ')"
     echo "run with $n instance(s): $status, duration_ms $ms (wall $(elapsed "$t0" "$t1") s), users $users, notifications $sent, batches $batches"
-    for i in $(seq 1 "$n"); do eval "kill -KILL \$PID_i$i"; done
+    for i in $(seq 1 "$n"); do eval "stop \$PID_i$i"; done
     sleep 0.5
 done
 
-for sig in KILL TERM; do
-    db="${PREFIX}_take$sig"
+for sig in $([[ $PARTS == *takeover* ]] && echo KILL TERM); do
+    db="${PREFIX}_take_${sig,,}"
     new_db "$db" "${PREFIX}_seed"
     start a "$db" 18611
     start b "$db" 18612
@@ -96,13 +105,13 @@ for sig in KILL TERM; do
     wait_until "$db" "SELECT EXISTS (SELECT 1 FROM batch_results WHERE run_id = '$id')"
     t0=$(now)
     kill -"$sig" "$PID_a"
-    wait_until "$db" "SELECT lease_epoch > 0 OR status <> 'running' FROM runs WHERE id = '$id'"
-    t1=$(now)
-    taken=$(sql "$db" "SELECT lease_epoch FROM runs WHERE id = '$id'")
     wait "$PID_a" 2>/dev/null || true
+    t1=$(now)
+    wait_until "$db" "SELECT lease_epoch > 0 OR status <> 'running' FROM runs WHERE id = '$id'"
     t2=$(now)
+    taken=$(sql "$db" "SELECT lease_epoch FROM runs WHERE id = '$id'")
     wait_until "$db" "SELECT status <> 'running' FROM runs WHERE id = '$id'"
-    echo "SIG$sig during a run: taken over (epoch $taken) after $(elapsed "$t0" "$t1") s; the killed instance exited after $(elapsed "$t0" "$t2") s; run $(sql "$db" "SELECT status FROM runs WHERE id = '$id'")"
-    kill -KILL "$PID_b" 2>/dev/null || true
+    echo "SIG$sig during a run: the instance exited after $(elapsed "$t0" "$t1") s; the run was taken over (epoch $taken) after $(elapsed "$t0" "$t2") s; run $(sql "$db" "SELECT status FROM runs WHERE id = '$id'")"
+    stop "$PID_b"
     sleep 0.5
 done
