@@ -28,6 +28,9 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    #[command(flatten)]
+    pub drain: crate::shutdown::DrainArgs,
+
     /// Database: a SQLite path (`./data/x.db`, `sqlite://...`, `file:...`) or `postgres://...`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,

@@ -17,6 +17,7 @@ pub mod job_view;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod shutdown;
 pub mod state;
 pub mod webhook;
 

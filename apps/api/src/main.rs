@@ -10,6 +10,7 @@ use clap::Parser;
 use mentor_scheduler_api::config::{Cli, Command};
 use mentor_scheduler_api::demo;
 use mentor_scheduler_api::import::NdjsonLines;
+use mentor_scheduler_api::shutdown::{Signals, drain_on_signal};
 use mentor_scheduler_api::state::AppState;
 use runtime::{Ports, Runtime, RuntimeConfig};
 use scenario_engine::adapters::SystemClock;
@@ -163,6 +164,7 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
         ..cli.runtime_config(Ports::of(Arc::new(store.clone())))?
     };
     let http = cli.http_settings()?;
+    let drain = cli.drain.limit()?;
     cli.check_exposure(&http.tokens)?;
     if cli.demo {
         let seed = store.clone();
@@ -177,6 +179,9 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
             tracing::info!("--demo: the database already has mentors, so it is left alone");
         }
     }
+    // The instance id names this process in run leases; the host name
+    // is logged beside it, for people.
+    tracing::info!(instance = %config.owner, host = %runtime::hostname(), pid = std::process::id(), "instance started");
     let runtime = Arc::new(Runtime::new(config));
     let seeding = runtime.clone();
     if blocking(move || seeding.seed_default_jobs()).await?? {
@@ -186,18 +191,26 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     let delivery = runtime.delivery.clone();
     let state = AppState::new(runtime, store, http).with_runs_store(runs_store);
     let worker = actix_web::rt::spawn(delivery.clone().run());
-    let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()));
+    // Signals are ours, not actix's: the first drains (shutdown.rs), a
+    // second exits at once.
+    let signals = Signals::listen().context("listening for SIGTERM and SIGINT")?;
+    let draining = state.runtime.clone();
+    let mut server = HttpServer::new(move || mentor_scheduler_api::build_app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(drain.as_secs());
     if let Some(w) = cli.workers {
         server = server.workers(w);
     }
     let server = server
         .bind(&cli.bind)
-        .with_context(|| format!("binding {}", cli.bind))?;
+        .with_context(|| format!("binding {}", cli.bind))?
+        .run();
+    actix_web::rt::spawn(drain_on_signal(signals, draining, server.handle(), drain));
     tracing::info!(bind = %cli.bind, "listening; OpenAPI at /api/v1/openapi.json");
-    server.run().await?;
-    // Stopped (SIGTERM or SIGINT): let the worker write the outcomes of the
-    // batch in hand; anything still claimed after this is retried by
-    // another instance once its claim lapses.
+    server.await?;
+    // Drained: let the worker write the outcomes of the delivery in hand;
+    // anything still claimed after this is retried by another instance
+    // once its claim lapses. The drain's bound still holds (shutdown.rs).
     delivery.shutdown();
     let grace = delivery.claim_ttl();
     if actix_web::rt::time::timeout(grace, worker).await.is_err() {

@@ -38,7 +38,7 @@ pub use idempotency::{
 };
 pub use memory::InMemoryRuns;
 pub use plan::{BatchPlanner, PlannedBatch};
-pub use repo::{RunFilter, RunRepository, StoreError};
+pub use repo::{Lease, Renewal, RunFilter, RunRepository, StoreError};
 pub use run::{
     BatchResult, DEFAULT_RETENTION_DAYS, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run, Trigger,
     retention_cutoff,

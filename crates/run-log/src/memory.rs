@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::plan::PlannedBatch;
-use crate::repo::{RunFilter, RunRepository, StoreError};
+use crate::repo::{Lease, Renewal, RunFilter, RunRepository, StoreError};
 use crate::run::{BatchResult, Run};
 use crate::status::RunStatus;
 
@@ -15,6 +15,17 @@ struct State {
     runs: BTreeMap<String, (Run, Option<String>)>,
     batches: BTreeMap<(String, i64), BatchResult>,
     plans: BTreeMap<(String, i64), PlannedBatch>,
+    /// Batch claims: owner and expiry, by (run, batch index).
+    claims: BTreeMap<(String, i64), (String, DateTime<Utc>)>,
+}
+
+/// Whether `lease` (when given) is the stored lease of the run.
+fn holds(state: &State, run_id: &str, lease: Option<&Lease>) -> bool {
+    lease.is_none_or(|l| {
+        state.runs.get(run_id).is_some_and(|(r, _)| {
+            r.lease_owner.as_deref() == Some(l.owner.as_str()) && r.lease_epoch == l.epoch
+        })
+    })
 }
 
 /// Runs in memory, with the same lock and instant rules as storage.
@@ -126,7 +137,10 @@ impl RunRepository for InMemoryRuns {
         let mut state = self.lock();
         match state.runs.get_mut(&run.id) {
             Some((stored, _)) => {
+                // The epoch is the lease's, never a copy's.
+                let epoch = stored.lease_epoch;
                 *stored = run.clone();
+                stored.lease_epoch = epoch;
                 Ok(true)
             }
             None => Ok(false),
@@ -137,6 +151,7 @@ impl RunRepository for InMemoryRuns {
         let mut state = self.lock();
         state.batches.retain(|(r, _), _| r != id);
         state.plans.retain(|(r, _), _| r != id);
+        state.claims.retain(|(r, _), _| r != id);
         Ok(state.runs.remove(id).is_some())
     }
 
@@ -160,6 +175,7 @@ impl RunRepository for InMemoryRuns {
             .collect();
         state.batches.retain(|(r, _), _| !doomed.contains(r));
         state.plans.retain(|(r, _), _| !doomed.contains(r));
+        state.claims.retain(|(r, _), _| !doomed.contains(r));
         for id in &doomed {
             state.runs.remove(id);
         }
@@ -170,36 +186,89 @@ impl RunRepository for InMemoryRuns {
         &self,
         id: &str,
         owner: &str,
+        epoch: i64,
         until: DateTime<Utc>,
-    ) -> Result<Option<RunStatus>, StoreError> {
+    ) -> Result<Option<Renewal>, StoreError> {
         let mut state = self.lock();
         let Some((run, _)) = state.runs.get_mut(id) else {
             return Ok(None);
         };
-        if run.status == RunStatus::Running && run.lease_owner.as_deref() == Some(owner) {
+        let held = run.status == RunStatus::Running
+            && run.lease_owner.as_deref() == Some(owner)
+            && run.lease_epoch == epoch;
+        if held {
             run.lease_expires_at = Some(until);
         }
-        Ok(Some(run.status))
+        Ok(Some(Renewal {
+            status: run.status,
+            held,
+        }))
     }
 
-    fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
+    fn release_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        epoch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut state = self.lock();
-        match state.runs.get_mut(&run.id) {
-            Some((stored, _)) if stored.status == RunStatus::Running => {
-                let kept = stored.clone();
-                *stored = run.clone();
-                stored.users_evaluated = kept.users_evaluated;
-                stored.notifications_dispatched = kept.notifications_dispatched;
-                stored.batch_size = kept.batch_size;
-                stored.planned_batches = kept.planned_batches;
+        match state.runs.get_mut(id) {
+            Some((run, _))
+                if run.status == RunStatus::Running
+                    && run.lease_owner.as_deref() == Some(owner)
+                    && run.lease_epoch == epoch =>
+            {
+                run.lease_expires_at = Some(now);
                 Ok(true)
             }
             _ => Ok(false),
         }
     }
 
-    fn insert_plan(&self, run_id: &str, batches: &[PlannedBatch]) -> Result<(), StoreError> {
+    fn expired_leases(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Run>, StoreError> {
+        let state = self.lock();
+        let mut expired: Vec<Run> = state
+            .runs
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.lease_expired(now))
+            .cloned()
+            .collect();
+        expired.sort_by(|a, b| (a.lease_expires_at, &a.id).cmp(&(b.lease_expires_at, &b.id)));
+        expired.truncate(limit as usize);
+        Ok(expired)
+    }
+
+    fn finish_run(&self, run: &Run) -> Result<bool, StoreError> {
         let mut state = self.lock();
+        match state.runs.get_mut(&run.id) {
+            Some((stored, _))
+                if stored.status == RunStatus::Running && stored.lease_epoch == run.lease_epoch =>
+            {
+                let kept = stored.clone();
+                *stored = run.clone();
+                stored.users_evaluated = kept.users_evaluated;
+                stored.notifications_dispatched = kept.notifications_dispatched;
+                stored.batch_size = kept.batch_size;
+                stored.planned_batches = kept.planned_batches;
+                stored.lease_epoch = kept.lease_epoch;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn insert_plan(
+        &self,
+        run_id: &str,
+        lease: Option<&Lease>,
+        batches: &[PlannedBatch],
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if !holds(&state, run_id, lease) {
+            return Err(StoreError::Conflict("runs.lease"));
+        }
         if batches.iter().any(|b| {
             state
                 .plans
@@ -215,8 +284,16 @@ impl RunRepository for InMemoryRuns {
         Ok(())
     }
 
-    fn complete_plan(&self, run_id: &str, planned: i64) -> Result<bool, StoreError> {
+    fn complete_plan(
+        &self,
+        run_id: &str,
+        lease: Option<&Lease>,
+        planned: i64,
+    ) -> Result<bool, StoreError> {
         let mut state = self.lock();
+        if !holds(&state, run_id, lease) {
+            return Ok(false);
+        }
         match state.runs.get_mut(run_id) {
             Some((run, _)) => {
                 run.planned_batches = Some(planned);
@@ -226,8 +303,12 @@ impl RunRepository for InMemoryRuns {
         }
     }
 
-    fn clear_plan(&self, run_id: &str) -> Result<(), StoreError> {
-        self.lock().plans.retain(|(r, _), _| r != run_id);
+    fn clear_plan(&self, run_id: &str, lease: Option<&Lease>) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if !holds(&state, run_id, lease) {
+            return Err(StoreError::Conflict("runs.lease"));
+        }
+        state.plans.retain(|(r, _), _| r != run_id);
         Ok(())
     }
 
@@ -251,6 +332,51 @@ impl RunRepository for InMemoryRuns {
             .collect())
     }
 
+    fn claim_batches(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        let mut state = self.lock();
+        let claimed: Vec<PlannedBatch> = state
+            .plans
+            .iter()
+            .filter(|((r, i), _)| {
+                r == run_id
+                    && !state.batches.contains_key(&(r.clone(), *i))
+                    && state
+                        .claims
+                        .get(&(r.clone(), *i))
+                        .is_none_or(|(_, expires)| *expires <= now)
+            })
+            .map(|(_, b)| b.clone())
+            .take(limit as usize)
+            .collect();
+        for b in &claimed {
+            state.claims.insert(
+                (run_id.to_owned(), b.batch_index),
+                (owner.to_owned(), until),
+            );
+        }
+        Ok(claimed)
+    }
+
+    fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let State {
+            batches, claims, ..
+        } = &mut *state;
+        for ((r, i), (o, expires)) in claims.iter_mut() {
+            if r == run_id && o == owner && !batches.contains_key(&(r.clone(), *i)) {
+                *expires = DateTime::<Utc>::MIN_UTC;
+            }
+        }
+        Ok(())
+    }
+
     fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {
         Ok(self
             .lock()
@@ -268,15 +394,16 @@ impl RunRepository for InMemoryRuns {
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let mut state = self.lock();
         match state.runs.get_mut(id) {
             Some((run, _)) if run.lease_expired(now) => {
                 run.lease_owner = Some(owner.to_owned());
                 run.lease_expires_at = Some(until);
-                Ok(true)
+                run.lease_epoch += 1;
+                Ok(Some(run.lease_epoch))
             }
-            _ => Ok(false),
+            _ => Ok(None),
         }
     }
 }

@@ -81,6 +81,10 @@ pub struct Run {
     /// How many batches the run's plan has, once the plan is complete
     /// (`None` before: a process taking the run over plans again).
     pub planned_batches: Option<i64>,
+    /// The lease's epoch: 0 when the run starts, one more at every
+    /// takeover. A process writes to its run only while the stored epoch
+    /// is the one it holds (fencing: `RunRepository`).
+    pub lease_epoch: i64,
 }
 
 /// How long an external run waits for its next batch before it is failed
@@ -116,6 +120,7 @@ impl Run {
             lease_expires_at: None,
             batch_size: None,
             planned_batches: None,
+            lease_epoch: 0,
         }
     }
 

@@ -105,7 +105,9 @@ pub struct RuntimeConfig {
     pub ids: Arc<dyn IdSource>,
     /// The decision rules: evaluation time zone, cooldown (default: UTC, 3 days).
     pub rules: Rules,
-    /// This process's name in run leases (default: `hostname-pid`).
+    /// This process's name in run leases (default: [`instance_id`], a
+    /// ULID new to each process: `hostname-pid` collided across containers,
+    /// where every process is pid 1).
     pub owner: String,
     /// How long a lease lasts without renewal (default 30 s). A running run
     /// renews it every third of that; a run whose lease lapsed is taken over.
@@ -141,7 +143,7 @@ impl RuntimeConfig {
             clock: Arc::new(SystemClock),
             ids: Arc::new(UlidIds::new()),
             rules: Rules::default(),
-            owner: format!("{}-{}", hostname(), std::process::id()),
+            owner: instance_id(),
             lease_ttl: scheduler_core::DEFAULT_LEASE_TTL,
             retention_days: run_log::DEFAULT_RETENTION_DAYS,
             retention_chunk: DEFAULT_RETENTION_CHUNK,
@@ -170,8 +172,31 @@ impl std::fmt::Debug for RuntimeConfig {
     }
 }
 
-fn hostname() -> String {
+/// A new instance id: `ins_` and a ULID, random for each call, so that no
+/// two processes (or two runtimes of one test) ever share one.
+pub fn instance_id() -> String {
+    format!("ins_{}", ulid::Ulid::new())
+}
+
+/// The machine's host name, for logs (`instance` when it cannot be read).
+pub fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "instance".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::instance_id;
+
+    /// Two processes (here two calls) never share an instance id.
+    #[test]
+    fn instance_ids_are_random_ulids() {
+        let (a, b) = (instance_id(), instance_id());
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            let ulid = id.strip_prefix("ins_").unwrap();
+            assert!(ulid::Ulid::from_string(ulid).is_ok(), "{id}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! dispatch to each handler, and the compare-and-set end of the run.
 
 use cert_expiry::{JobError as ExpiryError, RunContext};
-use run_log::{Run, RunStatus};
+use run_log::{Renewal, Run, RunStatus};
 use scenario_engine::rules::Rules;
 use scheduler_core::{Handler, InvalidParams, Job};
 use serde_json::{Map, Value};
@@ -19,6 +19,12 @@ pub(crate) enum Stop {
     Cancelled,
     /// The handler failed, with the run's error message.
     Failed(String),
+    /// Another process took the run over (its lease epoch moved on): this
+    /// one writes nothing more to it (fencing).
+    LeaseLost,
+    /// The process drains: the run stopped after its last committed write,
+    /// and its lease is released for another instance to finish it.
+    Drained,
 }
 
 impl Stop {
@@ -47,6 +53,20 @@ impl Runtime {
             "run started"
         );
         let outcome = self.run_handler(job, &run);
+        if let Err(Stop::LeaseLost) = outcome {
+            let stored = self.runs.get_run(&run.id).ok().flatten();
+            tracing::warn!(
+                epoch = run.lease_epoch,
+                stored_epoch = stored.as_ref().map(|r| r.lease_epoch),
+                stored_owner = stored.as_ref().and_then(|r| r.lease_owner.as_deref()),
+                "lease lost: another instance took the run over; this instance stopped it and writes nothing more to it"
+            );
+            return;
+        }
+        if let Err(Stop::Drained) = outcome {
+            self.release(&run);
+            return;
+        }
         let finished = self.finish(job, run, outcome);
         telemetry::run_ended(&finished);
         // Whatever the handler enqueued (expiry reminders, lift notices) goes out now.
@@ -70,19 +90,44 @@ impl Runtime {
         // when its run was cancelled (or deleted) meanwhile. It renews the
         // lease every third of its length (10 s of the default 30 s), not at
         // every call: on SQLite a renewal is a write transaction of its own.
-        // In between, a plain read of the status is enough.
+        // In between, a plain read of the status and the lease is enough.
+        // A lease another process took over (its epoch moved on) stops the
+        // run as a cancellation does, and is told apart afterwards.
         let renewed = std::cell::Cell::new(run.invoked_at);
+        let lost = std::cell::Cell::new(false);
+        let drained = std::cell::Cell::new(false);
         let cancelled = || {
+            // A draining process stops here, between writes.
+            if self.is_draining() {
+                drained.set(true);
+                return true;
+            }
             let now = self.now();
-            let status = if now - renewed.get() >= self.lease_ttl / 3 {
+            let renewal = if now - renewed.get() >= self.lease_ttl / 3 {
                 renewed.set(now);
                 self.runs
-                    .renew_lease(&run.id, &self.owner, now + self.lease_ttl)
+                    .renew_lease(&run.id, &self.owner, run.lease_epoch, now + self.lease_ttl)
             } else {
-                self.runs.get_run(&run.id).map(|r| r.map(|r| r.status))
+                self.runs.get_run(&run.id).map(|r| {
+                    r.map(|r| Renewal {
+                        held: r.lease_epoch == run.lease_epoch
+                            && r.lease_owner.as_deref() == Some(self.owner.as_str()),
+                        status: r.status,
+                    })
+                })
             };
-            match status {
-                Ok(Some(RunStatus::Running)) => false,
+            match renewal {
+                Ok(Some(Renewal {
+                    status: RunStatus::Running,
+                    held: true,
+                })) => false,
+                Ok(Some(Renewal {
+                    status: RunStatus::Running,
+                    held: false,
+                })) => {
+                    lost.set(true);
+                    true
+                }
                 Ok(_) => true,
                 Err(e) => {
                     tracing::warn!(run_id = %run.id, error = %e, "lease renewal failed");
@@ -115,7 +160,7 @@ impl Runtime {
             }),
             None => self.expiry.clone(),
         };
-        match handler {
+        let outcome = match handler {
             HandlerParams::ExpiryCheck { lead_time_days } => {
                 expiry(jobs.expiry_check(&ctx, lead_time_days).map(|s| s.to_json()))
             }
@@ -128,6 +173,13 @@ impl Runtime {
             HandlerParams::ScenarioEvaluation { batch_size } => {
                 self.scenario_evaluation(batch_size, zone, run, &cancelled)
             }
+        };
+        if lost.get() {
+            return Err(Stop::LeaseLost);
+        }
+        match outcome {
+            Err(Stop::Cancelled) if drained.get() => Err(Stop::Drained),
+            outcome => outcome,
         }
     }
 
@@ -148,6 +200,9 @@ impl Runtime {
             }
             Err(Stop::Cancelled) => (RunStatus::Cancelled, None),
             Err(Stop::Failed(message)) => (RunStatus::Failed, Some(message)),
+            // Not this process's run any more, or one it hands over:
+            // nothing to write.
+            Err(Stop::LeaseLost | Stop::Drained) => return run,
         };
         // Batches add to the run's totals as they commit: take the stored
         // totals, not this copy's, so the end does not undo them.

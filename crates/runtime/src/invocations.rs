@@ -71,7 +71,10 @@ impl Runtime {
             self.delivery.wake();
         }
         let until = self.now() + EXTERNAL_BATCH_WINDOW;
-        if let Err(e) = self.runs.renew_lease(&run.id, EXTERNAL_OWNER, until) {
+        if let Err(e) = self
+            .runs
+            .renew_lease(&run.id, EXTERNAL_OWNER, run.lease_epoch, until)
+        {
             tracing::warn!(run_id = %run.id, error = %e, "extending an external run's window failed");
         }
         Ok(report)

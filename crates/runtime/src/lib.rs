@@ -29,9 +29,11 @@ mod claim;
 mod config;
 mod defaults;
 mod delivery;
+mod drain;
 mod enqueue;
 mod error;
 mod execute;
+mod helper;
 mod invocations;
 mod jobs;
 mod params;
@@ -45,7 +47,7 @@ mod telemetry;
 mod tick;
 
 pub use claim::{InvocationRequest, SCENARIO_LOCK, TriggerRequest, lock_key};
-pub use config::{DEFAULT_RETENTION_CHUNK, Ports, RuntimeConfig};
+pub use config::{DEFAULT_RETENTION_CHUNK, Ports, RuntimeConfig, hostname, instance_id};
 pub use defaults::{DEFAULT_JOBS, DEFAULT_JOBS_MARKER};
 pub use delivery::{
     Attempt, DEFAULT_BATCH_SIZE as DEFAULT_DELIVERY_BATCH_SIZE, DEFAULT_DELIVERY_TIMEOUT,

@@ -105,7 +105,7 @@ pub fn check_params(handler: Handler, params: &Map<String, Value>) -> Result<(),
 /// A job's `params.evaluation_timezone`: an IANA zone
 /// name that overrides the service's evaluation time zone for its runs, or
 /// `None` when absent or null.
-fn evaluation_timezone_param(
+pub(crate) fn evaluation_timezone_param(
     params: &Map<String, Value>,
 ) -> Result<Option<chrono_tz::Tz>, InvalidParams> {
     let refused = |problem: String| InvalidParams {

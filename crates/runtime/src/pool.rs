@@ -41,6 +41,11 @@ impl Runtime {
     /// Hands `run` (of `job`, or an ad-hoc run without one) to the pool:
     /// a free thread takes it at once, else it waits its turn.
     pub(crate) fn enqueue(self: &Arc<Self>, job: Option<Job>, run: Run) {
+        // A draining process starts nothing: another instance takes it.
+        if self.is_draining() {
+            self.release(&run);
+            return;
+        }
         let start = self.pool.push((job, run));
         if start.worker {
             let runtime = Arc::clone(self);
@@ -79,10 +84,15 @@ impl Runtime {
     /// Starts a run taken from the queue, unless it was cancelled or taken
     /// over while it waited.
     fn start(&self, job: Option<&Job>, run: Run) {
+        if self.is_draining() {
+            self.release(&run);
+            return;
+        }
         match self.runs.get_run(&run.id) {
             Ok(Some(stored))
                 if stored.status == RunStatus::Running
-                    && stored.lease_owner.as_deref() == Some(self.owner.as_str()) =>
+                    && stored.lease_owner.as_deref() == Some(self.owner.as_str())
+                    && stored.lease_epoch == run.lease_epoch =>
             {
                 self.execute(job, run);
             }
@@ -118,8 +128,8 @@ impl Runtime {
     /// of a running run does.
     pub(crate) fn renew_waiting_leases(&self) {
         let until = self.now() + self.lease_ttl;
-        for id in self.pool.waiting_ids() {
-            if let Err(e) = self.runs.renew_lease(&id, &self.owner, until) {
+        for (id, epoch) in self.pool.waiting_ids() {
+            if let Err(e) = self.runs.renew_lease(&id, &self.owner, epoch, until) {
                 tracing::warn!(run_id = %id, error = %e, "renewing the lease of a waiting run failed");
             }
         }

@@ -1,5 +1,6 @@
-//! A scenario-evaluation run: plan, then evaluate the planned batches in
-//! index order on two threads, committing ready batches together.
+//! A scenario-evaluation run: plan, then claim, evaluate and commit the
+//! planned batches on two threads, committing ready batches together;
+//! other instances claim batches of the same run too (`helper.rs`).
 //!
 //! **Plan.** Unless the run already has a complete plan (it is being
 //! resumed), one streaming pass over the active mentors, in `user_id` order,
@@ -7,6 +8,13 @@
 //! ([`BatchPlanner`], [`PLAN_PAGE`] ids read per page, [`PLAN_CHUNK`]
 //! batches written per transaction). A resumed or taken-over run evaluates
 //! exactly the batches its plan names.
+//!
+//! **Claims.** The reader claims [`CLAIM_CHUNK`] unfinished batches at a
+//! time, in index order (`RunRepository::claim_batches`): any instance may
+//! claim the rest, and each batch goes to one claimer. When none is left
+//! to claim, the run waits for the batches others claimed ([`HELPERS_POLL`]),
+//! claims again those whose claims lapsed, and ends when every planned
+//! batch committed; its totals are the sum of its batches, whoever wrote them.
 //!
 //! **Two stages.** A reader thread reads and decides the next batches (on
 //! its own connection: SQLite's readers do not wait for its one writer)
@@ -22,10 +30,10 @@
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use run_log::{BatchPlanner, Run};
+use run_log::{BatchPlanner, Lease, Run, StoreError};
 use scenario_engine::rules::Rules;
 use scenario_engine::service::{
-    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, PreparedBatch,
+    BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, LeaseFence,
 };
 use serde_json::{Value, json};
 
@@ -37,9 +45,16 @@ use crate::telemetry;
 /// memory, never all mentors.
 const PLAN_PAGE: u32 = 5000;
 
-/// Planned batches written per transaction while planning, and read per
-/// page while running.
+/// Planned batches written per transaction while planning.
 const PLAN_CHUNK: usize = 1000;
+
+/// Batches claimed at a time: a reader holds no more than it has ready
+/// soon, so that other instances find the rest to claim.
+pub(crate) const CLAIM_CHUNK: u32 = 8;
+
+/// How often a run whose remaining batches other instances claimed looks
+/// whether they committed (or their claims lapsed).
+const HELPERS_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Prepared batches the reader thread may hold ready for the committing
 /// thread: enough to even out batches that take one stage longer than
@@ -85,23 +100,25 @@ impl Runtime {
             Some(n) => n,
             None => self.plan(run, batch_size, cancelled)?,
         };
-        // The reader stops at its next send once the committing side hangs
-        // up (a cancellation or a failure). Committed groups go back to the
-        // reader to be freed where they were allocated, off the committing
-        // thread (`done` is unbounded, but the reader empties it before each
-        // batch, and only what the reader sent comes back: a few groups).
-        std::thread::scope(|scope| {
-            let (ready, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
-            let (done, committed) = mpsc::channel();
-            let reader = &batches;
-            // The reader logs in the run's span too.
-            let span = tracing::Span::current();
-            scope.spawn(move || {
-                let _entered = span.enter();
-                self.prepare_batches(reader, run, &ready, &committed);
-            });
-            self.commit_groups(&batches, &prepared, &done, cancelled)
-        })?;
+        // The batches are claimed, by this instance and any other that
+        // helps (`helper.rs`): when none is left to claim, the run waits
+        // for the batches others claimed, and takes over those whose
+        // claims lapse (their instance died). It ends when every planned
+        // batch has committed.
+        loop {
+            self.pipeline(&batches, run, cancelled)?;
+            let left = self
+                .runs
+                .unfinished_batches(&run.id, None, 1)
+                .map_err(|e| failed("reading the batch plan failed", &e))?;
+            if left.is_empty() {
+                break;
+            }
+            if cancelled() {
+                return Err(Stop::Cancelled);
+            }
+            std::thread::sleep(HELPERS_POLL);
+        }
         let stored = self.runs.get_run(&run.id).ok().flatten();
         Ok(json!({
             "batches": planned,
@@ -112,8 +129,34 @@ impl Runtime {
         }))
     }
 
-    /// The reader thread: reads the plan page by page and, for each
-    /// unfinished batch, reads its mentors and decides; sends each prepared
+    /// Claims, evaluates and commits batches of the run until none is left
+    /// to claim (two threads, see the module docs).
+    fn pipeline(
+        &self,
+        batches: &BatchEvaluator,
+        run: &Run,
+        cancelled: &dyn Fn() -> bool,
+    ) -> Result<(), Stop> {
+        // The reader stops at its next send once the committing side hangs
+        // up (a cancellation or a failure). Committed groups go back to the
+        // reader to be freed where they were allocated, off the committing
+        // thread (`done` is unbounded, but the reader empties it before each
+        // batch, and only what the reader sent comes back: a few groups).
+        std::thread::scope(|scope| {
+            let (ready, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
+            let (done, committed) = mpsc::channel();
+            // The reader logs in the run's span too.
+            let span = tracing::Span::current();
+            scope.spawn(move || {
+                let _entered = span.enter();
+                self.prepare_batches(batches, run, &ready, &committed);
+            });
+            self.commit_groups(batches, &prepared, &done, cancelled)
+        })
+    }
+
+    /// The reader thread: claims unfinished batches a few at a time and,
+    /// for each, reads its mentors and decides; sends each prepared
     /// batch (or the failure that ends the run) to the committing thread.
     fn prepare_batches(
         &self,
@@ -122,36 +165,45 @@ impl Runtime {
         ready: &SyncSender<Result<BatchWrite, Stop>>,
         committed: &Receiver<Vec<BatchWrite>>,
     ) {
-        let mut after = None;
         loop {
-            let page = match self
-                .runs
-                .unfinished_batches(&run.id, after, PLAN_CHUNK as u32)
-            {
+            let now = self.now();
+            let page = match self.runs.claim_batches(
+                &run.id,
+                &self.owner,
+                now,
+                now + self.lease_ttl,
+                CLAIM_CHUNK,
+            ) {
                 Ok(page) => page,
                 Err(e) => {
-                    let _ = ready.send(Err(failed("reading the batch plan failed", &e)));
+                    let _ = ready.send(Err(failed("claiming batches failed", &e)));
                     return;
                 }
             };
-            let Some(last) = page.last().map(|b| b.batch_index) else {
+            if page.is_empty() {
                 return;
-            };
+            }
             for batch in page {
                 // Frees the groups committed since the last batch.
                 while committed.try_recv().is_ok() {}
                 let mut request = BatchRequest::new(run.id.clone(), batch.batch_index, Vec::new());
                 request.dry_run = run.dry_run;
+                let lease = LeaseFence {
+                    owner: self.owner.clone(),
+                    epoch: run.lease_epoch,
+                };
                 let next = batches
                     .prepare_planned_batch(request, &batch.first_user_id, &batch.last_user_id)
-                    .map(PreparedBatch::into_write)
+                    .map(|prepared| BatchWrite {
+                        lease: Some(lease),
+                        ..prepared.into_write()
+                    })
                     .map_err(|e| failed("reading a batch failed", &e));
                 let stop = next.is_err();
                 if ready.send(next).is_err() || stop {
                     return;
                 }
             }
-            after = Some(last);
         }
     }
 
@@ -199,6 +251,8 @@ impl Runtime {
                     }
                     // Another process wrote this batch (a takeover race): it is done.
                     Err(e) if batch_taken(&e) => {}
+                    // Another process took the run over: stop writing to it.
+                    Err(e) if lease_lost(&e) => return Err(Stop::LeaseLost),
                     Err(e) => return Err(failed("batch failed", &e)),
                 }
             }
@@ -220,7 +274,16 @@ impl Runtime {
     /// incomplete by a process that died is thrown away first.
     fn plan(&self, run: &Run, batch_size: u32, cancelled: &dyn Fn() -> bool) -> Result<i64, Stop> {
         let failed = |e: &dyn std::fmt::Display| failed("planning the batches failed", e);
-        self.runs.clear_plan(&run.id).map_err(|e| failed(&e))?;
+        // Plan writes are fenced by the run's lease: a process whose run
+        // was taken over never changes the plan its successor works from.
+        let plan_failed = |e: &StoreError| match e {
+            StoreError::Conflict("runs.lease") => Stop::LeaseLost,
+            e => failed(e),
+        };
+        let lease = Lease::of(run);
+        self.runs
+            .clear_plan(&run.id, Some(&lease))
+            .map_err(|e| plan_failed(&e))?;
         let mut planner = BatchPlanner::new(batch_size);
         let mut chunk = Vec::with_capacity(PLAN_CHUNK);
         let mut after: Option<String> = None;
@@ -239,8 +302,8 @@ impl Runtime {
             }
             if chunk.len() >= PLAN_CHUNK || !full {
                 self.runs
-                    .insert_plan(&run.id, &chunk)
-                    .map_err(|e| failed(&e))?;
+                    .insert_plan(&run.id, Some(&lease), &chunk)
+                    .map_err(|e| plan_failed(&e))?;
                 chunk.clear();
             }
             match ids.into_iter().last() {
@@ -249,9 +312,13 @@ impl Runtime {
             }
         }
         let planned = planner.planned();
-        self.runs
-            .complete_plan(&run.id, planned)
-            .map_err(|e| failed(&e))?;
+        if !self
+            .runs
+            .complete_plan(&run.id, Some(&lease), planned)
+            .map_err(|e| failed(&e))?
+        {
+            return Err(Stop::LeaseLost);
+        }
         Ok(planned)
     }
 }
@@ -287,6 +354,15 @@ fn failed(what: &str, e: &dyn std::fmt::Display) -> Stop {
 /// The mentors a batch evaluates, for sizing a commit group.
 fn group_users(batch: &BatchWrite) -> usize {
     usize::try_from(batch.users_evaluated).unwrap_or(0)
+}
+
+/// Whether a batch write was refused because the run's lease is no longer
+/// the one it was written under (fencing: another process took it over).
+fn lease_lost(e: &EvaluationError) -> bool {
+    matches!(
+        e,
+        EvaluationError::Store(scenario_engine::service::StoreError::Conflict("runs.lease"))
+    )
 }
 
 /// Whether a batch write failed because the run already has a batch with

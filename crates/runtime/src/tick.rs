@@ -25,6 +25,12 @@ use crate::telemetry;
 /// minute (other instances may change jobs without waking this one).
 const IDLE_WAKE: Duration = Duration::from_secs(60);
 
+/// The longest the scheduler loop sleeps between looks for lapsed or
+/// released leases (a third of the lease when that is shorter): a run a
+/// draining instance released is taken over within this, and a dead
+/// instance's within its lease and this.
+const TAKEOVER_POLL: Duration = Duration::from_secs(2);
+
 /// How many due jobs one tick fires; the rest are due at the next tick.
 const DUE_PER_TICK: usize = 100;
 
@@ -34,6 +40,11 @@ pub async fn scheduler_loop(runtime: Arc<Runtime>) {
     // Ticks go through the run ports, like the runs they fire.
     let runtime = runtime.runner();
     loop {
+        // A draining process fires nothing more.
+        if runtime.is_draining() {
+            tracing::info!("draining: the scheduler loop stopped");
+            return;
+        }
         let r = Arc::clone(&runtime);
         let next = match tokio::task::spawn_blocking(move || r.tick()).await {
             Ok(next) => next,
@@ -58,6 +69,7 @@ impl Runtime {
         let now = self.now();
         self.renew_waiting_leases();
         self.reap_expired_leases(now);
+        self.help_running_run();
         match self.jobs.repo().due(now, DUE_PER_TICK) {
             Ok(due) => due.into_iter().for_each(|job| self.fire(job, now)),
             Err(e) => tracing::error!(error = %e, "reading due jobs failed"),
@@ -167,13 +179,20 @@ impl Runtime {
         self.record_finished(run, RunStatus::Skipped, now);
     }
 
-    /// Waits for the next due job or a change, whichever comes first.
+    /// Waits for the next due job or a change, whichever comes first, and
+    /// never longer than a heartbeat (a third of the lease) or
+    /// [`TAKEOVER_POLL`]: the reaper in each tick then takes over a dead
+    /// instance's runs within the lease and one heartbeat of its last
+    /// renewal, and a draining instance's released runs within the poll.
     async fn sleep_until(&self, next: Option<DateTime<Utc>>) {
         let now = self.now();
+        let heartbeat = (self.lease_ttl / 3).to_std().unwrap_or(IDLE_WAKE);
         let wait = next
             .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(IDLE_WAKE)
-            .min(IDLE_WAKE);
+            .min(IDLE_WAKE)
+            .min(heartbeat)
+            .min(TAKEOVER_POLL);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = self.wake.notified() => {}

@@ -35,19 +35,23 @@ db_tests![
     after_a_downtime_the_latest_instant_fires_once_and_the_rest_are_one_missed_run,
     a_downtime_past_the_deadline_fires_nothing_and_records_the_misses,
     firings_while_the_lock_is_held_are_one_skipped_run_with_a_count,
-    a_run_whose_lease_expired_is_failed_as_abandoned,
+    a_run_whose_lease_expired_is_run_again_by_the_taker,
+    every_run_whose_lease_lapsed_is_taken_over,
     two_instances_ticking_together_fire_each_instant_once,
     a_disabled_job_never_fires_but_can_be_triggered,
     the_reminder_job_evaluates_every_active_mentor_in_batches,
     a_cancelled_run_stops_between_batches,
     a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch,
     a_run_that_died_while_planning_is_planned_again,
+    another_instance_helps_with_the_batches_of_a_run,
     an_external_run_without_batches_for_an_hour_is_abandoned,
     a_job_evaluates_in_its_own_time_zone,
     the_certification_jobs_count_days_in_their_own_time_zone,
     more_runs_than_run_threads_all_complete,
     a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over,
     a_run_cancelled_while_it_waits_ends_cancelled_on_its_job_too,
+    a_process_whose_run_was_taken_over_writes_nothing_more_to_it,
+    a_draining_process_hands_its_runs_over_at_once,
     runs_and_callers_never_wait_for_each_others_connections,
     retention_prunes_every_table_that_grows_past_one_chunk_and_reports_each,
     retention_keeps_the_notifications_the_cooldown_still_reads,
@@ -270,7 +274,10 @@ async fn firings_while_the_lock_is_held_are_one_skipped_run_with_a_count(db: &Te
     }
 }
 
-async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
+/// A non-scenario run whose process died is run again by the instance
+/// that takes it over (its writes are idempotent through the dedupe keys),
+/// not failed: a deploy at 02:00 does not lose that night's check.
+async fn a_run_whose_lease_expired_is_run_again_by_the_taker(db: &TestDb) {
     let clock = Arc::new(FixedClock::new(t0()));
     let app = state(db, clock.clone(), "host-a");
     let rt = app.runtime.clone();
@@ -284,17 +291,18 @@ async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
         .unwrap();
     clock.set(t0() + TimeDelta::seconds(29));
     rt.tick();
-    assert_eq!(
-        rt.runs.get_run("run_dead").unwrap().unwrap().status,
-        RunStatus::Running
-    );
+    let held = rt.runs.get_run("run_dead").unwrap().unwrap();
+    assert_eq!(held.status, RunStatus::Running);
+    assert_eq!(held.lease_owner.as_deref(), Some("host-gone"));
     clock.set(t0() + TimeDelta::seconds(31));
     rt.tick();
-    let run = rt.runs.get_run("run_dead").unwrap().unwrap();
-    assert_eq!(run.status, RunStatus::Failed);
+    let run = settle_run(&rt, "run_dead");
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(run.lease_epoch, 1, "taken over once");
+    assert_eq!(run.result_summary.unwrap()["pauses_lifted"], 0);
     assert_eq!(
-        run.error_message.as_deref(),
-        Some("abandoned: lease expired")
+        rt.jobs.get(&job.id).unwrap().last_run_status.as_deref(),
+        Some("success")
     );
     // The lock is free again.
     let next = rt.trigger(&job, TriggerRequest::default()).unwrap();
@@ -303,6 +311,34 @@ async fn a_run_whose_lease_expired_is_failed_as_abandoned(db: &TestDb) {
         rt.runs.get_run(&next.id).unwrap().unwrap().status,
         RunStatus::Success
     );
+}
+
+/// Every lapsed lease is found, however many runs run: here 150 external
+/// runs whose orchestrators went quiet, more than a page of the reaper.
+async fn every_run_whose_lease_lapsed_is_taken_over(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    for i in 0..150 {
+        let mut run = Run::start(
+            format!("run_{i:03}"),
+            "scenario_evaluation",
+            Trigger::Manual,
+            t0() + TimeDelta::seconds(i),
+        );
+        run.external = true;
+        run.lease_owner = Some(run_log::EXTERNAL_OWNER.into());
+        run.lease_expires_at = Some(t0() + TimeDelta::seconds(200));
+        rt.runs.insert_run(&run, None).unwrap();
+    }
+    clock.set(t0() + TimeDelta::seconds(201));
+    rt.tick();
+    let filter = RunFilter {
+        status: Some(RunStatus::Failed),
+        ..RunFilter::default()
+    };
+    let (_, failed) = rt.runs.list_runs(&filter, 0, 1).unwrap();
+    assert_eq!(failed, 150);
 }
 
 async fn two_instances_ticking_together_fire_each_instant_once(db: &TestDb) {
@@ -626,8 +662,8 @@ fn dead_run(rt: &Runtime, app: &App, done: i64) -> Run {
     let mut planner = BatchPlanner::new(10);
     let mut plan: Vec<PlannedBatch> = ids.iter().filter_map(|id| planner.push(id)).collect();
     plan.extend(planner.finish());
-    rt.runs.insert_plan(&run.id, &plan).unwrap();
-    rt.runs.complete_plan(&run.id, 4).unwrap();
+    rt.runs.insert_plan(&run.id, None, &plan).unwrap();
+    rt.runs.complete_plan(&run.id, None, 4).unwrap();
     let evaluator = BatchEvaluator::new(
         Arc::new(app.store.clone()),
         Arc::new(FixedClock::new(t0())),
@@ -696,6 +732,40 @@ async fn a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch(db: &
     );
 }
 
+/// Batches shared across instances: while `host-gone` holds a planned
+/// run (its lease valid), another instance's tick starts a helper that
+/// claims and commits every unfinished batch; when the holder's lease
+/// lapses, the taker finds nothing left and ends the run with the totals
+/// of all its batches.
+async fn another_instance_helps_with_the_batches_of_a_run(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let rt = app.runtime.clone();
+    mentors(&app, 35);
+    let held = dead_run(&rt, &app, 1);
+    clock.set(t0() + TimeDelta::seconds(10));
+    rt.tick();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while rt.runs.batch_results(&held.id).unwrap().len() < 4 {
+        assert!(Instant::now() < deadline, "the helper never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let helped = rt.runs.get_run(&held.id).unwrap().unwrap();
+    assert_eq!(helped.status, RunStatus::Running, "the holder ends it");
+    assert_eq!(helped.lease_owner.as_deref(), Some("host-gone"));
+    assert_eq!(helped.users_evaluated, 35);
+
+    clock.set(t0() + TimeDelta::seconds(31));
+    rt.tick();
+    let run = settle_run(&rt, &held.id);
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(
+        (run.users_evaluated, run.notifications_dispatched),
+        (35, 35)
+    );
+    assert_eq!(rt.runs.batch_results(&held.id).unwrap().len(), 4);
+}
+
 async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {
     let clock = Arc::new(FixedClock::new(t0()));
     let app = state(db, clock.clone(), "host-a");
@@ -709,7 +779,7 @@ async fn a_run_that_died_while_planning_is_planned_again(db: &TestDb) {
         last_user_id: "usr_008".into(),
         user_count: 9,
     };
-    rt.runs.insert_plan(&run.id, &[partial]).unwrap();
+    rt.runs.insert_plan(&run.id, None, &[partial]).unwrap();
     clock.set(t0() + TimeDelta::minutes(1));
     rt.tick();
     let run = settle_run(&rt, "run_dead");
@@ -1090,7 +1160,7 @@ async fn a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over(db:
     let now = t0() + TimeDelta::seconds(31);
     clock.set(now);
     a.runs
-        .renew_lease(&busy.id, "host-a", now + TimeDelta::seconds(30))
+        .renew_lease(&busy.id, "host-a", 0, now + TimeDelta::seconds(30))
         .unwrap();
     a.tick();
     b.tick();
@@ -1113,6 +1183,130 @@ async fn a_run_waiting_for_a_thread_is_running_and_no_instance_takes_it_over(db:
         RunStatus::Success,
         "{:?}",
         waited.error_message
+    );
+}
+
+/// Fencing: instance A stalls in its scenario run (at the gate) past its
+/// lease, and another instance takes the run over (one epoch up). When A
+/// wakes, its writes under the old epoch are refused: no plan, no batch,
+/// no end; the run stays running, the taker's.
+async fn a_process_whose_run_was_taken_over_writes_nothing_more_to_it(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store.clone());
+    let (a, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    for i in 0..3 {
+        a.mentors
+            .upsert(
+                &format!("usr_{i:03}"),
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+    }
+    let stalled = a.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+
+    let now = t0() + TimeDelta::seconds(31);
+    clock.set(now);
+    assert_eq!(
+        store
+            .take_over_lease(&stalled.id, "host-b", now, now + TimeDelta::seconds(30))
+            .unwrap(),
+        Some(1)
+    );
+
+    // A wakes up; a run of A's queued behind the stalled one tells when
+    // A's only run thread is past it.
+    open.send(()).unwrap();
+    let job = create(&a, "lift", "0 6 * * *", "pause_auto_lift");
+    let after = a.trigger(&job, TriggerRequest::default()).unwrap();
+    assert_eq!(settle_id(&a, &after.id).status, RunStatus::Success);
+
+    let stored = a.runs.get_run(&stalled.id).unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Running, "A did not end it");
+    assert_eq!(stored.lease_owner.as_deref(), Some("host-b"));
+    assert_eq!(stored.lease_epoch, 1);
+    assert_eq!(stored.users_evaluated, 0, "A added no batch: {stored:?}");
+    assert_eq!(stored.planned_batches, None, "A completed no plan");
+    assert!(a.runs.batch_results(&stalled.id).unwrap().is_empty());
+    assert!(
+        a.runs
+            .unfinished_batches(&stalled.id, None, 10)
+            .unwrap()
+            .is_empty(),
+        "A planned nothing"
+    );
+}
+
+/// Drain: instance A drains while its scenario run is in progress (here
+/// held at the gate) and while another run waits for its only thread. The
+/// run stops before its next batch, and both leases are released, so that
+/// B takes both over at its next tick, with the clock not moved on: no
+/// waiting for a lease to lapse. A run triggered on A while it drains is
+/// released at once too, and A's scheduler fires nothing.
+async fn a_draining_process_hands_its_runs_over_at_once(db: &TestDb) {
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(Store::open(db.url(), 8).unwrap());
+    let (gate, open, entered) = Gate::new(store);
+    let (a, _) = pooled(db, clock.clone(), "host-a", 1, Some(gate));
+    let (b, _) = pooled(db, clock.clone(), "host-b", 1, None);
+    for i in 0..3 {
+        a.mentors
+            .upsert(
+                &format!("usr_{i:03}"),
+                MentorUpsert {
+                    org_id: Some("org_oslo_01".into()),
+                    ..MentorUpsert::default()
+                },
+            )
+            .unwrap();
+    }
+    let busy = a.start_invocation(InvocationRequest::default()).unwrap();
+    entered
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scenario run reached the gate");
+    let job = create(&a, "lift", "0 6 * * *", "pause_auto_lift");
+    let waiting = a.trigger(&job, TriggerRequest::default()).unwrap();
+
+    a.drain();
+    assert!(a.is_draining());
+    open.send(()).unwrap();
+    assert!(
+        a.wait_idle(Duration::from_secs(20)),
+        "A's run threads stopped"
+    );
+    for id in [&busy.id, &waiting.id] {
+        let stored = a.runs.get_run(id).unwrap().unwrap();
+        assert_eq!(stored.status, RunStatus::Running, "{stored:?}");
+        assert_eq!(stored.lease_expires_at, Some(t0()), "released: {stored:?}");
+    }
+    assert!(a.runs.batch_results(&busy.id).unwrap().is_empty());
+    // A run claimed on A while it drains is released at once as well.
+    let late = a
+        .trigger(
+            &create(&a, "lift-2", "0 6 * * *", "pause_auto_lift"),
+            TriggerRequest::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        a.runs.get_run(&late.id).unwrap().unwrap().lease_expires_at,
+        Some(t0())
+    );
+
+    b.tick();
+    for id in [&busy.id, &waiting.id, &late.id] {
+        let run = settle_id(&b, id);
+        assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+        assert_eq!(run.lease_epoch, 1, "taken over by B: {run:?}");
+    }
+    assert_eq!(
+        b.runs.get_run(&busy.id).unwrap().unwrap().users_evaluated,
+        3
     );
 }
 

@@ -38,8 +38,8 @@ mod window;
 
 pub use batch::BatchEvaluator;
 pub use batch_repo::{
-    BatchDecision, BatchEntry, BatchOutcome, BatchRepository, BatchWrite, Enqueue, StoredDecision,
-    json_text,
+    BatchDecision, BatchEntry, BatchOutcome, BatchRepository, BatchWrite, Enqueue, LeaseFence,
+    StoredDecision, json_text,
 };
 pub use batch_request::{
     BatchIdsError, BatchReport, BatchRequest, BatchTotals, BatchUserResult, MAX_BATCH_USER_IDS,

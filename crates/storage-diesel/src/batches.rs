@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use scenario_engine::rules::MentorStatus;
 use scenario_engine::service::{
-    BatchOutcome, BatchRepository, BatchWrite, MentorRecord, StoreError, Subject,
+    BatchOutcome, BatchRepository, BatchWrite, LeaseFence, MentorRecord, StoreError, Subject,
 };
 
 use crate::Store;
@@ -362,30 +362,49 @@ fn write_batches(
     batches: &[BatchWrite],
 ) -> Result<Vec<BatchOutcome>, StorageError> {
     let mut outcomes = Vec::with_capacity(batches.len());
-    // (run, users evaluated, notifications enqueued), in order of first appearance.
-    let mut totals: Vec<(&str, i64, i64)> = Vec::new();
+    // (run, its lease, users evaluated, notifications enqueued), in order
+    // of first appearance.
+    let mut totals: Vec<(&str, Option<&LeaseFence>, i64, i64)> = Vec::new();
     for batch in batches {
         let outcome = write_batch(c, batch)?;
         match totals.iter_mut().find(|t| t.0 == batch.run_id) {
             Some(t) => {
-                t.1 += batch.users_evaluated;
-                t.2 += outcome.notifications_sent;
+                t.2 += batch.users_evaluated;
+                t.3 += outcome.notifications_sent;
             }
             None => totals.push((
                 &batch.run_id,
+                batch.lease.as_ref(),
                 batch.users_evaluated,
                 outcome.notifications_sent,
             )),
         }
         outcomes.push(outcome);
     }
-    for (run_id, users, sent) in totals {
-        diesel::update(runs::table.find(run_id))
-            .set((
-                runs::users_evaluated.eq(runs::users_evaluated + users),
-                runs::notifications_dispatched.eq(runs::notifications_dispatched + sent),
-            ))
-            .execute(c)?;
+    for (run_id, lease, users, sent) in totals {
+        let totals = (
+            runs::users_evaluated.eq(runs::users_evaluated + users),
+            runs::notifications_dispatched.eq(runs::notifications_dispatched + sent),
+        );
+        let Some(lease) = lease else {
+            diesel::update(runs::table.find(run_id))
+                .set(totals)
+                .execute(c)?;
+            continue;
+        };
+        // Fencing: the totals are written only under the lease the batch
+        // was prepared under; otherwise the whole transaction rolls back.
+        let n = diesel::update(
+            runs::table
+                .find(run_id)
+                .filter(runs::lease_owner.eq(&lease.owner))
+                .filter(runs::lease_epoch.eq(lease.epoch)),
+        )
+        .set(totals)
+        .execute(c)?;
+        if n == 0 {
+            return Err(StorageError::LeaseLost);
+        }
     }
     Ok(outcomes)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -200,16 +201,80 @@ pub(crate) fn pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, Stora
         .map_err(StorageError::Pool)
 }
 
-/// Runs pending migrations of the connection's backend.
+/// The key of the PostgreSQL advisory lock the migrations run under
+/// (`mentor_m` in ASCII): instances that start together migrate one after
+/// the other, and the later ones find nothing pending.
+const MIGRATION_LOCK: i64 = 0x6d65_6e74_6f72_5f6d;
+
+/// How often a SQLite migration that lost a race with another process is
+/// tried again (each after [`SQLITE_RETRY_PAUSE`]): the other process's
+/// migration then stands, and nothing is pending.
+const SQLITE_ATTEMPTS: u32 = 50;
+const SQLITE_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// Runs pending migrations of the connection's backend, safe when several
+/// processes start together: on PostgreSQL under an advisory lock (each
+/// waits for the one migrating), on SQLite by trying again after a lost
+/// race (the busy timeout and one writer at a time do the rest). Refuses,
+/// writing nothing, a database that has a migration this build does not
+/// know: it was migrated by a newer version.
 ///
 /// # Errors
-/// [`StorageError::Migration`].
+/// [`StorageError::UnknownMigrations`]; [`StorageError::Migration`].
 pub fn migrate(conn: &mut AnyConnection) -> Result<(), StorageError> {
     match conn {
-        AnyConnection::Postgres(c) => c.run_pending_migrations(PG).map(drop),
-        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE).map(drop),
+        AnyConnection::Postgres(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let done = known_only(c, PG).and_then(|()| {
+                c.run_pending_migrations(PG)
+                    .map(drop)
+                    .map_err(StorageError::Migration)
+            });
+            let unlocked = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+            done?;
+            unlocked?;
+            Ok(())
+        }
+        AnyConnection::Sqlite(c) => {
+            let mut attempt = 1;
+            loop {
+                known_only(c, SQLITE)?;
+                match c.run_pending_migrations(SQLITE) {
+                    Ok(_) => return Ok(()),
+                    Err(_) if attempt < SQLITE_ATTEMPTS => {
+                        attempt += 1;
+                        std::thread::sleep(SQLITE_RETRY_PAUSE);
+                    }
+                    Err(e) => return Err(StorageError::Migration(e)),
+                }
+            }
+        }
     }
-    .map_err(StorageError::Migration)
+}
+
+/// Fails with [`StorageError::UnknownMigrations`] when the database has
+/// applied a migration that `known` does not hold.
+fn known_only<C>(c: &mut C, known: EmbeddedMigrations) -> Result<(), StorageError>
+where
+    C: MigrationHarness<C::Backend> + diesel::Connection,
+{
+    let ours: Vec<String> = MigrationSource::<C::Backend>::migrations(&known)
+        .map_err(StorageError::Migration)?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let unknown: Vec<String> = c
+        .applied_migrations()
+        .map_err(StorageError::Migration)?
+        .into_iter()
+        .map(|v| v.to_string())
+        .filter(|v| !ours.contains(v))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(StorageError::UnknownMigrations(unknown))
+    }
 }
 
 /// Whether every embedded migration has been applied.

@@ -32,6 +32,13 @@ pub enum StorageError {
     /// Migrations failed.
     #[error("database migration failed")]
     Migration(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database has migrations this build does not know: a newer
+    /// version migrated it. Nothing was changed.
+    #[error(
+        "the database has migrations this version of mentor-scheduler does not know ({}): a newer version migrated it; run that version (or newer) against this database",
+        .0.join(", ")
+    )]
+    UnknownMigrations(Vec<String>),
     /// A row holds a value the domain cannot represent.
     #[error("corrupt row: {0}")]
     Corrupt(&'static str),
@@ -39,6 +46,10 @@ pub enum StorageError {
     /// back. Never leaves the crate (`import_mentors` answers `None`).
     #[error("the import has bad lines; rolled back")]
     ImportRejected,
+    /// A run's write under a lease that is no longer the run's (another
+    /// process took it over): refused, and rolled back.
+    #[error("the run's lease is held by another process")]
+    LeaseLost,
 }
 
 impl From<DieselError> for StorageError {
@@ -84,6 +95,7 @@ impl StorageError {
     /// The uniqueness rule this error hit, if it is a unique violation.
     pub(crate) fn conflict(&self) -> Option<&'static str> {
         match self {
+            Self::LeaseLost => Some("runs.lease"),
             Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
                 Some(conflict_name(info.as_ref()))
             }

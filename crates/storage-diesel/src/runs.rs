@@ -3,8 +3,12 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use run_log::{
-    BatchResult, PlannedBatch, Run, RunFilter, RunRepository, RunStatus, StoreError, Trigger,
+    BatchResult, Lease, PlannedBatch, Renewal, Run, RunFilter, RunRepository, RunStatus,
+    StoreError, Trigger,
 };
+
+mod claim;
+mod lease;
 
 use crate::Store;
 use crate::conn::{MultiBackend, per_backend, write_tx};
@@ -42,6 +46,7 @@ pub(crate) struct RunRow {
     pub lock_key: Option<String>,
     pub planned_batches: Option<i64>,
     pub batch_size: Option<i64>,
+    pub lease_epoch: i64,
 }
 
 /// Every column but the key, the lock key, the totals (batches add to them
@@ -132,6 +137,7 @@ impl RunRow {
             lock_key: lock_key.map(str::to_owned),
             planned_batches: r.planned_batches,
             batch_size: r.batch_size,
+            lease_epoch: r.lease_epoch,
         }
     }
 
@@ -165,6 +171,7 @@ impl RunRow {
             lease_owner: self.lease_owner,
             planned_batches: self.planned_batches,
             batch_size: self.batch_size,
+            lease_epoch: self.lease_epoch,
         })
     }
 }
@@ -257,8 +264,15 @@ impl RunRepository for Store {
                 return Ok(false);
             };
             let row = RunRow::of(run, lock_key.as_deref());
+            // The epoch is the lease's, never a copy's: only a takeover moves it.
             let n = diesel::update(runs::table.find(&run.id))
-                .set(&row)
+                .set((
+                    RunChange::from(row.clone()),
+                    runs::users_evaluated.eq(row.users_evaluated),
+                    runs::notifications_dispatched.eq(row.notifications_dispatched),
+                    runs::planned_batches.eq(row.planned_batches),
+                    runs::batch_size.eq(row.batch_size),
+                ))
                 .execute(conn)?;
             Ok(n > 0)
         })
@@ -331,25 +345,33 @@ impl RunRepository for Store {
         &self,
         id: &str,
         owner: &str,
+        epoch: i64,
         until: DateTime<Utc>,
-    ) -> Result<Option<RunStatus>, StoreError> {
+    ) -> Result<Option<Renewal>, StoreError> {
+        self.with_conn(|c| lease::renew(c, id, owner, epoch, until))
+    }
+
+    fn release_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        epoch: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.with_conn(|c| lease::release(c, id, owner, epoch, now))
+    }
+
+    fn expired_leases(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Run>, StoreError> {
         self.with_conn(|conn| {
-            diesel::update(
-                runs::table
-                    .find(id)
-                    .filter(runs::status.eq(RunStatus::Running.as_str()))
-                    .filter(runs::lease_owner.eq(owner)),
-            )
-            .set(runs::lease_expires_at.eq(to_millis(until)))
-            .execute(conn)?;
-            let status: Option<String> = runs::table
-                .find(id)
-                .select(runs::status)
-                .first(conn)
-                .optional()?;
-            status
-                .map(|s| RunStatus::parse(&s).map_err(|_| StorageError::Corrupt("runs.status")))
-                .transpose()
+            // The index `(status, lease_expires_at)` answers this.
+            let rows: Vec<RunRow> = runs::table
+                .filter(runs::status.eq(RunStatus::Running.as_str()))
+                .filter(runs::lease_expires_at.le(to_millis(now)))
+                .order((runs::lease_expires_at.asc(), runs::id.asc()))
+                .limit(i64::from(limit))
+                .select(RunRow::as_select())
+                .load(conn)?;
+            rows.into_iter().map(RunRow::into_run).collect()
         })
     }
 
@@ -358,7 +380,8 @@ impl RunRepository for Store {
             let n = diesel::update(
                 runs::table
                     .find(&run.id)
-                    .filter(runs::status.eq(RunStatus::Running.as_str())),
+                    .filter(runs::status.eq(RunStatus::Running.as_str()))
+                    .filter(runs::lease_epoch.eq(run.lease_epoch)),
             )
             .set(&RunChange::from(RunRow::of(run, None)))
             .execute(conn)?;
@@ -366,7 +389,12 @@ impl RunRepository for Store {
         })
     }
 
-    fn insert_plan(&self, run_id: &str, batches: &[PlannedBatch]) -> Result<(), StoreError> {
+    fn insert_plan(
+        &self,
+        run_id: &str,
+        lease: Option<&Lease>,
+        batches: &[PlannedBatch],
+    ) -> Result<(), StoreError> {
         let rows: Vec<PlanRow> = batches
             .iter()
             .map(|b| PlanRow {
@@ -379,6 +407,7 @@ impl RunRepository for Store {
             .collect();
         self.with_conn(|conn| {
             write_tx(conn, |c| -> Result<(), StorageError> {
+                lease::fence(c, run_id, lease)?;
                 for chunk in rows.chunks(PLAN_ROWS) {
                     per_backend!(&mut *c, |c| diesel::insert_into(run_batches::table)
                         .values(chunk)
@@ -389,20 +418,34 @@ impl RunRepository for Store {
         })
     }
 
-    fn complete_plan(&self, run_id: &str, planned: i64) -> Result<bool, StoreError> {
+    fn complete_plan(
+        &self,
+        run_id: &str,
+        lease: Option<&Lease>,
+        planned: i64,
+    ) -> Result<bool, StoreError> {
         self.with_conn(|conn| {
-            let n = diesel::update(runs::table.find(run_id))
+            let mut q = diesel::update(runs::table.find(run_id)).into_boxed();
+            if let Some(l) = lease {
+                q = q
+                    .filter(runs::lease_owner.eq(&l.owner))
+                    .filter(runs::lease_epoch.eq(l.epoch));
+            }
+            let n = q
                 .set(runs::planned_batches.eq(Some(planned)))
                 .execute(conn)?;
             Ok(n > 0)
         })
     }
 
-    fn clear_plan(&self, run_id: &str) -> Result<(), StoreError> {
+    fn clear_plan(&self, run_id: &str, lease: Option<&Lease>) -> Result<(), StoreError> {
         self.with_conn(|conn| {
-            diesel::delete(run_batches::table.filter(run_batches::run_id.eq(run_id)))
-                .execute(conn)?;
-            Ok(())
+            write_tx(conn, |c| -> Result<(), StorageError> {
+                lease::fence(c, run_id, lease)?;
+                diesel::delete(run_batches::table.filter(run_batches::run_id.eq(run_id)))
+                    .execute(c)?;
+                Ok(())
+            })
         })
     }
 
@@ -436,6 +479,21 @@ impl RunRepository for Store {
         })
     }
 
+    fn claim_batches(
+        &self,
+        run_id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PlannedBatch>, StoreError> {
+        self.with_conn(|c| claim::claim(c, run_id, owner, now, until, limit))
+    }
+
+    fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError> {
+        self.with_conn(|c| claim::release(c, run_id, owner))
+    }
+
     fn next_batch_index(&self, run_id: &str) -> Result<i64, StoreError> {
         self.with_conn(|conn| {
             let max: Option<i64> = batch_results::table
@@ -452,23 +510,8 @@ impl RunRepository for Store {
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.with_conn(|conn| {
-            // One statement: of several racing instances, the first to
-            // write moves the lease past `now`, and the others match nothing.
-            let n = diesel::update(
-                runs::table
-                    .find(id)
-                    .filter(runs::status.eq(RunStatus::Running.as_str()))
-                    .filter(runs::lease_expires_at.le(to_millis(now))),
-            )
-            .set((
-                runs::lease_owner.eq(owner),
-                runs::lease_expires_at.eq(to_millis(until)),
-            ))
-            .execute(conn)?;
-            Ok(n > 0)
-        })
+    ) -> Result<Option<i64>, StoreError> {
+        self.with_conn(|c| lease::take_over(c, id, owner, now, until))
     }
 }
 

@@ -140,6 +140,7 @@ diesel::table! {
         lock_key -> Nullable<Text>,
         planned_batches -> Nullable<BigInt>,
         batch_size -> Nullable<BigInt>,
+        lease_epoch -> BigInt,
     }
 }
 
@@ -150,6 +151,8 @@ diesel::table! {
         first_user_id -> Text,
         last_user_id -> Text,
         user_count -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<BigInt>,
     }
 }
 

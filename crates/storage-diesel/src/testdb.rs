@@ -191,6 +191,55 @@ impl TestDb {
         })
     }
 
+    /// A new, empty PostgreSQL database (no migrations applied), dropped
+    /// with the value: for tests of the migrations themselves and of
+    /// processes that start on an empty database. `None` as
+    /// [`TestDb::postgres`] is.
+    pub fn postgres_empty() -> Option<Self> {
+        template()?;
+        let admin = admin_url();
+        let name = format!("ms_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+        let mut conn = PgConnection::establish(&admin).expect("connect to PostgreSQL");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create an empty test database");
+        Some(Self {
+            url: url_for(&admin, &name),
+            pg_name: Some(name),
+            _dir: None,
+        })
+    }
+
+    /// A copy of this database as it is now, dropped with the value: the
+    /// same data for a second, independent run. On PostgreSQL nobody may
+    /// be connected to this one meanwhile (it is the copy's template).
+    pub fn copy(&self) -> Self {
+        match &self.pg_name {
+            Some(source) => {
+                let admin = admin_url();
+                let name = format!("ms_test_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let mut conn = PgConnection::establish(&admin).expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {source}"))
+                    .expect("copy the test database");
+                Self {
+                    url: url_for(&admin, &name),
+                    pg_name: Some(name),
+                    _dir: None,
+                }
+            }
+            None => {
+                let copy = Self::sqlite();
+                for suffix in ["", "-wal", "-shm"] {
+                    let from = format!("{}{suffix}", self.url);
+                    if std::path::Path::new(&from).exists() {
+                        std::fs::copy(&from, format!("{}{suffix}", copy.url))
+                            .expect("copy the SQLite database");
+                    }
+                }
+                copy
+            }
+        }
+    }
+
     /// The database URL to open.
     pub fn url(&self) -> &str {
         &self.url

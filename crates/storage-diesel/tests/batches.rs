@@ -621,6 +621,7 @@ fn write(batch_index: i64, entries: Vec<BatchEntry>) -> BatchWrite {
         users_evaluated: 1,
         duration_ms: 7,
         entries,
+        lease: None,
     }
 }
 

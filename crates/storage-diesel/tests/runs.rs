@@ -260,7 +260,9 @@ fn the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status<S: RunRe
     s.insert_run(&r, Some("job_1")).unwrap();
     let later = t0() + TimeDelta::seconds(40);
     assert_eq!(
-        s.renew_lease("run_1", "host-a", later).unwrap(),
+        s.renew_lease("run_1", "host-a", 0, later)
+            .unwrap()
+            .map(|r| r.status),
         Some(RunStatus::Running)
     );
     assert_eq!(
@@ -268,8 +270,9 @@ fn the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status<S: RunRe
         Some(later)
     );
     assert_eq!(
-        s.renew_lease("run_1", "host-b", later + TimeDelta::hours(1))
-            .unwrap(),
+        s.renew_lease("run_1", "host-b", 0, later + TimeDelta::hours(1))
+            .unwrap()
+            .map(|r| r.status),
         Some(RunStatus::Running)
     );
     assert_eq!(
@@ -277,12 +280,14 @@ fn the_lease_is_renewed_only_by_its_owner_and_reports_the_stored_status<S: RunRe
         Some(later),
         "not the owner"
     );
-    assert_eq!(s.renew_lease("run_x", "host-a", later).unwrap(), None);
+    assert_eq!(s.renew_lease("run_x", "host-a", 0, later).unwrap(), None);
     let mut cancelled = s.get_run("run_1").unwrap().unwrap();
     cancelled.finish(RunStatus::Cancelled, later, None).unwrap();
     assert!(s.finish_run(&cancelled).unwrap());
     assert_eq!(
-        s.renew_lease("run_1", "host-a", later).unwrap(),
+        s.renew_lease("run_1", "host-a", 0, later)
+            .unwrap()
+            .map(|r| r.status),
         Some(RunStatus::Cancelled)
     );
 }
@@ -336,6 +341,7 @@ impl Batches for storage_diesel::Store {
             users_evaluated: users,
             duration_ms: 1,
             entries: Vec::new(),
+            lease: None,
         })
         .unwrap();
     }
@@ -386,14 +392,15 @@ fn a_plan_is_read_in_index_order_without_its_finished_batches<S: RunRepository +
     run.batch_size = Some(2);
     s.insert_run(&run, None).unwrap();
     s.insert_run(&scenario_run("run_2"), None).unwrap();
-    s.insert_plan("run_1", &[planned(0, "a", "b"), planned(1, "c", "d")])
+    s.insert_plan("run_1", None, &[planned(0, "a", "b"), planned(1, "c", "d")])
         .unwrap();
-    s.insert_plan("run_1", &[planned(2, "e", "f"), planned(3, "g", "h")])
+    s.insert_plan("run_1", None, &[planned(2, "e", "f"), planned(3, "g", "h")])
         .unwrap();
-    s.insert_plan("run_2", &[planned(0, "a", "z")]).unwrap();
+    s.insert_plan("run_2", None, &[planned(0, "a", "z")])
+        .unwrap();
     assert_eq!(s.get_run("run_1").unwrap().unwrap().planned_batches, None);
-    assert!(s.complete_plan("run_1", 4).unwrap());
-    assert!(!s.complete_plan("run_x", 4).unwrap());
+    assert!(s.complete_plan("run_1", None, 4).unwrap());
+    assert!(!s.complete_plan("run_x", None, 4).unwrap());
     let stored = s.get_run("run_1").unwrap().unwrap();
     assert_eq!(
         (stored.planned_batches, stored.batch_size),
@@ -437,9 +444,10 @@ fn a_plan_is_read_in_index_order_without_its_finished_batches<S: RunRepository +
 
 fn a_plan_index_planned_twice_is_a_conflict_that_writes_nothing<S: RunRepository>(s: &Arc<S>) {
     s.insert_run(&scenario_run("run_1"), None).unwrap();
-    s.insert_plan("run_1", &[planned(0, "a", "b")]).unwrap();
+    s.insert_plan("run_1", None, &[planned(0, "a", "b")])
+        .unwrap();
     assert!(matches!(
-        s.insert_plan("run_1", &[planned(1, "c", "d"), planned(0, "a", "b")]),
+        s.insert_plan("run_1", None, &[planned(1, "c", "d"), planned(0, "a", "b")]),
         Err(StoreError::Conflict("run_batches.batch_index"))
     ));
     assert_eq!(
@@ -450,11 +458,12 @@ fn a_plan_index_planned_twice_is_a_conflict_that_writes_nothing<S: RunRepository
 
 fn a_plan_goes_with_its_run_and_can_be_cleared<S: RunRepository>(s: &Arc<S>) {
     s.insert_run(&scenario_run("run_1"), None).unwrap();
-    s.insert_plan("run_1", &[planned(0, "a", "b"), planned(1, "c", "d")])
+    s.insert_plan("run_1", None, &[planned(0, "a", "b"), planned(1, "c", "d")])
         .unwrap();
-    s.clear_plan("run_1").unwrap();
+    s.clear_plan("run_1", None).unwrap();
     assert!(s.unfinished_batches("run_1", None, 100).unwrap().is_empty());
-    s.insert_plan("run_1", &[planned(0, "a", "d")]).unwrap();
+    s.insert_plan("run_1", None, &[planned(0, "a", "d")])
+        .unwrap();
     let mut done = s.get_run("run_1").unwrap().unwrap();
     done.finish(RunStatus::Cancelled, t0(), None).unwrap();
     assert!(s.finish_run(&done).unwrap());
@@ -462,7 +471,8 @@ fn a_plan_goes_with_its_run_and_can_be_cleared<S: RunRepository>(s: &Arc<S>) {
     assert!(s.unfinished_batches("run_1", None, 100).unwrap().is_empty());
     // A run of the same id could plan index 0 again.
     s.insert_run(&scenario_run("run_1"), None).unwrap();
-    s.insert_plan("run_1", &[planned(0, "a", "b")]).unwrap();
+    s.insert_plan("run_1", None, &[planned(0, "a", "b")])
+        .unwrap();
 }
 
 fn the_next_batch_index_is_one_past_the_last_finished_batch<S: RunRepository + Batches>(
@@ -486,8 +496,9 @@ fn only_a_lapsed_lease_is_taken_over_and_only_once<S: RunRepository + 'static>(s
     s.insert_run(&r, None).unwrap();
     let before = t0() + TimeDelta::seconds(29);
     assert!(
-        !s.take_over_lease("run_1", "host-a", before, before + TimeDelta::seconds(30))
+        s.take_over_lease("run_1", "host-a", before, before + TimeDelta::seconds(30))
             .unwrap()
+            .is_none()
     );
     let after = t0() + TimeDelta::seconds(31);
     let barrier = Arc::new(Barrier::new(4));
@@ -509,7 +520,7 @@ fn only_a_lapsed_lease_is_taken_over_and_only_once<S: RunRepository + 'static>(s
     let won = handles
         .into_iter()
         .map(|h| h.join().unwrap())
-        .filter(|w| *w)
+        .filter(Option::is_some)
         .count();
     assert_eq!(won, 1, "exactly one instance takes the run over");
     let stored = s.get_run("run_1").unwrap().unwrap();
@@ -529,7 +540,8 @@ fn only_a_lapsed_lease_is_taken_over_and_only_once<S: RunRepository + 'static>(s
     assert!(s.finish_run(&done).unwrap());
     let much_later = after + TimeDelta::days(1);
     assert!(
-        !s.take_over_lease("run_1", "host-a", much_later, much_later)
+        s.take_over_lease("run_1", "host-a", much_later, much_later)
             .unwrap()
+            .is_none()
     );
 }

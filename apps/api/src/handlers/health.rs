@@ -13,10 +13,15 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
 }
 
-/// The database answers and every migration is applied.
+/// The database answers, every migration is applied, and the instance is
+/// not draining (a stopping instance answers 503 until it exits).
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Not ready")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.runtime.is_draining() {
+        return Ok(HttpResponse::ServiceUnavailable()
+            .json(json!({"error": {"code": "not_ready", "message": "draining: the instance is stopping", "details": null}})));
+    }
     let store = state.store.clone();
     let backend = store.backend().as_str();
     Ok(match web::block(move || store.ready()).await? {

@@ -18,6 +18,7 @@ api_tests!(
     the_doubled_job_lists_answer_200,
     healthz_answers_200,
     readyz_names_the_database_backend,
+    readyz_answers_503_while_the_instance_drains,
 );
 
 /// Needs no server and no database: the document and the table are values.
@@ -244,4 +245,19 @@ async fn readyz_names_the_database_backend(app: &TestApp) {
         Backend::Postgres => "postgres",
     };
     assert_eq!(r.body["database"], expected);
+}
+
+async fn readyz_answers_503_while_the_instance_drains(app: &TestApp) {
+    let runtime = app.runtime.clone();
+    if let Err(e) = tokio::task::spawn_blocking(move || runtime.drain()).await {
+        panic!("draining failed: {e}");
+    }
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{:#}", r.body);
+    assert_eq!(r.body["error"]["code"], "not_ready");
+    assert_eq!(
+        app.get("/healthz").await.status,
+        StatusCode::OK,
+        "still alive"
+    );
 }

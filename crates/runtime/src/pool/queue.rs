@@ -31,6 +31,10 @@ struct State {
     workers: usize,
     /// Whether the keeper thread is up.
     keeper: bool,
+    /// Whether the process drains: no run is queued or started any more.
+    draining: bool,
+    /// The runs of other instances a helper thread of this one helps.
+    helping: std::collections::BTreeSet<String>,
 }
 
 /// What the caller of [`RunPool::push`] starts.
@@ -99,6 +103,40 @@ impl RunPool {
         s.waiting.drain(..).collect()
     }
 
+    /// Starts draining: from now on [`push`](Self::push) is refused, and
+    /// the runs waiting for a thread are handed back (their leases are to
+    /// be released).
+    pub(crate) fn start_draining(&self) -> Vec<Waiting> {
+        let waiting = {
+            let mut s = self.lock();
+            s.draining = true;
+            s.waiting.drain(..).collect()
+        };
+        self.taken.notify_all();
+        waiting
+    }
+
+    /// Counts a helper of `run_id` in; `false` when one already helps it.
+    pub(crate) fn start_helping(&self, run_id: &str) -> bool {
+        self.lock().helping.insert(run_id.to_owned())
+    }
+
+    /// Counts the helper of `run_id` out.
+    pub(crate) fn stop_helping(&self, run_id: &str) {
+        self.lock().helping.remove(run_id);
+    }
+
+    /// Whether the pool drains.
+    pub(crate) fn draining(&self) -> bool {
+        self.lock().draining
+    }
+
+    /// Whether no run thread is processing a run (nor about to).
+    pub(crate) fn idle(&self) -> bool {
+        let s = self.lock();
+        s.workers == 0 && s.waiting.is_empty() && s.helping.is_empty()
+    }
+
     /// The keeper could not be started.
     pub(crate) fn keeper_lost(&self) {
         self.lock().keeper = false;
@@ -120,12 +158,12 @@ impl RunPool {
         true
     }
 
-    /// The ids of the waiting runs.
-    pub(crate) fn waiting_ids(&self) -> Vec<String> {
+    /// The ids of the waiting runs, with the lease epochs they hold.
+    pub(crate) fn waiting_ids(&self) -> Vec<(String, i64)> {
         self.lock()
             .waiting
             .iter()
-            .map(|(_, run)| run.id.clone())
+            .map(|(_, run)| (run.id.clone(), run.lease_epoch))
             .collect()
     }
 }
@@ -155,7 +193,8 @@ mod tests {
         assert_eq!(pool.push(run("run_2")), start(true, false));
         assert_eq!(pool.push(run("run_3")), start(false, true));
         assert_eq!(pool.push(run("run_4")), start(false, false));
-        assert_eq!(pool.waiting_ids(), ["run_1", "run_2", "run_3", "run_4"]);
+        let waiting: Vec<String> = pool.waiting_ids().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(waiting, ["run_1", "run_2", "run_3", "run_4"]);
         let ids: Vec<String> = std::iter::from_fn(|| pool.next())
             .map(|(_, r)| r.id)
             .collect();

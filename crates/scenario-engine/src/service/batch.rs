@@ -268,6 +268,7 @@ impl BatchEvaluator {
             users_evaluated: known.len() as i64,
             duration_ms: (self.clock.now() - started).num_milliseconds().max(0),
             entries,
+            lease: None,
         };
         PreparedBatch {
             write,

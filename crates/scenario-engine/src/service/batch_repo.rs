@@ -119,6 +119,18 @@ impl BatchEntry {
     }
 }
 
+/// The lease under which a process writes a run's batch: its owner and
+/// epoch, as the run log stores them. A batch written under a lease that
+/// is no longer the run's is refused (fencing: a process whose run was
+/// taken over writes nothing more to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseFence {
+    /// The lease owner (the process's instance id).
+    pub owner: String,
+    /// The lease epoch the owner holds.
+    pub epoch: i64,
+}
+
 /// Everything one batch of a scenario-evaluation run writes, in one
 /// transaction ([`BatchRepository::record_batch`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +148,12 @@ pub struct BatchWrite {
     pub duration_ms: i64,
     /// Every decision, grouped by user, in evaluation order.
     pub entries: Vec<BatchEntry>,
+    /// The lease the batch is written under, for a run a process of the
+    /// service holds (`None` for a batch an orchestrator feeds). A store
+    /// that keeps the run log Must refuse the batch with
+    /// [`StoreError::Conflict`]`("runs.lease")`, writing nothing, when the
+    /// run's stored lease is no longer this one.
+    pub lease: Option<LeaseFence>,
 }
 
 /// The outcome of one (user, scenario type) of a batch, as the batch's
