@@ -18,6 +18,7 @@ pub mod observe;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod ui;
 pub mod webhook;
 
 use actix_web::body::MessageBody;
