@@ -218,6 +218,9 @@ test('a triggered run shows its progress, reaches success with its batch chart, 
   await page.waitForTimeout(2500);
   assert.equal(polls.length, seen, 'no more polling after the run ended');
   await shoot(page, 'run');
+  // The first screen of it, as docs/dashboard-run.png shows.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, 'run-first-screen.png') });
 
   // Decisions filter by reason code; each shows the engine's sentence.
   for (const code of ['threshold_reached', 'preference_disabled']) {

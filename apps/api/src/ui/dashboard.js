@@ -76,6 +76,10 @@ function badge(status) {
 
 function table(caption, headers, rows, empty) {
   if (rows.length === 0) return h('p', { class: 'empty' }, empty);
+  // Each cell names its column, for the narrow layout (one card per row).
+  for (const row of rows) {
+    [...row.children].forEach((cell, i) => cell.setAttribute('data-label', headers[i]));
+  }
   return h('div', { class: 'table-wrap', tabindex: 0, role: 'region', 'aria-label': caption },
     h('table', {},
       h('caption', {}, caption),
