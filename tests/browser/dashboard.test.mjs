@@ -157,7 +157,7 @@ after(async () => {
   rmSync(WORK, { recursive: true, force: true });
 });
 
-test('the jobs view lists the four default jobs', async () => {
+test('the jobs view lists the four default jobs, and a job is disabled and enabled again', async () => {
   const page = await newPage(open);
   await page.locator('h1', { hasText: 'Jobs' }).waitFor();
   for (const name of ['certification-expiry-nightly', 'pause-auto-lift-check', 'run-log-retention', 'daily-reminder-check']) {
@@ -169,6 +169,18 @@ test('the jobs view lists the four default jobs', async () => {
   assert.match(daily, /UTC/);
   assert.match(daily, /CET|GMT\+1/, 'next run in the viewer zone (Europe/Oslo), named');
   await shoot(page, 'jobs');
+  // Disable a job and enable it again; the row follows the API's answer.
+  const lift = jobRow(page, 'pause-auto-lift-check');
+  await lift.getByRole('button', { name: 'Disable pause-auto-lift-check' }).click();
+  await page.locator('#notice').getByText('pause-auto-lift-check is now disabled.').waitFor();
+  await lift.getByRole('button', { name: 'Enable pause-auto-lift-check' }).waitFor();
+  assert.match(await lift.innerText(), /none \(disabled\)/);
+  const disabled = await getJson(`${open}/api/v1/scheduler/jobs/pause-auto-lift-check`);
+  assert.equal(disabled.is_active, false);
+  await lift.getByRole('button', { name: 'Enable pause-auto-lift-check' }).click();
+  await lift.getByRole('button', { name: 'Disable pause-auto-lift-check' }).waitFor();
+  const enabled = await getJson(`${open}/api/v1/scheduler/jobs/pause-auto-lift-check`);
+  assert.equal(enabled.is_active, true);
   assert.deepEqual(page.errors, []);
 });
 
