@@ -60,7 +60,10 @@ pub async fn style() -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
+    use run_log::RunStatus;
     use scenario_engine::rules::{ReasonCode, ScenarioType};
+    use scenario_engine::service::NotificationStatus;
+    use scheduler_core::Handler;
 
     use super::*;
 
@@ -76,11 +79,17 @@ mod tests {
     }
 
     #[test]
-    fn the_script_offers_every_reason_code_and_scenario_type_the_api_filters_by() {
+    fn the_script_offers_every_value_the_api_filters_by() {
         let codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(list("REASON_CODES"), codes);
         let types: Vec<&str> = ScenarioType::ALL.iter().map(|t| t.as_str()).collect();
         assert_eq!(list("SCENARIO_TYPES"), types);
+        let statuses: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(list("RUN_STATUSES"), statuses);
+        let statuses: Vec<&str> = NotificationStatus::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(list("NOTIFICATION_STATUSES"), statuses);
+        let kinds: Vec<&str> = Handler::ALL.iter().map(|h| h.as_str()).collect();
+        assert_eq!(list("KINDS"), kinds);
     }
 
     #[test]
