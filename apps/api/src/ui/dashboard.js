@@ -262,7 +262,8 @@ async function jobsView(gen) {
         job.last_run_at ? h('div', { class: 'sub' }, when(job.last_run_at)) : null),
       h('td', {}, job.is_active ? 'yes' : 'no'),
       h('td', { class: 'actions' },
-        h('span', { class: 'check' }, dry, h('label', { for: `dry-${i}` }, 'dry run')),
+        h('span', { class: 'check' }, dry,
+          h('label', { for: `dry-${i}` }, 'dry run', h('span', { class: 'vh' }, ` of ${job.job_name}`))),
         trigger, toggle));
   });
   return [
