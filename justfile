@@ -51,3 +51,7 @@ doc:
 # schemathesis against the served OpenAPI document (SCHEMATHESIS_MAX_TIME, SCHEMATHESIS_SEED).
 schemathesis:
     bash tools/schemathesis.sh
+
+# The dashboard's browser tests: headless Chromium against the real binary (screenshots in target/dashboard-screenshots/).
+browser-test:
+    bash tools/browser-tests.sh

@@ -4,7 +4,8 @@
 //! - `MENTOR_SCHEDULER_ADMIN_TOKENS` may do everything,
 //!   `MENTOR_SCHEDULER_READ_TOKENS` only `GET` and `HEAD`. No token (or an
 //!   unknown one) is a 401 with `WWW-Authenticate: Bearer`; a read token on
-//!   a write is a 403. `/healthz` and `/readyz` stay open. With no token
+//!   a write is a 403. `/healthz` and `/readyz` stay open, and so do the
+//!   dashboard's page and assets (`ui.rs`), which hold no data. With no token
 //!   configured, everything is open, and `serve` binds loopback only.
 //! - A browser request from another site may not change anything: a write
 //!   whose `Origin` is not the server's own, or whose `Sec-Fetch-Site` says
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+use crate::ui;
 
 /// The shortest token accepted, in bytes: a token is a password a machine
 /// sends, long enough that guessing it is hopeless.
@@ -174,6 +176,14 @@ fn reads_only(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD)
 }
 
+/// Whether `req` needs no token: the probes, and reading the dashboard's
+/// page and assets (which hold no data; the page asks for a token and
+/// sends it on its API calls).
+fn open(req: &ServiceRequest) -> bool {
+    OPEN_PATHS.contains(&req.path())
+        || (reads_only(req.method()) && ui::PATHS.contains(&req.path()))
+}
+
 /// The bearer token of a request, if it has one.
 fn bearer(req: &ServiceRequest) -> Option<&str> {
     let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
@@ -199,7 +209,7 @@ pub async fn authenticate<B: MessageBody>(
     let tokens = req.app_data::<web::Data<Tokens>>().cloned();
     if let Some(tokens) = tokens
         && tokens.configured()
-        && !OPEN_PATHS.contains(&req.path())
+        && !open(&req)
     {
         let refusal = match bearer(&req).and_then(|t| tokens.role(t)) {
             None => Some(ApiError::Unauthorized),

@@ -4,6 +4,7 @@
 //! (docs/api.md, "Requests and answers").
 
 pub mod evaluation;
+pub mod expiring;
 pub mod invocation;
 pub mod job;
 pub mod mentor;

@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod routes;
 pub mod shutdown;
 pub mod state;
+pub mod ui;
 pub mod webhook;
 
 use actix_web::body::MessageBody;

@@ -9,7 +9,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 
 use crate::dto::{self, evaluation, invocation, job, mentor, notification, run};
 use crate::error;
-use crate::handlers::{evaluations, health, invocations, mentors, notifications, runs, schedules};
+use crate::handlers::{
+    certifications, evaluations, health, invocations, mentors, notifications, runs, schedules,
+};
 use crate::job_view;
 
 mod complete;
@@ -38,6 +40,7 @@ mod fields;
         mentors::pause,
         mentors::lift_pause,
         mentors::import,
+        certifications::expiring,
         evaluations::list,
         evaluations::get,
         evaluations::create,
@@ -83,6 +86,7 @@ mod fields;
         mentor::ImportLineBody,
         mentor::ImportCertificationBody,
         mentor::ImportSummaryDto,
+        dto::expiring::ExpiringCertificationDto,
         evaluation::EvaluationDto,
         evaluation::CreateEvaluationBody,
         evaluation::InactivityBody,

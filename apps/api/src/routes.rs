@@ -7,11 +7,12 @@ use actix_web::{Route, guard, web};
 
 use crate::error::ApiError;
 use crate::handlers::{
-    evaluations, health, invocations, jobs, mentors, notifications, runs, schedules,
+    certifications, evaluations, health, invocations, jobs, mentors, notifications, runs, schedules,
 };
 use crate::job_view::{Certification, Cron, Scheduler, View};
 use crate::observe;
 use crate::openapi;
+use crate::ui;
 
 const EVALUATIONS: &str = "/api/v1/scenario-trigger-evaluations";
 const INVOCATIONS: &str = "/api/v1/scheduler-invocations";
@@ -91,6 +92,14 @@ pub fn table() -> Vec<RouteSpec> {
             "/api/v1/mentors/{user_id}/pause",
             None,
             mentors::lift_pause
+        ),
+        // Across mentors, for the dashboard (docs/api.md, "Certifications
+        // expiring soon").
+        spec!(
+            GET,
+            "/api/v1/certifications/expiring",
+            None,
+            certifications::expiring
         ),
         // The scenario-trigger-evaluations contract.
         spec!(
@@ -212,6 +221,17 @@ pub fn table() -> Vec<RouteSpec> {
     routes
 }
 
+/// The dashboard's page and assets (docs/operations.md, "Dashboard"):
+/// routed like the API, but not part of it, so the OpenAPI document leaves
+/// them out (its test checks [`table`], and that these stay out).
+pub fn pages() -> Vec<RouteSpec> {
+    vec![
+        spec!(GET, ui::PAGE, None, ui::page),
+        spec!(GET, ui::SCRIPT, None, ui::script),
+        spec!(GET, ui::STYLE, None, ui::style),
+    ]
+}
+
 /// The routes of one job view, from its description: the contract's
 /// endpoints, plus every view's `runs` and the scheduler view's `last-result`.
 fn job_views<V: View>() -> Vec<RouteSpec> {
@@ -280,7 +300,8 @@ fn shadowed_by(literal: &str, pattern: &str) -> bool {
 /// the `{param}` resource, so a mentor whose id is `import` can still be
 /// read, written and erased.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let table = table();
+    let mut table = table();
+    table.extend(pages());
     let mut paths: Vec<String> = Vec::new();
     for spec in &table {
         for path in std::iter::once(spec.path.to_owned()).chain(doubled(spec)) {

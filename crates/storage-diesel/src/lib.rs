@@ -12,6 +12,7 @@ mod conn;
 mod convert;
 mod error;
 mod evaluations;
+mod expiring;
 mod idempotency;
 mod import;
 mod jobs;
@@ -28,6 +29,7 @@ pub use conn::{
     AnyConnection, Backend, DatabaseTarget, Pool, migrate, migrations_applied, open_pool,
 };
 pub use error::StorageError;
+pub use expiring::ExpiringCertification;
 
 use scenario_engine::service::StoreError;
 

@@ -64,6 +64,7 @@ fn by_name(name: &str) -> Option<Value> {
         "page" => days(1, dto::MAX_PAGE),
         "limit" => days(1, dto::MAX_LIMIT),
         "count" => days(1, MAX_PREVIEW_COUNT),
+        "within_days" => days(1, dto::expiring::MAX_WITHIN_DAYS),
         "batch_size" => days(1, i64::from(runtime::MAX_BATCH_SIZE)),
         "trigger" => names([Trigger::Schedule, Trigger::Manual].map(Trigger::as_str)),
         "format" => names(ReportFormat::ALL.iter().map(|(n, _)| *n)),

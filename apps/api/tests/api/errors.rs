@@ -201,8 +201,10 @@ fn assert_route_not_found(r: &Resp) {
 }
 
 async fn an_unknown_path_is_404_with_the_json_error_body(app: &TestApp) {
+    // `/` is the dashboard's page (tests/api/dashboard.rs); beside its
+    // assets, `/ui/` holds nothing.
     for path in [
-        "/",
+        "/ui/",
         "/api/v1/nothing",
         "/api/v2/mentors",
         "/api/v1/mentors/usr_a/unknown",

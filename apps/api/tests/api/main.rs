@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod certification_cron;
 mod cron_jobs;
+mod dashboard;
 mod errors;
 mod evaluations;
 mod invocations;

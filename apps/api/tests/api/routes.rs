@@ -50,6 +50,17 @@ fn every_route_of_the_table_is_documented_in_the_openapi_document() {
             spec.path
         );
     }
+    // The dashboard's page and assets are routed too, but are not the API:
+    // the document leaves them out, and they stay outside `/api/`.
+    for spec in routes::pages() {
+        assert!(!spec.path.starts_with("/api/"), "{}", spec.path);
+        assert!(
+            !doc.paths.paths.contains_key(spec.path),
+            "{} is a page, not an API operation",
+            spec.path
+        );
+        assert!(table.iter().all(|s| s.path != spec.path), "{}", spec.path);
+    }
     // And the document has nothing the table does not serve.
     for (path, item) in &doc.paths.paths {
         for (method, op) in [
