@@ -55,3 +55,7 @@ schemathesis:
 # The dashboard's browser tests: headless Chromium against the real binary (screenshots in target/dashboard-screenshots/).
 browser-test:
     bash tools/browser-tests.sh
+
+# Reads through HTTP beside a bare actix server, with wrk (figures go to docs/benchmarks.md).
+bench-http:
+    bash benches/http.sh
