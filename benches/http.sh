@@ -24,7 +24,8 @@ if ! command -v wrk >/dev/null 2>&1; then
     if [ "$(id -u)" -eq 0 ]; then apt-get install -y -q wrk >/dev/null; else sudo apt-get install -y -q wrk >/dev/null; fi
 fi
 
-cargo build --release --quiet -p mentor-scheduler-api --bin mentor-scheduler -p bench-bare
+cargo build --release --quiet -p mentor-scheduler-api --bin mentor-scheduler
+cargo build --release --quiet -p bench-bare
 bin="$PWD/target/release/mentor-scheduler"
 bare="$PWD/target/release/bench-bare"
 
