@@ -183,8 +183,22 @@ pub fn open_pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, Storage
     }
     let mut first = target.connect().map_err(StorageError::Connect)?;
     if let AnyConnection::Sqlite(c) = &mut first {
-        // Persistent in the file: set once, before the pool opens.
-        c.batch_execute("PRAGMA journal_mode = WAL;")?;
+        // Persistent in the file: set once, before the pool opens. Another
+        // process starting at the same moment may hold the lock the switch
+        // needs, and SQLite then answers "database is locked" at once,
+        // without waiting out the busy timeout: try again, as a migration
+        // that lost a race is.
+        let mut attempt = 1;
+        loop {
+            match c.batch_execute("PRAGMA journal_mode = WAL;") {
+                Ok(()) => break,
+                Err(_) if attempt < SQLITE_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(SQLITE_RETRY_PAUSE);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
     migrate(&mut first)?;
     drop(first);
@@ -238,14 +252,20 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<(), StorageError> {
         AnyConnection::Sqlite(c) => {
             let mut attempt = 1;
             loop {
-                known_only(c, SQLITE)?;
-                match c.run_pending_migrations(SQLITE) {
-                    Ok(_) => return Ok(()),
+                // Reading the applied migrations can lose the same race.
+                let tried = known_only(c, SQLITE).and_then(|()| {
+                    c.run_pending_migrations(SQLITE)
+                        .map(drop)
+                        .map_err(StorageError::Migration)
+                });
+                match tried {
+                    Ok(()) => return Ok(()),
+                    Err(e @ StorageError::UnknownMigrations(_)) => return Err(e),
                     Err(_) if attempt < SQLITE_ATTEMPTS => {
                         attempt += 1;
                         std::thread::sleep(SQLITE_RETRY_PAUSE);
                     }
-                    Err(e) => return Err(StorageError::Migration(e)),
+                    Err(e) => return Err(e),
                 }
             }
         }
