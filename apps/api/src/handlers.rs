@@ -1,5 +1,6 @@
 //! Thin handlers: parse the wire type, call one service method off the
-//! async workers (`web::block`), map the result to a DTO.
+//! async workers (`web::block`; a short read in place, see [`read`]), map
+//! the result to a DTO.
 
 pub mod certifications;
 pub mod evaluations;
@@ -10,3 +11,26 @@ pub mod mentors;
 pub mod notifications;
 pub mod runs;
 pub mod schedules;
+
+use actix_web::error::BlockingError;
+use actix_web::web;
+use storage_diesel::Store;
+
+/// Runs a short read (one indexed lookup or a few): in place on the HTTP
+/// worker when `store` allows it ([`Store::reads_in_place`]: the embedded
+/// SQLite with a connection idle), else on the blocking pool as every
+/// other call. In place it saves two thread switches, which cost more
+/// than the read (docs/benchmarks.md, "Reads through HTTP").
+///
+/// # Errors
+/// [`BlockingError`] when the blocking pool is gone.
+pub(crate) async fn read<R: Send + 'static>(
+    store: &Store,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, BlockingError> {
+    if store.reads_in_place() {
+        Ok(f())
+    } else {
+        web::block(f).await
+    }
+}

@@ -97,11 +97,7 @@ pub async fn observe(
         route = %route,
         status = tracing::field::Empty,
     );
-    let peer = req
-        .connection_info()
-        .peer_addr()
-        .unwrap_or_default()
-        .to_owned();
+    let peer = req.peer_addr();
     let path = req.path().to_owned();
     let answer = next.call(req).instrument(span.clone()).await;
     let status = match &answer {
@@ -110,15 +106,19 @@ pub async fn observe(
     };
     let elapsed = started.elapsed();
     span.record("status", status.as_u16());
+    // A successful read is logged at debug: dashboards and orchestrators
+    // poll all day, and a line per poll would cost more than the read
+    // itself (docs/benchmarks.md, "Reads through HTTP"). Writes and
+    // refusals stay at info.
+    let peer = peer.map(|p| p.ip().to_string()).unwrap_or_default();
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let code = status.as_u16();
     span.in_scope(|| {
-        tracing::info!(
-            target: "mentor_scheduler::http",
-            peer = %peer,
-            path = %path,
-            ms = elapsed.as_secs_f64() * 1000.0,
-            "{method} {route} {}",
-            status.as_u16()
-        );
+        if matches!(method.as_str(), "GET" | "HEAD") && code < 400 {
+            tracing::debug!(target: "mentor_scheduler::http", peer = %peer, path = %path, ms, "{method} {route} {code}");
+        } else {
+            tracing::info!(target: "mentor_scheduler::http", peer = %peer, path = %path, ms, "{method} {route} {code}");
+        }
     });
     metrics::counter!(
         "mentor_scheduler_http_requests_total",

@@ -34,6 +34,7 @@ db_tests![
     demo_leaves_a_database_with_mentors_alone,
     logs_to_a_pipe_carry_no_colour_codes,
     a_public_bind_without_tokens_refuses_to_start_unless_insecure,
+    the_access_log_keeps_writes_and_refusals_and_leaves_successful_reads_to_debug,
 ];
 
 /// The binary under test, built by cargo for this test.
@@ -381,4 +382,30 @@ async fn a_public_bind_without_tokens_refuses_to_start_unless_insecure(db: &Test
         log.contains("authentication is off (no tokens configured)"),
         "{log}"
     );
+}
+
+async fn the_access_log_keeps_writes_and_refusals_and_leaves_successful_reads_to_debug(
+    db: &TestDb,
+) {
+    let server = Server::start(db, &[]).await;
+    let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{}{path}", server.base)).send();
+    assert_eq!(get("/api/v1/cron/jobs").await.unwrap().status(), 200);
+    assert_eq!(
+        get("/api/v1/mentors/usr_nobody").await.unwrap().status(),
+        404
+    );
+    let put = http
+        .put(format!("{}/api/v1/mentors/usr_logged", server.base))
+        .json(&serde_json::json!({"org_id": "org_oslo_01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let log = server.stop();
+    assert!(log.contains("GET /api/v1/mentors/{user_id} 404"), "{log}");
+    assert!(log.contains("PUT /api/v1/mentors/{user_id} 201"), "{log}");
+    // Polled all day by dashboards: a line each would cost more than the read.
+    assert!(!log.contains("GET /api/v1/cron/jobs 200"), "{log}");
+    assert!(!log.contains("GET /readyz 200"), "{log}");
 }

@@ -105,6 +105,17 @@ impl RunRepository for InMemoryRuns {
             .map(|(r, _)| r.clone()))
     }
 
+    fn last_finished_run(&self, job_id: &str) -> Result<Option<Run>, StoreError> {
+        Ok(self
+            .lock()
+            .runs
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.job_id.as_deref() == Some(job_id) && r.status.did_work())
+            .max_by(|a, b| (a.invoked_at, &a.id).cmp(&(b.invoked_at, &b.id)))
+            .cloned())
+    }
+
     fn list_runs(
         &self,
         filter: &RunFilter,

@@ -97,6 +97,14 @@ pub trait RunRepository: Send + Sync {
         limit: u32,
     ) -> Result<(Vec<Run>, u64), StoreError>;
 
+    /// The job's newest run that did work and ended (`success`, `failed`
+    /// or `cancelled`), newest by `invoked_at`, then id; skipped and missed
+    /// firings are not results.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn last_finished_run(&self, job_id: &str) -> Result<Option<Run>, StoreError>;
+
     /// Writes every field of an existing run but its lease epoch (status
     /// changes are decided by the caller through [`RunStatus::transition`]).
     /// Returns whether it existed.

@@ -66,6 +66,18 @@ impl RunStatus {
         !matches!(self, Self::Running)
     }
 
+    /// Whether the run did work and ended: `success`, `failed` or
+    /// `cancelled` (a skipped or missed firing did nothing).
+    ///
+    /// ```
+    /// use run_log::RunStatus;
+    /// assert!(RunStatus::Cancelled.did_work());
+    /// assert!(!RunStatus::Skipped.did_work() && !RunStatus::Running.did_work());
+    /// ```
+    pub const fn did_work(self) -> bool {
+        matches!(self, Self::Success | Self::Failed | Self::Cancelled)
+    }
+
     /// Whether a run in this status may move to `next`.
     ///
     /// `running` may become `success`, `failed` or `cancelled`. Asking a

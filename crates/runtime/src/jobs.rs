@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use run_log::{Run, RunFilter, RunStatus};
+use run_log::{Run, RunFilter};
 use scenario_engine::service::{PageRequest, Paged};
 use scheduler_core::{Handler, Job, JobError, JobPatch, NewJob};
 
@@ -84,23 +84,7 @@ impl Runtime {
     /// # Errors
     /// [`RuntimeError::Runs`].
     pub fn last_finished_run(&self, job_id: &str) -> Result<Option<Run>, RuntimeError> {
-        let mut newest: Option<Run> = None;
-        for status in [RunStatus::Success, RunStatus::Failed, RunStatus::Cancelled] {
-            let filter = RunFilter {
-                job_id: Some(job_id.to_owned()),
-                status: Some(status),
-                ..RunFilter::default()
-            };
-            let (runs, _) = self.runs.list_runs(&filter, 0, 1)?;
-            if let Some(run) = runs.into_iter().next()
-                && newest
-                    .as_ref()
-                    .is_none_or(|n| (run.invoked_at, &run.id) > (n.invoked_at, &n.id))
-            {
-                newest = Some(run);
-            }
-        }
-        Ok(newest)
+        Ok(self.runs.last_finished_run(job_id)?)
     }
 
     /// One job with its last finished run, lock state and upcoming

@@ -20,6 +20,7 @@
 //! croner only for wall-clock matches and applies the rules itself.
 
 mod describe;
+mod memo;
 mod wall_clock;
 
 use std::fmt;
@@ -131,6 +132,16 @@ impl CronSpec {
     /// );
     /// ```
     pub fn parse(expr: &str) -> Result<Self, CronError> {
+        static PARSED: memo::Kept<CronSpec> = memo::Kept::new();
+        if let Some(spec) = PARSED.get(expr) {
+            return Ok(spec);
+        }
+        let spec = Self::parse_afresh(expr)?;
+        PARSED.keep(expr, &spec);
+        Ok(spec)
+    }
+
+    fn parse_afresh(expr: &str) -> Result<Self, CronError> {
         let given = expr.trim();
         let len = given.chars().count();
         if len > MAX_EXPRESSION_LEN {

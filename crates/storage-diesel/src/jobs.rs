@@ -157,22 +157,22 @@ impl JobRepository for Store {
 
     fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
         self.with_conn(|c| {
-            let row = jobs::table
+            let row = per_backend!(c, |c| jobs::table
                 .find(id)
                 .select(JobRow::as_select())
                 .first::<JobRow>(c)
-                .optional()?;
+                .optional())?;
             row.map(JobRow::into_job).transpose()
         })
     }
 
     fn get_by_name(&self, name: &str) -> Result<Option<Job>, StoreError> {
         self.with_conn(|c| {
-            let row = jobs::table
+            let row = per_backend!(c, |c| jobs::table
                 .filter(jobs::name.eq(name))
                 .select(JobRow::as_select())
                 .first::<JobRow>(c)
-                .optional()?;
+                .optional())?;
             row.map(JobRow::into_job).transpose()
         })
     }

@@ -16,6 +16,7 @@ mod expiring;
 mod idempotency;
 mod import;
 mod jobs;
+mod literal;
 mod mentor_rows;
 mod mentors;
 mod notifications;
@@ -149,6 +150,16 @@ impl Store {
             connections: state.connections,
             idle_connections: state.idle_connections,
         }
+    }
+
+    /// Whether a short read may run on the calling thread rather than be
+    /// handed to a blocking pool: the database is the embedded SQLite (a
+    /// read is a lookup in this process, never a network round trip, and
+    /// in WAL mode it never waits for a writer) and a connection is idle
+    /// now, so the read does not wait for one. The hand-over to another
+    /// thread and back costs more than an indexed SQLite lookup.
+    pub fn reads_in_place(&self) -> bool {
+        self.backend == Backend::Sqlite && self.pool.state().idle_connections > 0
     }
 
     /// A connection from the pool.

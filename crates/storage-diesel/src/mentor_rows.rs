@@ -9,7 +9,7 @@ use scenario_engine::rules::{
 };
 use scenario_engine::service::MentorRecord;
 
-use crate::conn::AnyConnection;
+use crate::conn::{AnyConnection, per_backend};
 use crate::convert::{from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::schema::{certifications, mentors};
@@ -144,20 +144,37 @@ pub(crate) fn load_record(
     conn: &mut AnyConnection,
     user_id: &str,
 ) -> Result<Option<MentorRecord>, StorageError> {
-    let Some(row) = mentors::table
-        .find(user_id)
-        .select(MentorRow::as_select())
-        .first::<MentorRow>(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let certs = certifications::table
-        .filter(certifications::user_id.eq(user_id))
-        .order(certifications::certification_id.asc())
-        .select(CertificationRow::as_select())
-        .load::<CertificationRow>(conn)?;
-    Ok(Some(record_of(row, certs)?))
+    // On the concrete connection, so that the statements come from the
+    // cache without their SQL being written again (docs/benchmarks.md,
+    // "Reads through HTTP").
+    let found = per_backend!(conn, |c| {
+        let row = mentors::table
+            .find(user_id)
+            .select(MentorRow::as_select())
+            .first::<MentorRow>(c)
+            .optional()?;
+        match row {
+            None => None,
+            Some(row) => Some((
+                row,
+                certifications::table
+                    .filter(certifications::user_id.eq(user_id))
+                    .order(certifications::certification_id.asc())
+                    .select(CertificationRow::as_select())
+                    .load::<CertificationRow>(c)?,
+            )),
+        }
+    });
+    found.map(|(row, certs)| record_of(row, certs)).transpose()
+}
+
+/// [`load_record`] in a read transaction of its own: both reads see the
+/// same moment, and SQLite takes its read lock once instead of twice.
+pub(crate) fn read_record(
+    conn: &mut AnyConnection,
+    user_id: &str,
+) -> Result<Option<MentorRecord>, StorageError> {
+    conn.transaction(|c| load_record(c, user_id))
 }
 
 pub(crate) fn record_of(

@@ -14,11 +14,15 @@ use crate::Store;
 use crate::conn::{MultiBackend, per_backend, write_tx};
 use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text, to_millis};
 use crate::error::StorageError;
+use crate::literal::StatusIsRunning;
 use crate::schema::{batch_results, run_batches, runs};
 
-/// `status = 'running'`, as the predicate of the partial index
-/// `runs_one_running` states it.
-const RUNNING: &str = "runs.status = 'running'";
+/// The statuses of runs that did work and ended ([`RunStatus::did_work`]).
+const FINISHED: [&str; 3] = [
+    RunStatus::Success.as_str(),
+    RunStatus::Failed.as_str(),
+    RunStatus::Cancelled.as_str(),
+];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = runs, treat_none_as_null = true)]
@@ -216,16 +220,36 @@ impl RunRepository for Store {
 
     fn running_with_lock(&self, lock_key: &str) -> Result<Option<Run>, StoreError> {
         self.with_conn(|conn| {
-            // The status is an SQL literal, not a bound value: only then
-            // can the planner use the partial index `runs_one_running
-            // (lock_key) WHERE status = 'running'` (SQLite is built with
-            // SQLITE_ENABLE_QPSG, so it never plans on a bound value).
-            let row = runs::table
+            // The status as a literal the partial index's predicate matches
+            // ([`StatusIsRunning`]), on the concrete connection so that the
+            // statement comes from the cache as it is.
+            let row = per_backend!(conn, |c| runs::table
                 .filter(runs::lock_key.eq(lock_key))
-                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(RUNNING))
+                .filter(StatusIsRunning)
                 .select(RunRow::as_select())
-                .first::<RunRow>(conn)
-                .optional()?;
+                .first::<RunRow>(c)
+                .optional())?;
+            row.map(RunRow::into_run).transpose()
+        })
+    }
+
+    fn last_finished_run(&self, job_id: &str) -> Result<Option<Run>, StoreError> {
+        self.with_conn(|conn| {
+            // One walk back along `runs_job_invoked` that stops at the
+            // first run with a result, on the concrete connection so that
+            // the statement comes from the cache as it is.
+            let row = per_backend!(conn, |c| runs::table
+                .filter(runs::job_id.eq(job_id))
+                .filter(
+                    runs::status
+                        .eq(FINISHED[0])
+                        .or(runs::status.eq(FINISHED[1]))
+                        .or(runs::status.eq(FINISHED[2])),
+                )
+                .order((runs::invoked_at.desc(), runs::id.desc()))
+                .select(RunRow::as_select())
+                .first::<RunRow>(c)
+                .optional())?;
             row.map(RunRow::into_run).transpose()
         })
     }
@@ -512,21 +536,5 @@ impl RunRepository for Store {
         until: DateTime<Utc>,
     ) -> Result<Option<i64>, StoreError> {
         self.with_conn(|c| lease::take_over(c, id, owner, now, until))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use run_log::RunStatus;
-
-    use super::RUNNING;
-
-    /// The literal says what the partial index `runs_one_running` says.
-    #[test]
-    fn the_running_literal_is_the_running_status() {
-        assert_eq!(
-            RUNNING,
-            format!("runs.status = '{}'", RunStatus::Running.as_str())
-        );
     }
 }

@@ -36,6 +36,7 @@ three_store_tests![
     a_plan_goes_with_its_run_and_can_be_cleared,
     the_next_batch_index_is_one_past_the_last_finished_batch,
     only_a_lapsed_lease_is_taken_over_and_only_once,
+    the_last_finished_run_of_a_job_is_its_newest_that_did_work,
 ];
 
 fn t0() -> DateTime<Utc> {
@@ -544,4 +545,30 @@ fn only_a_lapsed_lease_is_taken_over_and_only_once<S: RunRepository + 'static>(s
             .unwrap()
             .is_none()
     );
+}
+
+fn the_last_finished_run_of_a_job_is_its_newest_that_did_work<S: RunRepository>(s: &Arc<S>) {
+    let of_job = |id: &str, minutes: i64, job: &str, status: RunStatus| {
+        let at = t0() + TimeDelta::minutes(minutes);
+        let mut r = run(id, at);
+        r.job_id = Some(job.into());
+        if status != RunStatus::Running {
+            r.status = status;
+            r.completed_at = Some(at);
+        }
+        s.insert_run(&r, None).unwrap();
+    };
+    assert!(s.last_finished_run("job_1").unwrap().is_none());
+    of_job("run_1", 0, "job_1", RunStatus::Success);
+    of_job("run_3", 1, "job_1", RunStatus::Failed);
+    of_job("run_2", 1, "job_1", RunStatus::Cancelled);
+    of_job("run_4", 2, "job_1", RunStatus::Skipped);
+    of_job("run_5", 3, "job_1", RunStatus::Missed);
+    of_job("run_6", 4, "job_1", RunStatus::Running);
+    of_job("run_7", 5, "job_2", RunStatus::Success);
+    // Newest by invoked_at, then id; skipped, missed and running runs are
+    // not results, and another job's runs are not this one's.
+    assert_eq!(s.last_finished_run("job_1").unwrap().unwrap().id, "run_3");
+    assert_eq!(s.last_finished_run("job_2").unwrap().unwrap().id, "run_7");
+    assert!(s.last_finished_run("job_3").unwrap().is_none());
 }

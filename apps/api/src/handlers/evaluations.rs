@@ -57,7 +57,7 @@ pub async fn list(
     responses((status = 200, body = EvaluationDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let evaluations = state.runtime.evaluations.clone();
-    let record = web::block(move || evaluations.get(&path)).await??;
+    let record = super::read(&state.store, move || evaluations.get(&path)).await??;
     Ok(HttpResponse::Ok().json(EvaluationDto::from(record)))
 }
 

@@ -49,7 +49,7 @@ pub async fn upsert(
     responses((status = 200, body = MentorDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let mentors = state.runtime.mentors.clone();
-    let record = web::block(move || mentors.get(&path)).await??;
+    let record = super::read(&state.store, move || mentors.get(&path)).await??;
     Ok(HttpResponse::Ok().json(MentorDto::from(record)))
 }
 

@@ -34,7 +34,7 @@ pub async fn list(
     responses((status = 200, body = NotificationDto), (status = 404, body = ErrorBody)))]
 pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
     let outbox = state.runtime.notifications.clone();
-    let n = web::block(move || outbox.get(&path)).await??;
+    let n = super::read(&state.store, move || outbox.get(&path)).await??;
     Ok(HttpResponse::Ok().json(NotificationDto::from(n)))
 }
 

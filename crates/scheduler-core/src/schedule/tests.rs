@@ -775,3 +775,14 @@ fn a_starred_day_field_must_match_together_with_the_other_as_in_vixie_cron() {
         ]
     );
 }
+
+#[test]
+fn an_expression_parsed_again_is_the_same_spec() {
+    let first = CronSpec::parse("5 4 * * sun").expect("valid");
+    assert_eq!(CronSpec::parse("5 4 * * sun").expect("valid"), first);
+    assert!(CronSpec::parse("0 0 30 2 *").is_err());
+    assert!(
+        CronSpec::parse("0 0 30 2 *").is_err(),
+        "a refusal is not kept as a spec"
+    );
+}
