@@ -20,6 +20,7 @@ use crate::error::StorageError;
 use crate::mentor_rows::load_record;
 use crate::mentors::record_milestone;
 use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
+use crate::totals::{Counted, kept_total};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evaluations)]
@@ -300,26 +301,27 @@ impl EvaluationRepository for Store {
         page: PageRequest,
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
         let mut conn = self.conn()?;
-        let total: i64 = filtered(filter)
-            .count()
-            .get_result(&mut *conn)
-            .map_err(StorageError::from)?;
-        let rows: Vec<EvaluationRow> = filtered(filter)
-            // (evaluated_at, id) descending: ids carry their instant.
-            .order(evaluations::id.desc())
-            .limit(i64::from(page.limit))
-            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .select(EvaluationRow::as_select())
-            .load(&mut *conn)
-            .map_err(StorageError::from)?;
+        let (total, rows) = conn.transaction(|c| -> Result<_, StorageError> {
+            let total = if *filter == EvaluationFilter::default() {
+                kept_total(c, Counted::Evaluations)?
+            } else {
+                let n: i64 = filtered(filter).count().get_result(c)?;
+                u64::try_from(n).unwrap_or(0)
+            };
+            let rows: Vec<EvaluationRow> = filtered(filter)
+                // (evaluated_at, id) descending: ids carry their instant.
+                .order(evaluations::id.desc())
+                .limit(i64::from(page.limit))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(EvaluationRow::as_select())
+                .load(c)?;
+            Ok((total, rows))
+        })?;
         let rows = rows
             .into_iter()
             .map(EvaluationRow::into_record)
             .collect::<Result<_, _>>()?;
-        Ok(Paged {
-            rows,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        Ok(Paged { rows, total })
     }
 
     fn override_evaluation(

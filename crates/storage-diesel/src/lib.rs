@@ -25,6 +25,7 @@ mod runs;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod testdb;
+mod totals;
 
 pub use conn::{
     AnyConnection, Backend, DatabaseTarget, Pool, migrate, migrations_applied, open_pool,

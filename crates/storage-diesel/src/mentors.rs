@@ -16,6 +16,7 @@ use crate::convert::to_millis;
 use crate::error::StorageError;
 use crate::mentor_rows::{CertificationRow, MentorRow, load_record, read_record, record_of};
 use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
+use crate::totals::{Counted, kept_total};
 
 #[derive(AsChangeset)]
 #[diesel(table_name = mentors)]
@@ -115,22 +116,22 @@ impl MentorRepository for Store {
             }
             q
         };
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut *conn)
-            .map_err(StorageError::from)?;
-        let rows: Vec<MentorRow> = filtered()
-            .order(mentors::user_id.asc())
-            .limit(i64::from(page.limit))
-            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .select(MentorRow::as_select())
-            .load(&mut *conn)
-            .map_err(StorageError::from)?;
-        let out = with_certifications(&mut conn, rows)?;
-        Ok(Paged {
-            rows: out,
-            total: u64::try_from(total).unwrap_or(0),
-        })
+        let (total, out) = conn.transaction(|c| -> Result<_, StorageError> {
+            let total = if *filter == MentorFilter::default() {
+                kept_total(c, Counted::Mentors)?
+            } else {
+                let n: i64 = filtered().count().get_result(c)?;
+                u64::try_from(n).unwrap_or(0)
+            };
+            let rows: Vec<MentorRow> = filtered()
+                .order(mentors::user_id.asc())
+                .limit(i64::from(page.limit))
+                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                .select(MentorRow::as_select())
+                .load(c)?;
+            Ok((total, with_certifications(c, rows)?))
+        })?;
+        Ok(Paged { rows: out, total })
     }
 
     fn mentors_after(

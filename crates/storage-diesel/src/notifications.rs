@@ -28,6 +28,7 @@ use crate::convert::{from_json_text, from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
 use crate::schema::notifications;
+use crate::totals::{Counted, kept_total};
 
 const PENDING: &str = NotificationStatus::Pending.as_str();
 const FAILED: &str = NotificationStatus::Failed.as_str();
@@ -304,22 +305,29 @@ impl Outbox for Store {
         filter: &NotificationFilter,
         page: PageRequest,
     ) -> Result<Paged<Notification>, StoreError> {
-        self.with_conn(|c| {
-            let total: i64 = filtered(filter).count().get_result(c)?;
-            let rows: Vec<NotificationRow> = filtered(filter)
-                // (created_at, id) descending: ids carry their instant
-                // (migration 000009).
-                .order(notifications::id.desc())
-                .limit(i64::from(page.limit))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(NotificationRow::as_select())
-                .load(c)?;
-            Ok(Paged {
-                rows: rows
-                    .into_iter()
-                    .map(NotificationRow::into_notification)
-                    .collect::<Result<_, _>>()?,
-                total: u64::try_from(total).unwrap_or(0),
+        self.with_conn(|conn| {
+            conn.transaction(|c| {
+                let total = if *filter == NotificationFilter::default() {
+                    kept_total(c, Counted::Notifications)?
+                } else {
+                    let n: i64 = filtered(filter).count().get_result(c)?;
+                    u64::try_from(n).unwrap_or(0)
+                };
+                let rows: Vec<NotificationRow> = filtered(filter)
+                    // (created_at, id) descending: ids carry their instant
+                    // (migration 000009).
+                    .order(notifications::id.desc())
+                    .limit(i64::from(page.limit))
+                    .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                    .select(NotificationRow::as_select())
+                    .load(c)?;
+                Ok(Paged {
+                    rows: rows
+                        .into_iter()
+                        .map(NotificationRow::into_notification)
+                        .collect::<Result<_, _>>()?,
+                    total,
+                })
             })
         })
     }

@@ -16,6 +16,7 @@ use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text,
 use crate::error::StorageError;
 use crate::literal::StatusIsRunning;
 use crate::schema::{batch_results, run_batches, runs};
+use crate::totals::{Counted, kept_total};
 
 /// The statuses of runs that did work and ended ([`RunStatus::did_work`]).
 const FINISHED: [&str; 3] = [
@@ -261,18 +262,25 @@ impl RunRepository for Store {
         limit: u32,
     ) -> Result<(Vec<Run>, u64), StoreError> {
         self.with_conn(|conn| {
-            let total: i64 = filtered(filter).count().get_result(conn)?;
-            let rows: Vec<RunRow> = filtered(filter)
-                .order((runs::invoked_at.desc(), runs::id.desc()))
-                .limit(i64::from(limit))
-                .offset(i64::try_from(offset).unwrap_or(i64::MAX))
-                .select(RunRow::as_select())
-                .load(conn)?;
-            let runs = rows
-                .into_iter()
-                .map(RunRow::into_run)
-                .collect::<Result<_, _>>()?;
-            Ok((runs, u64::try_from(total).unwrap_or(0)))
+            conn.transaction(|c| {
+                let total = if *filter == RunFilter::default() {
+                    kept_total(c, Counted::Runs)?
+                } else {
+                    let n: i64 = filtered(filter).count().get_result(c)?;
+                    u64::try_from(n).unwrap_or(0)
+                };
+                let rows: Vec<RunRow> = filtered(filter)
+                    .order((runs::invoked_at.desc(), runs::id.desc()))
+                    .limit(i64::from(limit))
+                    .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+                    .select(RunRow::as_select())
+                    .load(c)?;
+                let runs = rows
+                    .into_iter()
+                    .map(RunRow::into_run)
+                    .collect::<Result<_, _>>()?;
+                Ok((runs, total))
+            })
         })
     }
 

@@ -184,6 +184,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    row_counts (name, shard) {
+        name -> Text,
+        shard -> Integer,
+        n -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     mentors,
     certifications,
@@ -198,4 +206,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     run_batches,
     idempotency_keys,
     markers,
+    row_counts,
 );

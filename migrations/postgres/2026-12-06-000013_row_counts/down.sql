@@ -1,0 +1,11 @@
+DROP TRIGGER mentors_counted_in ON mentors;
+DROP TRIGGER mentors_counted_out ON mentors;
+DROP TRIGGER evaluations_counted_in ON evaluations;
+DROP TRIGGER evaluations_counted_out ON evaluations;
+DROP TRIGGER notifications_counted_in ON notifications;
+DROP TRIGGER notifications_counted_out ON notifications;
+DROP TRIGGER runs_counted_in ON runs;
+DROP TRIGGER runs_counted_out ON runs;
+DROP FUNCTION row_counts_added();
+DROP FUNCTION row_counts_removed();
+DROP TABLE row_counts;

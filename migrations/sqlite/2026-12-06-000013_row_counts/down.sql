@@ -1,0 +1,9 @@
+DROP TRIGGER mentors_counted_in;
+DROP TRIGGER mentors_counted_out;
+DROP TRIGGER evaluations_counted_in;
+DROP TRIGGER evaluations_counted_out;
+DROP TRIGGER notifications_counted_in;
+DROP TRIGGER notifications_counted_out;
+DROP TRIGGER runs_counted_in;
+DROP TRIGGER runs_counted_out;
+DROP TABLE row_counts;
