@@ -40,8 +40,8 @@ pub use memory::InMemoryRuns;
 pub use plan::{BatchPlanner, PlannedBatch};
 pub use repo::{Lease, Renewal, RunFilter, RunRepository, StoreError};
 pub use run::{
-    BatchResult, DEFAULT_RETENTION_DAYS, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run, Trigger,
-    retention_cutoff,
+    BatchResult, BatchWindow, DEFAULT_RETENTION_DAYS, EXTERNAL_BATCH_WINDOW, EXTERNAL_OWNER, Run,
+    Trigger, retention_cutoff,
 };
 pub use status::{IllegalTransition, RunStatus, Transition, UnknownStatus};
 pub use update::{RunUpdate, UpdateRefused};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::plan::PlannedBatch;
-use crate::run::{BatchResult, Run, Trigger};
+use crate::run::{BatchResult, BatchWindow, Run, Trigger};
 use crate::status::RunStatus;
 
 /// A storage failure, as this crate sees it.
@@ -125,6 +125,26 @@ pub trait RunRepository: Send + Sync {
     /// # Errors
     /// [`StoreError::Backend`].
     fn batch_results(&self, run_id: &str) -> Result<Vec<BatchResult>, StoreError>;
+
+    /// The run's batch results in `window`, by `batch_index`: a long run's
+    /// results a page at a time. Stores that can should read only the
+    /// window; this one reads them all and keeps the window.
+    ///
+    /// # Errors
+    /// [`StoreError::Backend`].
+    fn batch_results_in(
+        &self,
+        run_id: &str,
+        window: BatchWindow,
+    ) -> Result<Vec<BatchResult>, StoreError> {
+        let mut kept = Vec::new();
+        for b in self.batch_results(run_id)? {
+            if window.admits(b.batch_index, kept.len()) {
+                kept.push(b);
+            }
+        }
+        Ok(kept)
+    }
 
     /// Deletes finished runs invoked before `cutoff`, with their batch
     /// results, and returns how many runs went.

@@ -177,6 +177,32 @@ impl Run {
     }
 }
 
+/// Which of a run's batch results to read: those with a `batch_index`
+/// past `after` (all when `None`), at most `limit` of them (all when
+/// `None`). The default is every result, as a run's detail shows them.
+///
+/// ```
+/// use run_log::BatchWindow;
+/// let next = BatchWindow { after: Some(99), limit: Some(100) };
+/// assert!(next.admits(100, 0) && !next.admits(99, 0) && !next.admits(150, 100));
+/// assert!(BatchWindow::default().admits(0, 5_000));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchWindow {
+    /// Only results with a larger `batch_index`.
+    pub after: Option<i64>,
+    /// At most this many.
+    pub limit: Option<u32>,
+}
+
+impl BatchWindow {
+    /// Whether the result at `batch_index` belongs in the window when
+    /// `taken` results before it already do.
+    pub fn admits(self, batch_index: i64, taken: usize) -> bool {
+        self.after.is_none_or(|a| batch_index > a) && self.limit.is_none_or(|l| taken < l as usize)
+    }
+}
+
 /// The outcome of one batch of a scenario-evaluation run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchResult {

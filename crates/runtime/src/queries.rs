@@ -4,7 +4,7 @@
 
 use cert_expiry::ExpiryReport;
 use chrono::{DateTime, Utc};
-use run_log::{BatchResult, Run, RunFilter, RunStatus};
+use run_log::{BatchResult, BatchWindow, Run, RunFilter, RunStatus};
 use scenario_engine::service::{PageRequest, Paged};
 use scheduler_core::{Handler, Schedule, ScheduleError};
 use serde_json::Value;
@@ -103,13 +103,17 @@ impl Runtime {
         run.ok_or_else(|| RuntimeError::RunNotFound(id.to_owned()))
     }
 
-    /// One run with its batch results.
+    /// One run with its batch results in `window` (all by default).
     ///
     /// # Errors
     /// [`RuntimeError::RunNotFound`].
-    pub fn run_with_batches(&self, id: &str) -> Result<(Run, Vec<BatchResult>), RuntimeError> {
+    pub fn run_with_batches(
+        &self,
+        id: &str,
+        window: BatchWindow,
+    ) -> Result<(Run, Vec<BatchResult>), RuntimeError> {
         let run = self.run(id)?;
-        let batches = self.runs.batch_results(id)?;
+        let batches = self.runs.batch_results_in(id, window)?;
         Ok((run, batches))
     }
 
@@ -131,14 +135,19 @@ impl Runtime {
         self.list_runs(&filter, page)
     }
 
-    /// One scheduler invocation with its batch results; any other kind of
+    /// One scheduler invocation with its batch results in `window` (all by
+    /// default); any other kind of
     /// run is not found here.
     ///
     /// # Errors
     /// [`RuntimeError::RunNotFound`].
-    pub fn invocation(&self, id: &str) -> Result<(Run, Vec<BatchResult>), RuntimeError> {
+    pub fn invocation(
+        &self,
+        id: &str,
+        window: BatchWindow,
+    ) -> Result<(Run, Vec<BatchResult>), RuntimeError> {
         let run = self.scenario_run(id)?;
-        let batches = self.runs.batch_results(id)?;
+        let batches = self.runs.batch_results_in(id, window)?;
         Ok((run, batches))
     }
 

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use run_log::{
-    BatchResult, Lease, PlannedBatch, Renewal, Run, RunFilter, RunRepository, RunStatus,
-    StoreError, Trigger,
+    BatchResult, BatchWindow, Lease, PlannedBatch, Renewal, Run, RunFilter, RunRepository,
+    RunStatus, StoreError, Trigger,
 };
 
 mod claim;
@@ -322,17 +322,29 @@ impl RunRepository for Store {
     }
 
     fn batch_results(&self, run_id: &str) -> Result<Vec<BatchResult>, StoreError> {
+        self.batch_results_in(run_id, BatchWindow::default())
+    }
+
+    fn batch_results_in(
+        &self,
+        run_id: &str,
+        window: BatchWindow,
+    ) -> Result<Vec<BatchResult>, StoreError> {
         self.with_conn(|conn| {
-            let rows: Vec<(i64, i64, i64, i64)> = batch_results::table
+            // Along the primary key (run_id, batch_index), from the first
+            // index past `after`.
+            let rows: Vec<(i64, i64, i64, i64)> = per_backend!(conn, |c| batch_results::table
                 .filter(batch_results::run_id.eq(run_id))
+                .filter(batch_results::batch_index.gt(window.after.unwrap_or(-1)))
                 .order(batch_results::batch_index.asc())
+                .limit(window.limit.map_or(i64::MAX, i64::from))
                 .select((
                     batch_results::batch_index,
                     batch_results::user_count,
                     batch_results::notifications_sent,
                     batch_results::duration_ms,
                 ))
-                .load(conn)?;
+                .load(c))?;
             Ok(rows
                 .into_iter()
                 .map(

@@ -2,7 +2,7 @@
 //! beyond the contracts).
 
 use chrono::{DateTime, Utc};
-use run_log::{BatchResult, Run, RunFilter, RunStatus, Trigger};
+use run_log::{BatchResult, BatchWindow, Run, RunFilter, RunStatus, Trigger};
 use scenario_engine::rules::{OutOfRange, UnknownName};
 use scheduler_core::Handler;
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,49 @@ impl From<(Run, Vec<BatchResult>)> for RunDetailDto {
             run: run.into(),
             batch_results: batches.into_iter().map(BatchResultDto::from).collect(),
         }
+    }
+}
+
+/// The largest `batch_limit`.
+pub const MAX_BATCH_LIMIT: i64 = 10_000;
+
+/// The largest `batch_after`.
+pub const MAX_BATCH_AFTER: i64 = 1_000_000_000;
+
+/// A window of a run's batch results, for a run too long to read whole at
+/// every poll (docs/api.md, "Jobs and runs"); without either, every result.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct BatchWindowQuery {
+    /// Only batches with a larger `batch_index` (0-1000000000); default:
+    /// from the first.
+    pub batch_after: Option<i64>,
+    /// At most this many batch results (0-10000; 0 for none); default: all.
+    pub batch_limit: Option<i64>,
+}
+
+impl BatchWindowQuery {
+    /// The window, checked; never clamped.
+    ///
+    /// # Errors
+    /// [`ApiError::OutOfRange`].
+    pub fn window(&self) -> Result<BatchWindow, ApiError> {
+        let bounded = |field, value: Option<i64>, max| match value {
+            Some(v) if !(0..=max).contains(&v) => Err(OutOfRange {
+                field,
+                value: v,
+                min: 0,
+                max,
+            }),
+            _ => Ok(value),
+        };
+        let after = bounded("batch_after", self.batch_after, MAX_BATCH_AFTER)?;
+        let limit = bounded("batch_limit", self.batch_limit, MAX_BATCH_LIMIT)?;
+        Ok(BatchWindow {
+            after,
+            limit: limit.map(|l| u32::try_from(l).unwrap_or(u32::MAX)),
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::dto::invocation::{
     InvocationBody, InvocationDeleted, InvocationDetailDto, InvocationDto, InvocationListQuery,
     InvocationUpdateBody,
 };
+use crate::dto::run::BatchWindowQuery;
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody, LockConflictBody};
 use crate::extract::{Json, JsonOrEmpty};
@@ -46,13 +47,23 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, InvocationDto::from)))
 }
 
-/// One invocation with its batch results.
+/// One invocation with its batch results (all, or the window asked for).
 #[utoipa::path(get, path = "/api/v1/scheduler-invocations/{id}", tag = "scheduler-invocations",
-    params(("id" = String, Path, description = "Run id (run_...)")),
-    responses((status = 200, body = InvocationDetailDto), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
+    params(("id" = String, Path, description = "Run id (run_...)"), BatchWindowQuery),
+    responses(
+        (status = 200, body = InvocationDetailDto),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`batch_after` or `batch_limit` out of range", body = ErrorBody),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<BatchWindowQuery>,
+) -> Result<HttpResponse> {
+    let window = query.window()?;
     let rt = state.runtime.clone();
-    let run = web::block(move || rt.invocation(&path)).await??;
+    let run = web::block(move || rt.invocation(&path, window)).await??;
     Ok(HttpResponse::Ok().json(InvocationDetailDto::from(run)))
 }
 

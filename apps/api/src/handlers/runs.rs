@@ -4,7 +4,7 @@
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 
-use crate::dto::run::{ReportQuery, RunDetailDto, RunDto, RunListQuery};
+use crate::dto::run::{BatchWindowQuery, ReportQuery, RunDetailDto, RunDto, RunListQuery};
 use crate::dto::{ListBody, page_request};
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -30,13 +30,23 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, RunDto::from)))
 }
 
-/// One run, with its batch results.
+/// One run, with its batch results (all, or the window asked for).
 #[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs",
-    params(("id" = String, Path, description = "Run id (run_...)")),
-    responses((status = 200, body = RunDetailDto), (status = 404, body = ErrorBody)))]
-pub async fn get(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse> {
+    params(("id" = String, Path, description = "Run id (run_...)"), BatchWindowQuery),
+    responses(
+        (status = 200, body = RunDetailDto),
+        (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "`batch_after` or `batch_limit` out of range", body = ErrorBody),
+    ))]
+pub async fn get(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<BatchWindowQuery>,
+) -> Result<HttpResponse> {
+    let window = query.window()?;
     let rt = state.runtime.clone();
-    let run = web::block(move || rt.run_with_batches(&path)).await??;
+    let run = web::block(move || rt.run_with_batches(&path, window)).await??;
     Ok(HttpResponse::Ok().json(RunDetailDto::from(run)))
 }
 

@@ -66,6 +66,8 @@ fn by_name(name: &str) -> Option<Value> {
         "count" => days(1, MAX_PREVIEW_COUNT),
         "within_days" => days(1, dto::expiring::MAX_WITHIN_DAYS),
         "batch_size" => days(1, i64::from(runtime::MAX_BATCH_SIZE)),
+        "batch_after" => days(0, dto::run::MAX_BATCH_AFTER),
+        "batch_limit" => days(0, dto::run::MAX_BATCH_LIMIT),
         "trigger" => names([Trigger::Schedule, Trigger::Manual].map(Trigger::as_str)),
         "format" => names(ReportFormat::ALL.iter().map(|(n, _)| *n)),
         "kind" => json!({"type": "string", "minLength": 1, "maxLength": 64}),

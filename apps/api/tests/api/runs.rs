@@ -6,14 +6,15 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    CERT_CRON, CRON, RUNS, TestApp, api_tests, assert_error, assert_keys, column, rows, string,
-    total, valid_list,
+    CERT_CRON, CRON, INVOCATIONS, RUNS, TestApp, api_tests, assert_error, assert_keys, column,
+    rows, string, total, valid_list,
 };
 
 api_tests!(
     runs_are_listed_newest_first_and_filtered,
     bad_run_filters_are_refused_listing_the_valid_values,
     a_run_has_its_fields_and_batch_results,
+    a_long_runs_batch_results_come_in_windows,
     cancel_stops_a_running_run_once_and_refuses_finished_ones,
     a_weekly_report_run_downloads_as_json_and_csv,
     other_runs_have_no_report,
@@ -230,6 +231,94 @@ async fn a_run_has_its_fields_and_batch_results(app: &TestApp) {
         StatusCode::NOT_FOUND,
         "not_found",
     );
+}
+
+async fn a_long_runs_batch_results_come_in_windows(app: &TestApp) {
+    // An external run fed five batches: results 0 to 4.
+    let r = app.post(INVOCATIONS, &json!({"external": true})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:#}", r.body);
+    let id = string(&r.body, "id");
+    for i in 0..5 {
+        let b = app
+            .post(
+                &format!("{INVOCATIONS}/evaluation-batch"),
+                &json!({"run_id": id, "user_ids": [format!("usr_nobody_{i}")]}),
+            )
+            .await;
+        assert_eq!(b.status, StatusCode::OK, "{:#}", b.body);
+    }
+    let indices = |run: &Value| -> Vec<i64> {
+        run["batch_results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no batch_results in {run:#}"))
+            .iter()
+            .map(|b| b["batch_index"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    for base in [INVOCATIONS, RUNS] {
+        let whole = app.get(&format!("{base}/{id}")).await;
+        assert_eq!(whole.status, StatusCode::OK, "{:#}", whole.body);
+        assert_eq!(
+            indices(&whole.body),
+            [0, 1, 2, 3, 4],
+            "{base}: all by default"
+        );
+        for (query, expected) in [
+            ("batch_after=1&batch_limit=2", vec![2, 3]),
+            ("batch_after=3", vec![4]),
+            ("batch_after=4", vec![]),
+            ("batch_limit=3", vec![0, 1, 2]),
+            ("batch_after=0&batch_limit=10000", vec![1, 2, 3, 4]),
+        ] {
+            let r = app.get(&format!("{base}/{id}?{query}")).await;
+            assert_eq!(r.status, StatusCode::OK, "{base}?{query}: {:#}", r.body);
+            assert_eq!(indices(&r.body), expected, "{base}?{query}");
+        }
+        // No results at all: the run's own fields, for a cheap poll.
+        let bare = app.get(&format!("{base}/{id}?batch_limit=0")).await.body;
+        assert_eq!(indices(&bare), Vec::<i64>::new());
+        assert_eq!(bare["status"], whole.body["status"]);
+        assert_eq!(bare["planned_batches"], whole.body["planned_batches"]);
+        // Refused, never clamped.
+        for (query, status, code) in [
+            (
+                "batch_limit=10001",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_range",
+            ),
+            (
+                "batch_limit=-1",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_range",
+            ),
+            (
+                "batch_after=-1",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_range",
+            ),
+            (
+                "batch_after=1000000001",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "out_of_range",
+            ),
+            (
+                "batch_limit=all",
+                StatusCode::BAD_REQUEST,
+                "malformed_query",
+            ),
+            ("batches=2", StatusCode::BAD_REQUEST, "malformed_query"),
+        ] {
+            let details = assert_error(
+                &app.get(&format!("{base}/{id}?{query}")).await,
+                status,
+                code,
+            );
+            if code == "out_of_range" {
+                let field = details["field"].as_str().unwrap_or("(none)");
+                assert!(query.starts_with(field), "{details}");
+            }
+        }
+    }
 }
 
 async fn cancel_stops_a_running_run_once_and_refuses_finished_ones(app: &TestApp) {
