@@ -49,6 +49,10 @@ wait_ready() {
     exit 1
 }
 
+# A path as printed: ids (a prefix, `_` and 26 ULID characters) shortened
+# to their prefix, so that the query that follows stays readable.
+short() { sed -E 's/(run|job|trg|ntf)_[0-9A-Z]{26}/\1_…/g; s/usr_demo_[0-9]+/usr_…/g' <<<"$1"; }
+
 # wrk's "Requests/sec" and its 99th percentile in milliseconds.
 measure() {
     wrk -t2 -c"$connections" -d"$duration" --latency "$1" 2>&1 | python3 -c '
@@ -108,9 +112,11 @@ for size in $sizes; do
         "/api/v1/scenario-trigger-evaluations?limit=20" \
         "/api/v1/scenario-trigger-evaluations?limit=20&user_id=$user" \
         "/api/v1/notifications?limit=20" \
-        "/api/v1/scheduler-invocations/$run"; do
+        "/api/v1/scheduler-invocations/$run" \
+        "/api/v1/scheduler-invocations/$run?batch_limit=0" \
+        "/api/v1/scheduler-invocations/$run?batch_after=$((batches / 2))&batch_limit=100"; do
         read -r rps p99 errors < <(measure "$base$path")
         ratio=$(python3 -c "print(f'{$rps / $bare_rps:.2f}')")
-        printf '%-7s %-58s %9s %9s %7s %6s\n' "$size" "GET ${path:0:54}" "$rps" "$p99" "$ratio" "$errors"
+        printf '%-7s %-58s %9s %9s %7s %6s\n' "$size" "GET $(short "$path")" "$rps" "$p99" "$ratio" "$errors"
     done
 done

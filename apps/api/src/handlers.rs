@@ -16,6 +16,10 @@ use actix_web::error::BlockingError;
 use actix_web::web;
 use storage_diesel::Store;
 
+/// The most batch results a run's detail reads in place ([`read`]): a
+/// window of at most this many is a short read.
+pub(crate) const SHORT_WINDOW: u32 = 100;
+
 /// Runs a short read (one indexed lookup or a few): in place on the HTTP
 /// worker when `store` allows it ([`Store::reads_in_place`]: the embedded
 /// SQLite with a connection idle), else on the blocking pool as every
