@@ -14,11 +14,13 @@ pub mod schedules;
 
 use actix_web::error::BlockingError;
 use actix_web::web;
+use run_log::BatchWindow;
 use storage_diesel::Store;
 
 /// The most batch results a run's detail reads in place ([`read`]): a
-/// window of at most this many is a short read.
-pub(crate) const SHORT_WINDOW: u32 = 100;
+/// window of at most this many is a short read; the whole list of a long
+/// run is not.
+const SHORT_WINDOW: u32 = 100;
 
 /// Runs a short read (one indexed lookup or a few): in place on the HTTP
 /// worker when `store` allows it ([`Store::reads_in_place`]: the embedded
@@ -34,6 +36,24 @@ pub(crate) async fn read<R: Send + 'static>(
 ) -> Result<R, BlockingError> {
     if store.reads_in_place() {
         Ok(f())
+    } else {
+        web::block(f).await
+    }
+}
+
+/// Reads a run's detail with the batch results in `window`: a short read
+/// ([`read`]) when the window holds at most [`SHORT_WINDOW`] results, else
+/// on the blocking pool.
+///
+/// # Errors
+/// [`BlockingError`] when the blocking pool is gone.
+pub(crate) async fn read_detail<R: Send + 'static>(
+    store: &Store,
+    window: BatchWindow,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, BlockingError> {
+    if window.limit.is_some_and(|l| l <= SHORT_WINDOW) {
+        read(store, f).await
     } else {
         web::block(f).await
     }

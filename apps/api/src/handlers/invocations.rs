@@ -63,13 +63,8 @@ pub async fn get(
 ) -> Result<HttpResponse> {
     let window = query.window()?;
     let rt = state.runtime.clone();
-    // A window of at most a page of results is a short read; the whole
-    // list of a long run is not.
-    let run = if window.limit.is_some_and(|l| l <= super::SHORT_WINDOW) {
-        super::read(&state.store, move || rt.invocation(&path, window)).await??
-    } else {
-        web::block(move || rt.invocation(&path, window)).await??
-    };
+    let run =
+        super::read_detail(&state.store, window, move || rt.invocation(&path, window)).await??;
     Ok(HttpResponse::Ok().json(InvocationDetailDto::from(run)))
 }
 

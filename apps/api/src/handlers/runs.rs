@@ -46,11 +46,10 @@ pub async fn get(
 ) -> Result<HttpResponse> {
     let window = query.window()?;
     let rt = state.runtime.clone();
-    let run = if window.limit.is_some_and(|l| l <= super::SHORT_WINDOW) {
-        super::read(&state.store, move || rt.run_with_batches(&path, window)).await??
-    } else {
-        web::block(move || rt.run_with_batches(&path, window)).await??
-    };
+    let run = super::read_detail(&state.store, window, move || {
+        rt.run_with_batches(&path, window)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(RunDetailDto::from(run)))
 }
 
