@@ -20,7 +20,7 @@ use crate::error::StorageError;
 use crate::mentor_rows::load_record;
 use crate::mentors::record_milestone;
 use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
-use crate::totals::{Counted, kept_total};
+use crate::totals::{Counted, list_total};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evaluations)]
@@ -302,12 +302,12 @@ impl EvaluationRepository for Store {
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
         let mut conn = self.conn()?;
         let (total, rows) = conn.transaction(|c| -> Result<_, StorageError> {
-            let total = if *filter == EvaluationFilter::default() {
-                kept_total(c, Counted::Evaluations)?
-            } else {
-                let n: i64 = filtered(filter).count().get_result(c)?;
-                u64::try_from(n).unwrap_or(0)
-            };
+            let total = list_total(
+                c,
+                Counted::Evaluations,
+                *filter == EvaluationFilter::default(),
+                |c| filtered(filter).count().get_result(c),
+            )?;
             let rows: Vec<EvaluationRow> = filtered(filter)
                 // (evaluated_at, id) descending: ids carry their instant.
                 .order(evaluations::id.desc())

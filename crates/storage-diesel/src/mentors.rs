@@ -16,7 +16,7 @@ use crate::convert::to_millis;
 use crate::error::StorageError;
 use crate::mentor_rows::{CertificationRow, MentorRow, load_record, read_record, record_of};
 use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
-use crate::totals::{Counted, kept_total};
+use crate::totals::{Counted, list_total};
 
 #[derive(AsChangeset)]
 #[diesel(table_name = mentors)]
@@ -117,12 +117,12 @@ impl MentorRepository for Store {
             q
         };
         let (total, out) = conn.transaction(|c| -> Result<_, StorageError> {
-            let total = if *filter == MentorFilter::default() {
-                kept_total(c, Counted::Mentors)?
-            } else {
-                let n: i64 = filtered().count().get_result(c)?;
-                u64::try_from(n).unwrap_or(0)
-            };
+            let total = list_total(
+                c,
+                Counted::Mentors,
+                *filter == MentorFilter::default(),
+                |c| filtered().count().get_result(c),
+            )?;
             let rows: Vec<MentorRow> = filtered()
                 .order(mentors::user_id.asc())
                 .limit(i64::from(page.limit))

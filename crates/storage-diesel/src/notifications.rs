@@ -28,7 +28,7 @@ use crate::convert::{from_json_text, from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
 use crate::schema::notifications;
-use crate::totals::{Counted, kept_total};
+use crate::totals::{Counted, list_total};
 
 const PENDING: &str = NotificationStatus::Pending.as_str();
 const FAILED: &str = NotificationStatus::Failed.as_str();
@@ -307,12 +307,12 @@ impl Outbox for Store {
     ) -> Result<Paged<Notification>, StoreError> {
         self.with_conn(|conn| {
             conn.transaction(|c| {
-                let total = if *filter == NotificationFilter::default() {
-                    kept_total(c, Counted::Notifications)?
-                } else {
-                    let n: i64 = filtered(filter).count().get_result(c)?;
-                    u64::try_from(n).unwrap_or(0)
-                };
+                let total = list_total(
+                    c,
+                    Counted::Notifications,
+                    *filter == NotificationFilter::default(),
+                    |c| filtered(filter).count().get_result(c),
+                )?;
                 let rows: Vec<NotificationRow> = filtered(filter)
                     // (created_at, id) descending: ids carry their instant
                     // (migration 000009).

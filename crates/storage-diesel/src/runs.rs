@@ -16,7 +16,7 @@ use crate::convert::{from_json_text, from_millis, opt_from_millis, to_json_text,
 use crate::error::StorageError;
 use crate::literal::StatusIsRunning;
 use crate::schema::{batch_results, run_batches, runs};
-use crate::totals::{Counted, kept_total};
+use crate::totals::{Counted, list_total};
 
 /// The statuses of runs that did work and ended ([`RunStatus::did_work`]).
 const FINISHED: [&str; 3] = [
@@ -263,12 +263,9 @@ impl RunRepository for Store {
     ) -> Result<(Vec<Run>, u64), StoreError> {
         self.with_conn(|conn| {
             conn.transaction(|c| {
-                let total = if *filter == RunFilter::default() {
-                    kept_total(c, Counted::Runs)?
-                } else {
-                    let n: i64 = filtered(filter).count().get_result(c)?;
-                    u64::try_from(n).unwrap_or(0)
-                };
+                let total = list_total(c, Counted::Runs, *filter == RunFilter::default(), |c| {
+                    filtered(filter).count().get_result(c)
+                })?;
                 let rows: Vec<RunRow> = filtered(filter)
                     .order((runs::invoked_at.desc(), runs::id.desc()))
                     .limit(i64::from(limit))

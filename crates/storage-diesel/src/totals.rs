@@ -31,11 +31,26 @@ impl Counted {
     }
 }
 
-/// How many rows `table` has now.
+/// The total of a list of `table`: the kept count when the list is
+/// `unfiltered`, else the matching rows, as `count` counts them.
 ///
 /// # Errors
 /// [`StorageError`] when the database fails.
-pub(crate) fn kept_total(conn: &mut AnyConnection, table: Counted) -> Result<u64, StorageError> {
+pub(crate) fn list_total(
+    conn: &mut AnyConnection,
+    table: Counted,
+    unfiltered: bool,
+    count: impl FnOnce(&mut AnyConnection) -> QueryResult<i64>,
+) -> Result<u64, StorageError> {
+    if unfiltered {
+        kept_total(conn, table)
+    } else {
+        Ok(u64::try_from(count(conn)?).unwrap_or(0))
+    }
+}
+
+/// How many rows `table` has now.
+fn kept_total(conn: &mut AnyConnection, table: Counted) -> Result<u64, StorageError> {
     let shards: Vec<i64> = per_backend!(conn, |c| row_counts::table
         .filter(row_counts::name.eq(table.name()))
         .select(row_counts::n)
