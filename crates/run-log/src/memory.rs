@@ -349,6 +349,7 @@ impl RunRepository for InMemoryRuns {
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        from: i64,
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError> {
         let mut state = self.lock();
@@ -357,6 +358,7 @@ impl RunRepository for InMemoryRuns {
             .iter()
             .filter(|((r, i), _)| {
                 r == run_id
+                    && *i >= from
                     && !state.batches.contains_key(&(r.clone(), *i))
                     && state
                         .claims

@@ -256,11 +256,16 @@ pub trait RunRepository: Send + Sync {
     ) -> Result<Vec<PlannedBatch>, StoreError>;
 
     /// Claims for `owner`, until `until`, up to `limit` planned batches of
-    /// the run that have no batch result and no claim (or one that lapsed
-    /// at `now`), in index order: the batches this instance evaluates
-    /// next, whichever instance holds the run. Must hand a batch to one of
-    /// several racing claimers only (`FOR UPDATE SKIP LOCKED` on
-    /// PostgreSQL, one writer at a time on SQLite).
+    /// the run from index `from` on that have no batch result and no claim
+    /// (or one that lapsed at `now`), in index order: the batches this
+    /// instance evaluates next, whichever instance holds the run. Must hand
+    /// a batch to one of several racing claimers only (`FOR UPDATE SKIP
+    /// LOCKED` on PostgreSQL, one writer at a time on SQLite).
+    ///
+    /// A claimer passes one past the last index it claimed as `from`, so
+    /// that a claim does not look again at the batches before it (a run's
+    /// claims would otherwise cost its number of batches squared), and
+    /// passes 0 once that finds nothing, to claim the lapsed claims behind.
     ///
     /// # Errors
     /// [`StoreError::Backend`].
@@ -270,6 +275,7 @@ pub trait RunRepository: Send + Sync {
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        from: i64,
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError>;
 

@@ -73,6 +73,9 @@ impl Runtime {
             None => self.batches.clone(),
         };
         let mut committed = 0_usize;
+        // As the run's own reader: on from the last batch claimed, then
+        // once from the start for lapsed claims.
+        let mut from = 0;
         loop {
             if self.is_draining() {
                 break;
@@ -87,10 +90,20 @@ impl Runtime {
                 &self.owner,
                 now,
                 now + self.lease_ttl,
+                from,
                 CLAIM_CHUNK,
             ) {
-                Ok(claimed) if !claimed.is_empty() => claimed,
-                Ok(_) => break,
+                Ok(claimed) => match claimed.last() {
+                    Some(last) => {
+                        from = last.batch_index + 1;
+                        claimed
+                    }
+                    None if from > 0 => {
+                        from = 0;
+                        continue;
+                    }
+                    None => break,
+                },
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming batches to help failed");
                     break;

@@ -10,8 +10,9 @@
 //! exactly the batches its plan names.
 //!
 //! **Claims.** The reader claims [`CLAIM_CHUNK`] unfinished batches at a
-//! time, in index order (`RunRepository::claim_batches`): any instance may
-//! claim the rest, and each batch goes to one claimer. When none is left
+//! time, in index order (`RunRepository::claim_batches`), each claim
+//! looking on from the last batch it claimed: any instance may claim the
+//! rest, and each batch goes to one claimer. When none is left
 //! to claim, the run waits for the batches others claimed ([`HELPERS_POLL`]),
 //! claims again those whose claims lapsed, and ends when every planned
 //! batch committed; its totals are the sum of its batches, whoever wrote them.
@@ -165,6 +166,9 @@ impl Runtime {
         ready: &SyncSender<Result<BatchWrite, Stop>>,
         committed: &Receiver<Vec<BatchWrite>>,
     ) {
+        // Claims look from one past the last batch claimed, then once from
+        // the start for lapsed claims behind it.
+        let mut from = 0;
         loop {
             let now = self.now();
             let page = match self.runs.claim_batches(
@@ -172,6 +176,7 @@ impl Runtime {
                 &self.owner,
                 now,
                 now + self.lease_ttl,
+                from,
                 CLAIM_CHUNK,
             ) {
                 Ok(page) => page,
@@ -180,8 +185,13 @@ impl Runtime {
                     return;
                 }
             };
-            if page.is_empty() {
-                return;
+            match page.last() {
+                Some(last) => from = last.batch_index + 1,
+                None if from > 0 => {
+                    from = 0;
+                    continue;
+                }
+                None => return,
             }
             for batch in page {
                 // Frees the groups committed since the last batch.

@@ -497,13 +497,14 @@ impl RunRepository for Store {
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError> {
         self.with_conn(|conn| {
+            // A finished batch is looked up by key for each planned one.
             let done = batch_results::table
-                .filter(batch_results::run_id.eq(run_id))
-                .select(batch_results::batch_index);
+                .filter(batch_results::run_id.eq(run_batches::run_id))
+                .filter(batch_results::batch_index.eq(run_batches::batch_index));
             let rows: Vec<PlanRow> = run_batches::table
                 .filter(run_batches::run_id.eq(run_id))
                 .filter(run_batches::batch_index.gt(after.unwrap_or(-1)))
-                .filter(run_batches::batch_index.ne_all(done))
+                .filter(diesel::dsl::not(diesel::dsl::exists(done)))
                 .order(run_batches::batch_index.asc())
                 .limit(i64::from(limit))
                 .select(PlanRow::as_select())
@@ -526,9 +527,10 @@ impl RunRepository for Store {
         owner: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
+        from: i64,
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError> {
-        self.with_conn(|c| claim::claim(c, run_id, owner, now, until, limit))
+        self.with_conn(|c| claim::claim(c, run_id, owner, (now, until), from, limit))
     }
 
     fn release_batch_claims(&self, run_id: &str, owner: &str) -> Result<(), StoreError> {

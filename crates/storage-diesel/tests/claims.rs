@@ -93,7 +93,7 @@ fn racing_claimers_take_each_batch_once<S: RunRepository + 'static>(s: &Arc<S>) 
                 let mut mine = Vec::new();
                 loop {
                     let claimed = s
-                        .claim_batches("run_1", &format!("ins_{i}"), t0(), until, 3)
+                        .claim_batches("run_1", &format!("ins_{i}"), t0(), until, 0, 3)
                         .unwrap();
                     if claimed.is_empty() {
                         return mine;
@@ -118,27 +118,51 @@ fn finished_batches_are_never_claimed_and_lapsed_claims_are_claimed_again<
 ) {
     planned_run(&**s, 5);
     let until = t0() + TimeDelta::seconds(30);
-    let a = s.claim_batches("run_1", "ins_a", t0(), until, 2).unwrap();
+    let a = s
+        .claim_batches("run_1", "ins_a", t0(), until, 0, 2)
+        .unwrap();
     assert_eq!(indices(&a), [0, 1]);
     s.finish_batch("run_1", 0);
     s.finish_batch("run_1", 3);
-    let b = s.claim_batches("run_1", "ins_b", t0(), until, 10).unwrap();
+    // A claim from index 4 on does not look at the batches before it.
+    let from_4 = s
+        .claim_batches("run_1", "ins_e", t0(), until, 4, 10)
+        .unwrap();
+    assert_eq!(indices(&from_4), [4]);
+    s.release_batch_claims("run_1", "ins_e").unwrap();
+    let b = s
+        .claim_batches("run_1", "ins_b", t0(), until, 0, 10)
+        .unwrap();
     assert_eq!(indices(&b), [2, 4], "neither claimed nor finished");
     assert!(
-        s.claim_batches("run_1", "ins_c", t0(), until, 10)
+        s.claim_batches("run_1", "ins_c", t0(), until, 0, 10)
             .unwrap()
             .is_empty()
     );
     // ins_a died: its unfinished claim (batch 1) lapses with its lease.
     let later = until + TimeDelta::seconds(1);
     let c = s
-        .claim_batches("run_1", "ins_c", later, later + TimeDelta::seconds(30), 10)
+        .claim_batches(
+            "run_1",
+            "ins_c",
+            later,
+            later + TimeDelta::seconds(30),
+            0,
+            10,
+        )
         .unwrap();
     assert_eq!(indices(&c), [1, 2, 4]);
     // ins_c drains: its claims are released, and claimed at once again.
     s.release_batch_claims("run_1", "ins_c").unwrap();
     let d = s
-        .claim_batches("run_1", "ins_d", later, later + TimeDelta::seconds(30), 10)
+        .claim_batches(
+            "run_1",
+            "ins_d",
+            later,
+            later + TimeDelta::seconds(30),
+            0,
+            10,
+        )
         .unwrap();
     let got: BTreeSet<i64> = indices(&d).into_iter().collect();
     assert_eq!(got, BTreeSet::from([1, 2, 4]));

@@ -5,6 +5,7 @@
 //! `batch_results` row exists, as before.
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use run_log::PlannedBatch;
 
@@ -13,16 +14,19 @@ use crate::convert::to_millis;
 use crate::error::StorageError;
 use crate::schema::{batch_results, run_batches};
 
-/// Claims up to `limit` unfinished, unclaimed (or lapsed) batches of the run
-/// for `owner` until `until`, in index order, in one write transaction: on
-/// PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED`, so
-/// racing claimers take different batches; SQLite has one writer.
+/// Claims up to `limit` unfinished, unclaimed (or lapsed at `now`) batches
+/// of the run from index `from` on for `owner` until `until`, in index
+/// order, in one write transaction: on PostgreSQL the candidates are locked
+/// `FOR UPDATE SKIP LOCKED`, so racing claimers take different batches;
+/// SQLite has one writer. A finished batch is one with a batch result,
+/// looked up by key for each candidate (`NOT EXISTS`), so the claim reads
+/// the plan from `from` on only.
 pub(super) fn claim(
     conn: &mut AnyConnection,
     run_id: &str,
     owner: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    (now, until): (DateTime<Utc>, DateTime<Utc>),
+    from: i64,
     limit: u32,
 ) -> Result<Vec<PlannedBatch>, StorageError> {
     let now = to_millis(now);
@@ -31,13 +35,12 @@ pub(super) fn claim(
             () => {
                 run_batches::table
                     .filter(run_batches::run_id.eq(run_id))
-                    .filter(
-                        run_batches::batch_index.ne_all(
-                            batch_results::table
-                                .filter(batch_results::run_id.eq(run_id))
-                                .select(batch_results::batch_index),
-                        ),
-                    )
+                    .filter(run_batches::batch_index.ge(from))
+                    .filter(not(exists(
+                        batch_results::table
+                            .filter(batch_results::run_id.eq(run_batches::run_id))
+                            .filter(batch_results::batch_index.eq(run_batches::batch_index)),
+                    )))
                     .filter(
                         run_batches::claimed_by
                             .is_null()
