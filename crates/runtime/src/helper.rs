@@ -18,7 +18,7 @@ use scenario_engine::service::{BatchRequest, BatchWrite, PreparedBatch};
 
 use crate::claim::SCENARIO_LOCK;
 use crate::runtime::Runtime;
-use crate::scenario_run::{CLAIM_CHUNK, batch_taken};
+use crate::scenario_run::{HELPER_CLAIM_CHUNK, batch_taken};
 use crate::telemetry;
 
 impl Runtime {
@@ -91,7 +91,7 @@ impl Runtime {
                 now,
                 now + self.lease_ttl,
                 from,
-                CLAIM_CHUNK,
+                HELPER_CLAIM_CHUNK,
             ) {
                 Ok(claimed) => match claimed.last() {
                     Some(last) => {

@@ -9,8 +9,8 @@
 //! batches written per transaction). A resumed or taken-over run evaluates
 //! exactly the batches its plan names.
 //!
-//! **Claims.** The reader claims [`CLAIM_CHUNK`] unfinished batches at a
-//! time, in index order (`RunRepository::claim_batches`), each claim
+//! **Claims.** The reader claims unfinished batches of [`CLAIM_USERS`]
+//! mentors at a time, in index order (`RunRepository::claim_batches`), each claim
 //! looking on from the last batch it claimed: any instance may claim the
 //! rest, and each batch goes to one claimer. When none is left
 //! to claim, the run waits for the batches others claimed ([`HELPERS_POLL`]),
@@ -49,9 +49,28 @@ const PLAN_PAGE: u32 = 5000;
 /// Planned batches written per transaction while planning.
 const PLAN_CHUNK: usize = 1000;
 
-/// Batches claimed at a time: a reader holds no more than it has ready
-/// soon, so that other instances find the rest to claim.
-pub(crate) const CLAIM_CHUNK: u32 = 8;
+/// Mentors the run's reader claims at a time, in whole batches (64 batches
+/// of the default 50; one batch when batches are larger): few enough that
+/// other instances find the rest of a large run to claim and that a claim
+/// never outlives its lease unfinished, many enough that claims are rare.
+/// A claim is a write, and on SQLite it waits for the committing thread's
+/// group to commit, with the reader stalled meanwhile: claiming 8 batches
+/// of 50 at a time made a 100,000-mentor run take half again as long as
+/// 64 (docs/benchmarks.md).
+const CLAIM_USERS: u32 = 3200;
+
+/// The batches of `batch_size` mentors the run's reader claims at a time.
+fn claim_chunk(batch_size: Option<i64>) -> u32 {
+    let size = batch_size
+        .and_then(|b| u32::try_from(b).ok())
+        .filter(|b| *b > 0)
+        .unwrap_or(50);
+    (CLAIM_USERS / size).max(1)
+}
+
+/// Batches a helper claims at a time: it reads and commits them as one
+/// group, so they are as many as a commit group holds.
+pub(crate) const HELPER_CLAIM_CHUNK: u32 = 8;
 
 /// How often a run whose remaining batches other instances claimed looks
 /// whether they committed (or their claims lapsed).
@@ -177,7 +196,7 @@ impl Runtime {
                 now,
                 now + self.lease_ttl,
                 from,
-                CLAIM_CHUNK,
+                claim_chunk(run.batch_size),
             ) {
                 Ok(page) => page,
                 Err(e) => {
@@ -385,4 +404,18 @@ pub(crate) fn batch_taken(e: &EvaluationError) -> bool {
             "batch_results.batch_index"
         ))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_chunk;
+
+    #[test]
+    fn a_claim_holds_about_the_same_mentors_whatever_the_batch_size() {
+        assert_eq!(claim_chunk(Some(50)), 64);
+        assert_eq!(claim_chunk(None), 64, "the default batch size");
+        assert_eq!(claim_chunk(Some(500)), 6);
+        assert_eq!(claim_chunk(Some(10_000)), 1, "at least one batch");
+        assert_eq!(claim_chunk(Some(0)), 64, "a nonsense size falls back");
+    }
 }
