@@ -11,6 +11,12 @@
 #   BATCH_SIZE=500 benches/scenario_run.sh  # another batch size (default 50)
 #   HOLD_DELIVERY=1 benches/scenario_run.sh # keep the notification worker idle
 #                                           # during the run (a closed delivery window)
+#   PG=postgres://postgres@127.0.0.1:5432/postgres benches/scenario_run.sh
+#                                           # on PostgreSQL: a fresh database per size
+#                                           # on that server, dropped afterwards
+#   READS=1 benches/scenario_run.sh         # poll reads during the run, as a dashboard
+#                                           # would (benches/poll_reads.py), and print
+#                                           # their latencies under the run's line
 #
 # steal_s: CPU time the hypervisor gave to others while the run ran (the
 # `steal` column of /proc/stat, both cores); a run with much of it ran on
@@ -37,7 +43,15 @@ printf '%9s %6s %8s %10s %14s %11s %11s %12s %12s %8s\n' \
 for n in "${sizes[@]}"; do
     dir="$(mktemp -d)"
     db="$dir/bench.db"
+    if [ -n "${PG:-}" ]; then
+        pg_name="bench_run_$$_$n"
+        psql -q "$PG" -c "DROP DATABASE IF EXISTS $pg_name" -c "CREATE DATABASE $pg_name"
+        db="${PG%/*}/$pg_name"
+    fi
     "$bin" --database-url "$db" demo-data --mentors "$n" >/dev/null 2>&1
+    # The data on disk before the run: the kernel's writeback of what
+    # demo-data wrote must not land inside the run it measures.
+    sync
     port=$((20000 + RANDOM % 20000))
     env_args=()
     if [ -n "${HOLD_DELIVERY:-}" ]; then
@@ -58,6 +72,15 @@ for n in "${sizes[@]}"; do
     id=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/scheduler-invocations" \
         -H 'content-type: application/json' \
         -d "{\"reason\": \"benchmark\", \"batch_size\": $batch_size}" | field "['id']")
+    reads_pid=
+    if [ -n "${READS:-}" ]; then
+        python3 benches/poll_reads.py --port "$port" --every 0.05 \
+            "/api/v1/scenario-trigger-evaluations?limit=20" \
+            "/api/v1/notifications?limit=20" \
+            "/api/v1/scheduler-invocations/$id?batch_limit=100" \
+            "/api/v1/scheduler-invocations/$id" >"$dir/reads.txt" &
+        reads_pid=$!
+    fi
     while :; do
         # Without its batch results: a poll must not cost what it measures.
         run=$(curl -sf "http://127.0.0.1:$port/api/v1/scheduler-invocations/$id?batch_limit=0")
@@ -65,6 +88,9 @@ for n in "${sizes[@]}"; do
         sleep 0.05
     done
     peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    if [ -n "$reads_pid" ]; then
+        kill -INT "$reads_pid"; wait "$reads_pid" || true
+    fi
     steal_after=$(steal)
     kill "$pid"; wait "$pid" 2>/dev/null || true
     status=$(echo "$run" | field "['status']")
@@ -77,5 +103,9 @@ for n in "${sizes[@]}"; do
         "$(python3 -c "print($users * 1000 / max($ms, 1))")" \
         "$(python3 -c "print($rss_before / 1024)")" "$(python3 -c "print($peak / 1024)")" \
         "$(python3 -c "print(($steal_after - $steal_before) / $ticks)")"
+    [ -n "$reads_pid" ] && cat "$dir/reads.txt"
     rm -rf "$dir"
+    if [ -n "${PG:-}" ]; then
+        psql -q "$PG" -c "DROP DATABASE $pg_name"
+    fi
 done

@@ -497,14 +497,16 @@ impl RunRepository for Store {
         limit: u32,
     ) -> Result<Vec<PlannedBatch>, StoreError> {
         self.with_conn(|conn| {
-            // A finished batch is looked up by key for each planned one.
+            // Plan and results from `after` on only (see `claim::claim`).
+            let after = after.unwrap_or(-1);
             let done = batch_results::table
-                .filter(batch_results::run_id.eq(run_batches::run_id))
-                .filter(batch_results::batch_index.eq(run_batches::batch_index));
+                .filter(batch_results::run_id.eq(run_id))
+                .filter(batch_results::batch_index.gt(after))
+                .select(batch_results::batch_index);
             let rows: Vec<PlanRow> = run_batches::table
                 .filter(run_batches::run_id.eq(run_id))
-                .filter(run_batches::batch_index.gt(after.unwrap_or(-1)))
-                .filter(diesel::dsl::not(diesel::dsl::exists(done)))
+                .filter(run_batches::batch_index.gt(after))
+                .filter(run_batches::batch_index.ne_all(done))
                 .order(run_batches::batch_index.asc())
                 .limit(i64::from(limit))
                 .select(PlanRow::as_select())

@@ -28,8 +28,8 @@ use scenario_engine::rules::{
 };
 use scenario_engine::service::{
     BatchEntry, BatchRequest, BatchWrite, Enqueue, EvaluationFilter, MentorRecord,
-    MentorRepository, MentorUpsert, NotificationStatus, PageRequest, PreferencesPatch,
-    SESSION_COMPLETED, StoreError, Subject,
+    MentorRepository, MentorUpsert, NotificationFilter, NotificationStatus, Outbox, PageRequest,
+    PreferencesPatch, SESSION_COMPLETED, StoreError, Subject,
 };
 use storage_diesel::Store;
 
@@ -68,7 +68,7 @@ const USER: &str = "usr_mentor_7821";
 type DecisionRow = (i64, String, String, bool, String);
 
 /// What a case inspects about runs and batches beyond the traits.
-trait BatchProbe: Repo {
+trait BatchProbe: Repo + Outbox {
     /// Records a running run, where the store keeps runs.
     fn start_run(&self, run_id: &str);
     /// `(users_evaluated, notifications_dispatched)` of a run.
@@ -573,6 +573,24 @@ fn a_batch_records_every_decision_its_notifications_and_one_row_per_user_and_sce
         assert!(e.should_notify);
         assert_eq!(e.run_id.as_deref(), Some("run_1"));
     }
+    // New and due at once, every column written (PostgreSQL copies the
+    // rows), and counted in the unfiltered totals.
+    let enqueued = s
+        .list_notifications(&NotificationFilter::default(), all())
+        .unwrap();
+    assert_eq!(enqueued.total, 2);
+    for n in &enqueued.rows {
+        assert_eq!(n.status, NotificationStatus::Pending);
+        assert_eq!((n.attempts, n.last_error.as_deref()), (0, None));
+        assert_eq!(n.updated_at, n.created_at);
+        assert_eq!(n.next_attempt_at, Some(n.created_at));
+        assert_eq!(n.delivered_at, None);
+        assert_eq!(n.run_id.as_deref(), Some("run_1"));
+    }
+    let everything = s
+        .list_evaluations(&EvaluationFilter::default(), all())
+        .unwrap();
+    assert_eq!(everything.total, 6);
     assert_eq!(
         s.decisions("run_1"),
         vec![
