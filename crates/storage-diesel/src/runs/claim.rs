@@ -19,10 +19,9 @@ use crate::schema::{batch_results, run_batches};
 /// `FOR UPDATE SKIP LOCKED`, so racing claimers take different batches;
 /// SQLite has one writer. A finished batch is one with a batch result:
 /// the claim reads the plan and the batch results from `from` on only,
-/// whatever plan the database chose for it. (As an anti-join, `NOT
-/// EXISTS`, PostgreSQL kept the plan it prepared while the run had no
-/// batch results yet, a loop over all of them per candidate: 55 ms per
-/// claim late in a 100,000-mentor run.)
+/// whatever plan the database chose for it. (Written as an anti-join,
+/// `NOT EXISTS`, a claim took 40-55 ms late in a 100,000-mentor run on
+/// PostgreSQL; docs/benchmarks.md.)
 pub(super) fn claim(
     conn: &mut AnyConnection,
     run_id: &str,
