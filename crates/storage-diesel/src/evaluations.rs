@@ -302,13 +302,16 @@ impl EvaluationRepository for Store {
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
         let mut conn = self.conn()?;
         let (total, rows) = conn.transaction(|c| -> Result<_, StorageError> {
-            let total = list_total(
-                c,
-                Counted::Evaluations,
-                *filter == EvaluationFilter::default(),
-                |c| filtered(filter).count().get_result(c),
-            )?;
-            let rows: Vec<EvaluationRow> = filtered(filter)
+            let total = list_total(c, Counted::Evaluations, filter.is_unfiltered(), |c| {
+                filtered(filter).count().get_result(c)
+            })?;
+            let mut q = filtered(filter);
+            // The cursor: the rows after it in the list's order, a range of
+            // the `id` order the page is read in, so no row before it is read.
+            if let Some(after) = &filter.after {
+                q = q.filter(evaluations::id.lt(after));
+            }
+            let rows: Vec<EvaluationRow> = q
                 // (evaluated_at, id) descending: ids carry their instant.
                 .order(evaluations::id.desc())
                 .limit(i64::from(page.limit))

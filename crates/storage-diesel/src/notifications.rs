@@ -307,13 +307,15 @@ impl Outbox for Store {
     ) -> Result<Paged<Notification>, StoreError> {
         self.with_conn(|conn| {
             conn.transaction(|c| {
-                let total = list_total(
-                    c,
-                    Counted::Notifications,
-                    *filter == NotificationFilter::default(),
-                    |c| filtered(filter).count().get_result(c),
-                )?;
-                let rows: Vec<NotificationRow> = filtered(filter)
+                let total = list_total(c, Counted::Notifications, filter.is_unfiltered(), |c| {
+                    filtered(filter).count().get_result(c)
+                })?;
+                let mut q = filtered(filter);
+                // The cursor: the rows after it in the list's order.
+                if let Some(after) = &filter.after {
+                    q = q.filter(notifications::id.lt(after));
+                }
+                let rows: Vec<NotificationRow> = q
                     // (created_at, id) descending: ids carry their instant
                     // (migration 000009).
                     .order(notifications::id.desc())

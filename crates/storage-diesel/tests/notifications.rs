@@ -503,13 +503,38 @@ fn the_list_is_newest_first_filtered_and_paged<S: Store>(s: &Arc<S>) {
         run_id: Some("run_b".into()),
         scenario_type: Some(ScenarioType::CertificationExpiry),
         status: Some(NotificationStatus::Pending),
+        after: None,
     };
     assert_eq!(list(combined, all()), (vec![n4.clone()], 1));
 
     let page = |page, limit| PageRequest { page, limit };
-    assert_eq!(list(every.clone(), page(1, 2)), (vec![n5, n4], 5));
-    assert_eq!(list(every.clone(), page(3, 2)), (vec![n1], 5));
-    assert_eq!(list(every, page(4, 2)), (vec![], 5));
+    assert_eq!(
+        list(every.clone(), page(1, 2)),
+        (vec![n5.clone(), n4.clone()], 5)
+    );
+    assert_eq!(list(every.clone(), page(3, 2)), (vec![n1.clone()], 5));
+    assert_eq!(list(every.clone(), page(4, 2)), (vec![], 5));
+
+    // A cursor: the rows after an id, newest first, with the filters; the
+    // total counts every match.
+    let after = |id: &str, filter: NotificationFilter| NotificationFilter {
+        after: Some(id.to_owned()),
+        ..filter
+    };
+    assert_eq!(
+        list(after(&n4, every.clone()), page(1, 2)),
+        (vec![n3.clone(), n2.clone()], 5)
+    );
+    assert_eq!(
+        list(after(&n2, every.clone()), page(1, 2)),
+        (vec![n1.clone()], 5)
+    );
+    assert_eq!(list(after(&n1, every.clone()), page(1, 2)), (vec![], 5));
+    let mine = NotificationFilter {
+        user_id: Some(USER.into()),
+        ..NotificationFilter::default()
+    };
+    assert_eq!(list(after(&n5, mine), all()), (vec![n3, n1], 3));
 }
 
 fn requeue_moves_only_a_failed_notification_back_with_a_fresh_budget<S: Store>(s: &Arc<S>) {

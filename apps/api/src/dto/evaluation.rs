@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_filter_ids, instant, parse_bool, parse_opt_instant};
+use super::{check_cursor, check_filter_ids, instant, parse_bool, parse_opt_instant};
 use crate::error::ApiError;
 
 /// One recorded evaluation: the contract's fields plus `reason`,
@@ -214,6 +214,8 @@ pub struct EvaluationListQuery {
     pub from: Option<String>,
     /// RFC 3339: `evaluated_at <= to`.
     pub to: Option<String>,
+    /// A cursor: only the evaluations after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `total` still counts every match. Not with `page` above 1.
+    pub after: Option<String>,
     /// Page, from 1.
     pub page: Option<i64>,
     /// 1-100, default 20.
@@ -227,6 +229,7 @@ impl EvaluationListQuery {
     /// 400 for malformed booleans; 422 for unknown names and bad timestamps.
     pub fn filter(&self) -> Result<EvaluationFilter, ApiError> {
         check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
+        check_cursor(self.after.as_deref(), self.page)?;
         Ok(EvaluationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self
@@ -244,6 +247,7 @@ impl EvaluationListQuery {
             dry_run: parse_bool("dry_run", self.dry_run.as_deref())?,
             from: parse_opt_instant("from", self.from.as_deref())?,
             to: parse_opt_instant("to", self.to.as_deref())?,
+            after: self.after.clone(),
         })
     }
 }

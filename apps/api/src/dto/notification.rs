@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_filter_ids, instant, opt_instant};
+use super::{check_cursor, check_filter_ids, instant, opt_instant};
 use crate::error::ApiError;
 
 /// One outbox notification: every stored field (docs/api.md, "Notifications").
@@ -83,6 +83,8 @@ pub struct NotificationListQuery {
     pub status: Option<String>,
     /// Only notifications enqueued by this run.
     pub run_id: Option<String>,
+    /// A cursor: only the notifications after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `total` still counts every match. Not with `page` above 1.
+    pub after: Option<String>,
     /// Page, from 1.
     pub page: Option<i64>,
     /// 1-100, default 20.
@@ -97,6 +99,7 @@ impl NotificationListQuery {
     /// id nothing can have.
     pub fn filter(&self) -> Result<NotificationFilter, ApiError> {
         check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
+        check_cursor(self.after.as_deref(), self.page)?;
         Ok(NotificationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self
@@ -110,6 +113,7 @@ impl NotificationListQuery {
                 .map(NotificationStatus::parse)
                 .transpose()?,
             run_id: self.run_id.clone(),
+            after: self.after.clone(),
         })
     }
 }

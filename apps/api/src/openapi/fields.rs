@@ -50,7 +50,7 @@ fn by_name(name: &str) -> Option<Value> {
         "job_name" | "name" => json!({
             "type": "string", "minLength": 1, "maxLength": 128, "pattern": PRINTABLE_NAME
         }),
-        "triggered_by" => platform_id(),
+        "triggered_by" | "after" => platform_id(),
         "reason" => json!({"type": "string", "maxLength": 1000, "pattern": TEXT}),
         "error_message" => json!({"type": "string", "maxLength": 2000}),
         "timezone" => names(TZ_VARIANTS.iter().map(|tz| tz.name())),

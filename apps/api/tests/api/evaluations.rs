@@ -71,6 +71,7 @@ api_tests!(
     a_malformed_boolean_filter_is_400_malformed_query,
     the_evaluation_list_rejects_pages_and_limits_out_of_bounds,
     an_evaluation_list_page_past_the_end_is_an_empty_200_with_the_total,
+    a_cursor_walks_the_evaluation_list_with_its_filters_and_total,
     getting_an_evaluation_returns_it_and_an_unknown_id_is_404,
     overriding_an_evaluation_answers_the_contract_example,
     bad_overrides_are_rejected_and_change_nothing,
@@ -949,6 +950,41 @@ async fn the_evaluation_list_rejects_pages_and_limits_out_of_bounds(app: &TestAp
     }
     let ok = app.evaluations("limit=100&page=1").await;
     assert_eq!(ok["pagination"]["limit"], 100);
+}
+
+async fn a_cursor_walks_the_evaluation_list_with_its_filters_and_total(app: &TestApp) {
+    let all = five_evaluations(app).await;
+    // Page by page through `after`, the last id of each page: the same
+    // rows, in the same order, as the whole list.
+    let mut walked: Vec<String> = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let page = app.evaluations(&query).await;
+        assert_eq!(
+            page["pagination"],
+            json!({"page": 1, "limit": 2, "total": 5}),
+            "?{query}"
+        );
+        let got = ids(&page);
+        let Some(last) = got.last().cloned() else {
+            break;
+        };
+        walked.extend(got);
+        query = format!("limit=2&after={last}");
+    }
+    assert_eq!(walked, newest_first(&all, &[0, 1, 2, 3, 4]));
+    // With a filter: its rows after the cursor, its total.
+    let after_newest = app
+        .evaluations(&format!("user_id=usr_a&after={}", all[4]))
+        .await;
+    assert_eq!(ids(&after_newest), newest_first(&all, &[0, 1]));
+    assert_eq!(total(&after_newest), 3);
+    // A cursor says where the page starts: not with a later page; and it is an id.
+    let r = app.get(&format!("{EVALS}?after={}&page=2", all[0])).await;
+    let details = assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_value");
+    assert_eq!(details["field"], "after");
+    let r = app.get(&format!("{EVALS}?after=")).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
 }
 
 async fn an_evaluation_list_page_past_the_end_is_an_empty_200_with_the_total(app: &TestApp) {

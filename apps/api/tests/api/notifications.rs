@@ -874,6 +874,26 @@ async fn notifications_are_listed_newest_first_filtered_and_paged(backend: Backe
     let past = list(&app, "page=3&limit=3").await;
     assert!(rows(&past).is_empty());
     assert_eq!(total(&past), 4);
+
+    // A cursor: the rows after an id, newest first, with the filters;
+    // the total still counts every match.
+    let next = list(&app, &format!("after={c}&limit=2")).await;
+    assert_eq!(ids(&next), [d.as_str(), b.as_str()]);
+    assert_eq!(
+        next["pagination"],
+        json!({"page": 1, "limit": 2, "total": 4})
+    );
+    let last = ids(&next).last().map(|id| (*id).to_owned());
+    let rest = list(&app, &format!("after={}&limit=2", last.unwrap_or_default())).await;
+    assert_eq!(ids(&rest), [a.as_str()]);
+    let filtered = list(&app, &format!("scenario_type=inactivity&after={c}")).await;
+    assert_eq!(ids(&filtered), [b.as_str(), a.as_str()]);
+    assert_eq!(total(&filtered), 3);
+    assert!(rows(&list(&app, &format!("after={a}")).await).is_empty());
+    assert_eq!(
+        ids(&list(&app, &format!("after={c}&page=1&limit=1")).await),
+        [d.as_str()]
+    );
     app.stop().await;
 }
 
@@ -883,6 +903,13 @@ async fn bad_queries_and_unknown_ids_get_the_error_body_and_change_nothing(backe
     };
     let id = enqueue(&app, USER).await;
     let before = list(&app, "").await;
+
+    // A cursor says where the page starts: not with a later page.
+    let r = app.get(&format!("{NOTIFICATIONS}?after={id}&page=2")).await;
+    let details = assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_value");
+    assert_eq!(details["field"], "after");
+    let r = app.get(&format!("{NOTIFICATIONS}?after=")).await;
+    assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "invalid_id");
 
     let r = app.get(&format!("{NOTIFICATIONS}?status=sent")).await;
     let details = assert_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "unknown_value");

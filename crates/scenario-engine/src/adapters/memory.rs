@@ -336,6 +336,20 @@ impl InMemoryStore {
     }
 }
 
+/// The page of `rows` (sorted newest first, so ids descending) behind the
+/// cursor `after`: the rows whose id is below it; the total counts them all.
+fn page_after<T: Clone>(
+    rows: &[T],
+    id: impl Fn(&T) -> &str,
+    after: Option<&str>,
+    page: PageRequest,
+) -> Paged<T> {
+    let start = after.map_or(0, |a| rows.partition_point(|r| id(r) >= a));
+    let mut paged = page_of(rows.get(start..).unwrap_or_default(), page);
+    paged.total = rows.len() as u64;
+    paged
+}
+
 fn page_of<T: Clone>(rows: &[T], page: PageRequest) -> Paged<T> {
     let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
     let rows_out = rows
@@ -347,5 +361,25 @@ fn page_of<T: Clone>(rows: &[T], page: PageRequest) -> Paged<T> {
     Paged {
         rows: rows_out,
         total: rows.len() as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_after;
+    use crate::service::PageRequest;
+
+    #[test]
+    fn a_cursor_page_starts_after_the_id_and_keeps_the_total() {
+        // Newest first: ids descending.
+        let rows = ["e5", "e4", "e3", "e2", "e1"];
+        let page = PageRequest { page: 1, limit: 2 };
+        let after = |a| page_after(&rows, |r: &&str| *r, a, page);
+        assert_eq!(after(None).rows, ["e5", "e4"]);
+        assert_eq!(after(Some("e4")).rows, ["e3", "e2"]);
+        assert_eq!(after(Some("e4")).total, 5);
+        assert_eq!(after(Some("e35")).rows, ["e3", "e2"], "an id between rows");
+        assert!(after(Some("e1")).rows.is_empty());
+        assert_eq!(after(Some("e9")).rows, ["e5", "e4"], "an id above them all");
     }
 }

@@ -136,6 +136,45 @@ pub struct EvaluationFilter {
     pub from: Option<DateTime<Utc>>,
     /// `evaluated_at <= to`.
     pub to: Option<DateTime<Utc>>,
+    /// A cursor, not a filter: only the evaluations after the one with this
+    /// id in the list's order (newest first, so ids below it). The total
+    /// still counts every evaluation the filters match, and a page behind
+    /// a cursor starts where the cursor is, without counting past rows.
+    pub after: Option<String>,
+}
+
+impl EvaluationFilter {
+    /// Whether the filter matches every evaluation (a cursor is no filter).
+    ///
+    /// ```
+    /// use scenario_engine::service::EvaluationFilter;
+    ///
+    /// let cursor = EvaluationFilter { after: Some("trg_01".into()), ..EvaluationFilter::default() };
+    /// assert!(cursor.is_unfiltered());
+    /// let mine = EvaluationFilter { user_id: Some("usr_1".into()), ..EvaluationFilter::default() };
+    /// assert!(!mine.is_unfiltered());
+    /// ```
+    pub fn is_unfiltered(&self) -> bool {
+        let Self {
+            user_id,
+            scenario_type,
+            should_notify,
+            run_id,
+            reason_code,
+            dry_run,
+            from,
+            to,
+            after: _,
+        } = self;
+        user_id.is_none()
+            && scenario_type.is_none()
+            && should_notify.is_none()
+            && run_id.is_none()
+            && reason_code.is_none()
+            && dry_run.is_none()
+            && from.is_none()
+            && to.is_none()
+    }
 }
 
 /// A validated override of a recorded evaluation.

@@ -73,9 +73,32 @@ pub struct NotificationFilter {
     pub status: Option<NotificationStatus>,
     /// Only this run.
     pub run_id: Option<String>,
+    /// A cursor, not a filter: only the notifications after the one with
+    /// this id in the list's order (newest first, so ids below it). The
+    /// total still counts every notification the filters match.
+    pub after: Option<String>,
 }
 
 impl NotificationFilter {
+    /// Whether the filter matches every notification (a cursor is no filter).
+    ///
+    /// ```
+    /// use scenario_engine::service::NotificationFilter;
+    ///
+    /// let cursor = NotificationFilter { after: Some("ntf_01".into()), ..NotificationFilter::default() };
+    /// assert!(cursor.is_unfiltered());
+    /// ```
+    pub fn is_unfiltered(&self) -> bool {
+        let Self {
+            user_id,
+            scenario_type,
+            status,
+            run_id,
+            after: _,
+        } = self;
+        user_id.is_none() && scenario_type.is_none() && status.is_none() && run_id.is_none()
+    }
+
     /// Whether `n` passes the filter.
     pub fn matches(&self, n: &Notification) -> bool {
         self.user_id.as_ref().is_none_or(|u| *u == n.user_id)

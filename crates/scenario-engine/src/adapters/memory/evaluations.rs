@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{InMemoryStore, page_of};
+use super::{InMemoryStore, page_after};
 use crate::rules::{MentorStatus, MilestoneType, ScenarioType};
 use crate::service::{
     BatchOutcome, BatchRepository, BatchWrite, EvaluationFilter, EvaluationOverride,
@@ -63,7 +63,12 @@ impl EvaluationRepository for InMemoryStore {
                 .cmp(&a.evaluated_at)
                 .then_with(|| b.id.cmp(&a.id))
         });
-        Ok(page_of(&rows, page))
+        Ok(page_after(
+            &rows,
+            |e| e.id.as_str(),
+            filter.after.as_deref(),
+            page,
+        ))
     }
 
     fn override_evaluation(

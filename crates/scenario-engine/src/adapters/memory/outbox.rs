@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{InMemoryStore, StoredNotification, page_of};
+use super::{InMemoryStore, StoredNotification, page_after};
 use crate::service::{
     CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, Notification, NotificationFilter,
     NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, Settled, StoreError,
@@ -123,7 +123,12 @@ impl Outbox for InMemoryStore {
                 .cmp(&a.created_at)
                 .then_with(|| b.id.cmp(&a.id))
         });
-        Ok(page_of(&rows, page))
+        Ok(page_after(
+            &rows,
+            |n| n.id.as_str(),
+            filter.after.as_deref(),
+            page,
+        ))
     }
 
     fn requeue_failed(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Requeue>, StoreError> {
