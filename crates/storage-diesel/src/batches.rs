@@ -6,6 +6,7 @@
 //! through [`per_backend!`]; their size is `BATCH_ROWS`, which keeps a statement under SQLite's 32,766 bound parameters.
 
 mod load;
+mod write_rows;
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,13 +21,13 @@ use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::to_millis;
 use crate::error::StorageError;
 use crate::mentor_rows::{CertificationRow, MentorRow};
-use crate::rows::{Binds, InsertRow, ReturningRow, Rows, Values};
-use crate::schema::{
-    batch_results, certifications, evaluations, mentor_milestones, mentors, notification_keys,
-    notifications, runs,
-};
+use crate::rows::{InsertRow, Rows};
+use crate::schema::{batch_results, certifications, evaluations, mentors, notifications, runs};
 
 use load::{IDS_PER_QUERY, load_chunk, load_range};
+use write_rows::{
+    EvaluationInsert, KeyInsert, MilestoneInsert, NotificationCopy, NotificationInsert,
+};
 
 /// Rows per multi-row `INSERT` of `insert_chunked!` (the bulk insert of
 /// mentors and certifications). The widest row written in chunks (a
@@ -41,196 +42,6 @@ const _: () = assert!(
     BATCH_ROWS * WIDEST_ROW <= 32_766,
     "BATCH_ROWS breaks SQLite's bind limit"
 );
-
-// A batch's rows borrow from its `BatchWrite` and are written as
-// `rows::Rows` statements.
-
-/// An evaluation row: bound into multi-row `INSERT`s on SQLite
-/// ([`InsertRow`]), copied on PostgreSQL (`Insertable`, see [`copy_rows`]).
-#[derive(Insertable)]
-#[diesel(table_name = evaluations, treat_none_as_default_value = false)]
-struct EvaluationInsert<'a> {
-    id: &'a str,
-    user_id: &'a str,
-    scenario_type: &'static str,
-    should_notify: bool,
-    evaluated_at: i64,
-    evaluation_metadata: &'a str,
-    reason: &'a str,
-    reason_code: &'a str,
-    run_id: Option<&'a str>,
-    dry_run: bool,
-    batch_index: Option<i64>,
-}
-
-impl InsertRow for EvaluationInsert<'_> {
-    // The four values every evaluation of a batch has in common come first
-    // and are bound once per statement (`Values::shared`).
-    const HEAD: &'static str = "INSERT INTO evaluations (run_id, evaluated_at, dry_run, batch_index, \
-        id, user_id, scenario_type, should_notify, evaluation_metadata, reason, reason_code) VALUES ";
-    const TAIL: &'static str = "";
-    type Tag = evaluations::table;
-    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        v.shared(|out| DB::opt_text(out, &self.run_id))?;
-        v.shared(|out| DB::big(out, &self.evaluated_at))?;
-        v.shared(|out| DB::boolean(out, &self.dry_run))?;
-        v.shared(|out| DB::opt_big(out, &self.batch_index))?;
-        DB::text(v.own(), self.id)?;
-        DB::text(v.own(), self.user_id)?;
-        DB::text(v.own(), self.scenario_type)?;
-        DB::boolean(v.own(), &self.should_notify)?;
-        DB::text(v.own(), self.evaluation_metadata)?;
-        DB::text(v.own(), self.reason)?;
-        DB::text(v.own(), self.reason_code)
-    }
-    fn shares_with(&self, other: &Self) -> bool {
-        (
-            self.run_id,
-            self.evaluated_at,
-            self.dry_run,
-            self.batch_index,
-        ) == (
-            other.run_id,
-            other.evaluated_at,
-            other.dry_run,
-            other.batch_index,
-        )
-    }
-}
-
-/// A new notification: `pending`, no attempt yet, due at once.
-struct NotificationInsert<'a> {
-    id: &'a str,
-    user_id: &'a str,
-    org_id: &'a str,
-    scenario_type: &'static str,
-    dedupe_key: &'a str,
-    payload: &'a str,
-    created_at: i64,
-    run_id: Option<&'a str>,
-    evaluation_id: Option<&'a str>,
-}
-
-impl InsertRow for NotificationInsert<'_> {
-    // The run and the instant are the batch's (bound once per statement);
-    // a new notification is created, updated and due at the same instant.
-    const HEAD: &'static str = "INSERT INTO notifications (run_id, created_at, updated_at, \
-        next_attempt_at, id, user_id, org_id, scenario_type, dedupe_key, payload, status, attempts, \
-        last_error, delivered_at, evaluation_id) VALUES ";
-    const TAIL: &'static str = "";
-    type Tag = notifications::table;
-    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        v.shared(|out| DB::opt_text(out, &self.run_id))?;
-        v.shared(|out| DB::big(out, &self.created_at))?;
-        v.again(2);
-        v.again(2);
-        DB::text(v.own(), self.id)?;
-        DB::text(v.own(), self.user_id)?;
-        DB::text(v.own(), self.org_id)?;
-        DB::text(v.own(), self.scenario_type)?;
-        DB::text(v.own(), self.dedupe_key)?;
-        DB::text(v.own(), self.payload)?;
-        v.own().push_sql("'pending', 0, NULL, NULL");
-        DB::opt_text(v.own(), &self.evaluation_id)
-    }
-    fn shares_with(&self, other: &Self) -> bool {
-        (self.run_id, self.created_at) == (other.run_id, other.created_at)
-    }
-}
-
-/// A new notification as PostgreSQL's `COPY` writes it: every column (a
-/// `COPY` has no SQL to put the constants of [`NotificationInsert`] in).
-#[derive(Insertable)]
-#[diesel(table_name = notifications, treat_none_as_default_value = false)]
-struct NotificationCopy<'a> {
-    id: &'a str,
-    user_id: &'a str,
-    org_id: &'a str,
-    scenario_type: &'static str,
-    dedupe_key: &'a str,
-    payload: &'a str,
-    status: &'static str,
-    attempts: i32,
-    last_error: Option<&'a str>,
-    created_at: i64,
-    updated_at: i64,
-    next_attempt_at: Option<i64>,
-    delivered_at: Option<i64>,
-    run_id: Option<&'a str>,
-    evaluation_id: Option<&'a str>,
-}
-
-impl<'a> From<&NotificationInsert<'a>> for NotificationCopy<'a> {
-    fn from(n: &NotificationInsert<'a>) -> Self {
-        Self {
-            id: n.id,
-            user_id: n.user_id,
-            org_id: n.org_id,
-            scenario_type: n.scenario_type,
-            dedupe_key: n.dedupe_key,
-            payload: n.payload,
-            status: "pending",
-            attempts: 0,
-            last_error: None,
-            created_at: n.created_at,
-            updated_at: n.created_at,
-            next_attempt_at: Some(n.created_at),
-            delivered_at: None,
-            run_id: n.run_id,
-            evaluation_id: n.evaluation_id,
-        }
-    }
-}
-
-struct KeyInsert<'a> {
-    dedupe_key: &'a str,
-    user_id: &'a str,
-    created_at: i64,
-}
-
-impl InsertRow for KeyInsert<'_> {
-    const HEAD: &'static str =
-        "INSERT INTO notification_keys (created_at, dedupe_key, user_id) VALUES ";
-    // RETURNING names exactly the keys this statement inserted: on
-    // PostgreSQL even when a concurrent transaction inserts the same key
-    // meanwhile, and on SQLite (where the transaction began IMMEDIATE, so
-    // no other writer runs) without reading the keys first.
-    const TAIL: &'static str = " ON CONFLICT DO NOTHING RETURNING dedupe_key";
-    type Tag = notification_keys::table;
-    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        v.shared(|out| DB::big(out, &self.created_at))?;
-        DB::text(v.own(), self.dedupe_key)?;
-        DB::text(v.own(), self.user_id)
-    }
-    fn shares_with(&self, other: &Self) -> bool {
-        self.created_at == other.created_at
-    }
-}
-
-impl ReturningRow for KeyInsert<'_> {
-    type SqlType = diesel::sql_types::Text;
-}
-
-struct MilestoneInsert<'a> {
-    user_id: &'a str,
-    milestone_type: &'static str,
-    achieved_at: i64,
-}
-
-impl InsertRow for MilestoneInsert<'_> {
-    const HEAD: &'static str =
-        "INSERT INTO mentor_milestones (user_id, milestone_type, achieved_at) VALUES ";
-    const TAIL: &'static str = " ON CONFLICT DO NOTHING";
-    type Tag = mentor_milestones::table;
-    fn bind<'b, DB: Binds>(&'b self, v: &mut Values<'_, '_, 'b, DB>) -> QueryResult<()> {
-        DB::text(v.own(), self.user_id)?;
-        DB::text(v.own(), self.milestone_type)?;
-        DB::big(v.own(), &self.achieved_at)
-    }
-    fn shares_with(&self, _: &Self) -> bool {
-        true
-    }
-}
 
 /// Inserts `rows` into `table` in statements of `BATCH_ROWS` rows.
 macro_rules! insert_chunked {
