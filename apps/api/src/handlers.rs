@@ -41,6 +41,23 @@ pub(crate) async fn read<R: Send + 'static>(
     }
 }
 
+/// Runs a read that is short when `short` says so ([`read`]), else on the
+/// blocking pool.
+///
+/// # Errors
+/// [`BlockingError`] when the blocking pool is gone.
+async fn read_if<R: Send + 'static>(
+    store: &Store,
+    short: bool,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, BlockingError> {
+    if short {
+        read(store, f).await
+    } else {
+        web::block(f).await
+    }
+}
+
 /// Reads a run's detail with the batch results in `window`: a short read
 /// ([`read`]) when the window holds at most [`SHORT_WINDOW`] results, else
 /// on the blocking pool.
@@ -52,9 +69,22 @@ pub(crate) async fn read_detail<R: Send + 'static>(
     window: BatchWindow,
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, BlockingError> {
-    if window.limit.is_some_and(|l| l <= SHORT_WINDOW) {
-        read(store, f).await
-    } else {
-        web::block(f).await
-    }
+    read_if(store, window.limit.is_some_and(|l| l <= SHORT_WINDOW), f).await
+}
+
+/// Reads a page of a list: a short read ([`read`]) when `unfiltered` (its
+/// total is a kept count, docs/api.md "Totals") and the page starts at the
+/// head of the list or at a cursor (`first`), so that it reads its rows and
+/// nothing before them; else on the blocking pool, since a filter's count
+/// grows with its matches and a deep page skips rows.
+///
+/// # Errors
+/// [`BlockingError`] when the blocking pool is gone.
+pub(crate) async fn read_page<R: Send + 'static>(
+    store: &Store,
+    unfiltered: bool,
+    first: bool,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, BlockingError> {
+    read_if(store, unfiltered && first, f).await
 }

@@ -47,7 +47,11 @@ pub async fn list(
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
     let evaluations = state.runtime.evaluations.clone();
-    let paged = web::block(move || evaluations.list(&filter, page)).await??;
+    let (unfiltered, first) = (filter.is_unfiltered(), page.page == 1);
+    let paged = super::read_page(&state.store, unfiltered, first, move || {
+        evaluations.list(&filter, page)
+    })
+    .await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, EvaluationDto::from)))
 }
 
