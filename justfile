@@ -59,3 +59,16 @@ browser-test:
 # Reads through HTTP beside a bare actix server, with wrk (figures go to docs/benchmarks.md).
 bench-http:
     bash benches/http.sh
+
+# A run over a million mentors on SQLite, with reads polled during it (figures go to docs/benchmarks.md).
+bench-million:
+    HOLD_DELIVERY=1 bash benches/scenario_run.sh 100000 1000000
+    READS=1 HOLD_DELIVERY=1 bash benches/scenario_run.sh 1000000
+
+# The 100,000-mentor run on a local PostgreSQL (a fresh database per size, dropped afterwards).
+bench-pg url="postgres://postgres@127.0.0.1:5432/postgres":
+    PG={{url}} HOLD_DELIVERY=1 bash benches/scenario_run.sh 10000 100000
+
+# The scheduler under 10,000 registered jobs: idle CPU and the lateness of every firing.
+bench-scheduler:
+    bash benches/scheduler_lateness.sh
