@@ -163,21 +163,17 @@ pub fn check_filter_ids(ids: &[(&'static str, &Option<String>)]) -> Result<(), A
     Ok(())
 }
 
-/// Checks a list's cursor (`after`): an id, and no `page` but the first
-/// (the cursor says where the page starts).
+/// Checks a list's cursor (`after`): an id.
 ///
 /// # Errors
-/// [`ApiError::Invalid`] naming `after`.
-pub fn check_cursor(after: Option<&str>, page: Option<i64>) -> Result<(), ApiError> {
-    let Some(after) = after else { return Ok(()) };
-    scenario_engine::service::validate_platform_id("after", after)?;
-    if page.is_some_and(|p| p != 1) {
-        return Err(ApiError::Invalid {
-            field: Some("after"),
-            message: "after is a cursor that says where the page starts: give it without page (or with page=1)".into(),
-        });
+/// [`ApiError::InvalidId`] naming `after`.
+pub fn check_cursor(after: Option<&str>) -> Result<(), ApiError> {
+    match after {
+        Some(after) => Ok(scenario_engine::service::validate_platform_id(
+            "after", after,
+        )?),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Checks a free-text field (a trigger's `reason`, a run's `error_message`):

@@ -214,7 +214,7 @@ pub struct EvaluationListQuery {
     pub from: Option<String>,
     /// RFC 3339: `evaluated_at <= to`.
     pub to: Option<String>,
-    /// A cursor: only the evaluations after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `total` still counts every match. Not with `page` above 1.
+    /// A cursor: only the evaluations after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `page` counts from the cursor; `total` still counts every match.
     pub after: Option<String>,
     /// Page, from 1.
     pub page: Option<i64>,
@@ -229,7 +229,7 @@ impl EvaluationListQuery {
     /// 400 for malformed booleans; 422 for unknown names and bad timestamps.
     pub fn filter(&self) -> Result<EvaluationFilter, ApiError> {
         check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
-        check_cursor(self.after.as_deref(), self.page)?;
+        check_cursor(self.after.as_deref())?;
         Ok(EvaluationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self

@@ -83,7 +83,7 @@ pub struct NotificationListQuery {
     pub status: Option<String>,
     /// Only notifications enqueued by this run.
     pub run_id: Option<String>,
-    /// A cursor: only the notifications after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `total` still counts every match. Not with `page` above 1.
+    /// A cursor: only the notifications after the one with this id, in the list's order (newest first). Give the last id of a page to read the next one; `page` counts from the cursor; `total` still counts every match.
     pub after: Option<String>,
     /// Page, from 1.
     pub page: Option<i64>,
@@ -99,7 +99,7 @@ impl NotificationListQuery {
     /// id nothing can have.
     pub fn filter(&self) -> Result<NotificationFilter, ApiError> {
         check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
-        check_cursor(self.after.as_deref(), self.page)?;
+        check_cursor(self.after.as_deref())?;
         Ok(NotificationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self
