@@ -149,8 +149,8 @@ pub fn opt_instant(t: Option<DateTime<Utc>>) -> Option<String> {
     t.map(instant)
 }
 
-/// Checks the platform ids a list is filtered by: an id nothing can have is
-/// a 422 `invalid_id`, not an empty page.
+/// Checks the platform ids a list is filtered by or paged from (a cursor):
+/// an id nothing can have is a 422 `invalid_id`, not an empty page.
 ///
 /// # Errors
 /// [`ApiError::InvalidId`] naming the field.
@@ -161,19 +161,6 @@ pub fn check_filter_ids(ids: &[(&'static str, &Option<String>)]) -> Result<(), A
         }
     }
     Ok(())
-}
-
-/// Checks a list's cursor (`after`): an id.
-///
-/// # Errors
-/// [`ApiError::InvalidId`] naming `after`.
-pub fn check_cursor(after: Option<&str>) -> Result<(), ApiError> {
-    match after {
-        Some(after) => Ok(scenario_engine::service::validate_platform_id(
-            "after", after,
-        )?),
-        None => Ok(()),
-    }
 }
 
 /// Checks a free-text field (a trigger's `reason`, a run's `error_message`):

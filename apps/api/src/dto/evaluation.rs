@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_cursor, check_filter_ids, instant, parse_bool, parse_opt_instant};
+use super::{check_filter_ids, instant, parse_bool, parse_opt_instant};
 use crate::error::ApiError;
 
 /// One recorded evaluation: the contract's fields plus `reason`,
@@ -228,8 +228,11 @@ impl EvaluationListQuery {
     /// # Errors
     /// 400 for malformed booleans; 422 for unknown names and bad timestamps.
     pub fn filter(&self) -> Result<EvaluationFilter, ApiError> {
-        check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
-        check_cursor(self.after.as_deref())?;
+        check_filter_ids(&[
+            ("user_id", &self.user_id),
+            ("run_id", &self.run_id),
+            ("after", &self.after),
+        ])?;
         Ok(EvaluationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_cursor, check_filter_ids, instant, opt_instant};
+use super::{check_filter_ids, instant, opt_instant};
 use crate::error::ApiError;
 
 /// One outbox notification: every stored field (docs/api.md, "Notifications").
@@ -98,8 +98,11 @@ impl NotificationListQuery {
     /// 422 `unknown_value` listing the valid values; 422 `invalid_id` for an
     /// id nothing can have.
     pub fn filter(&self) -> Result<NotificationFilter, ApiError> {
-        check_filter_ids(&[("user_id", &self.user_id), ("run_id", &self.run_id)])?;
-        check_cursor(self.after.as_deref())?;
+        check_filter_ids(&[
+            ("user_id", &self.user_id),
+            ("run_id", &self.run_id),
+            ("after", &self.after),
+        ])?;
         Ok(NotificationFilter {
             user_id: self.user_id.clone(),
             scenario_type: self
