@@ -18,7 +18,7 @@ use scenario_engine::service::{BatchRequest, BatchWrite, PreparedBatch};
 
 use crate::claim::SCENARIO_LOCK;
 use crate::runtime::Runtime;
-use crate::scenario_run::{HELPER_CLAIM_CHUNK, batch_taken};
+use crate::scenario_run::{HELPER_CLAIM_CHUNK, batch_taken, next_claim_from};
 use crate::telemetry;
 
 impl Runtime {
@@ -73,8 +73,7 @@ impl Runtime {
             None => self.batches.clone(),
         };
         let mut committed = 0_usize;
-        // As the run's own reader: on from the last batch claimed, then
-        // once from the start for lapsed claims.
+        // Where the next claim looks from, as for the run's own reader.
         let mut from = 0;
         loop {
             if self.is_draining() {
@@ -93,14 +92,13 @@ impl Runtime {
                 from,
                 HELPER_CLAIM_CHUNK,
             ) {
-                Ok(claimed) => match claimed.last() {
-                    Some(last) => {
-                        from = last.batch_index + 1;
+                Ok(claimed) => match next_claim_from(from, &claimed) {
+                    Some(next) => {
+                        from = next;
+                        if claimed.is_empty() {
+                            continue;
+                        }
                         claimed
-                    }
-                    None if from > 0 => {
-                        from = 0;
-                        continue;
                     }
                     None => break,
                 },

@@ -31,7 +31,7 @@
 
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
-use run_log::{BatchPlanner, Lease, Run, StoreError};
+use run_log::{BatchPlanner, Lease, PlannedBatch, Run, StoreError};
 use scenario_engine::rules::Rules;
 use scenario_engine::service::{
     BatchEvaluator, BatchRequest, BatchWrite, EvaluationError, LeaseFence,
@@ -66,6 +66,18 @@ fn claim_chunk(batch_size: Option<i64>) -> u32 {
         .filter(|b| *b > 0)
         .unwrap_or(50);
     (CLAIM_USERS / size).max(1)
+}
+
+/// Where the next claim looks from, after a claim from `from` gave
+/// `claimed`: one past its last batch; the start, once nothing is left
+/// ahead, for the lapsed claims behind; `None` when even a claim from the
+/// start found nothing (none is left to claim).
+pub(crate) fn next_claim_from(from: i64, claimed: &[PlannedBatch]) -> Option<i64> {
+    match claimed.last() {
+        Some(last) => Some(last.batch_index + 1),
+        None if from > 0 => Some(0),
+        None => None,
+    }
 }
 
 /// Batches a helper claims at a time: it reads and commits them as one
@@ -185,8 +197,7 @@ impl Runtime {
         ready: &SyncSender<Result<BatchWrite, Stop>>,
         committed: &Receiver<Vec<BatchWrite>>,
     ) {
-        // Claims look from one past the last batch claimed, then once from
-        // the start for lapsed claims behind it.
+        // Where the next claim looks from (`next_claim_from`).
         let mut from = 0;
         loop {
             let now = self.now();
@@ -204,14 +215,10 @@ impl Runtime {
                     return;
                 }
             };
-            match page.last() {
-                Some(last) => from = last.batch_index + 1,
-                None if from > 0 => {
-                    from = 0;
-                    continue;
-                }
-                None => return,
-            }
+            let Some(next) = next_claim_from(from, &page) else {
+                return;
+            };
+            from = next;
             for batch in page {
                 // Frees the groups committed since the last batch.
                 while committed.try_recv().is_ok() {}
@@ -408,7 +415,26 @@ pub(crate) fn batch_taken(e: &EvaluationError) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::claim_chunk;
+    use run_log::PlannedBatch;
+
+    use super::{claim_chunk, next_claim_from};
+
+    fn batch(batch_index: i64) -> PlannedBatch {
+        PlannedBatch {
+            batch_index,
+            first_user_id: "usr_a".into(),
+            last_user_id: "usr_b".into(),
+            user_count: 2,
+        }
+    }
+
+    #[test]
+    fn claims_look_on_from_the_last_batch_then_once_from_the_start() {
+        assert_eq!(next_claim_from(0, &[batch(0), batch(1)]), Some(2));
+        assert_eq!(next_claim_from(2, &[batch(7)]), Some(8));
+        assert_eq!(next_claim_from(8, &[]), Some(0), "lapsed claims behind");
+        assert_eq!(next_claim_from(0, &[]), None, "nothing left to claim");
+    }
 
     #[test]
     fn a_claim_holds_about_the_same_mentors_whatever_the_batch_size() {
