@@ -433,9 +433,49 @@ impl Schedule {
 
     /// The next `count` firing instants strictly after `after`, strictly
     /// increasing (fewer if the schedule runs out).
+    ///
+    /// The answer for up to [`Schedule::KEPT_UPCOMING`] instants is kept
+    /// by schedule and count (`schedule/memo.rs`): it stays the answer for
+    /// every `after` from the one it was computed for up to its first
+    /// instant, so a job's view, read all day, computes its instants again
+    /// only once one of them has passed.
+    ///
+    /// ```
+    /// use chrono::{TimeZone, Utc};
+    /// use scheduler_core::Schedule;
+    ///
+    /// let nightly = Schedule::parse("0 2 * * *", "Europe/Oslo").unwrap();
+    /// let noon = Utc.with_ymd_and_hms(2027, 1, 4, 12, 0, 0).unwrap();
+    /// let next = nightly.upcoming(noon, 2);
+    /// assert_eq!(next, [
+    ///     Utc.with_ymd_and_hms(2027, 1, 5, 1, 0, 0).unwrap(),
+    ///     Utc.with_ymd_and_hms(2027, 1, 6, 1, 0, 0).unwrap(),
+    /// ]);
+    /// // Later, before the first of them: the same instants.
+    /// assert_eq!(nightly.upcoming(noon + chrono::TimeDelta::hours(12), 2), next);
+    /// // Once it passed, the next ones.
+    /// assert_eq!(nightly.upcoming(next[0], 1), [next[1]]);
+    /// ```
     pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
-        self.iter_after(after).take(count).collect()
+        static KEPT: memo::Kept<(DateTime<Utc>, Vec<DateTime<Utc>>)> = memo::Kept::new();
+        if count > Self::KEPT_UPCOMING {
+            return self.iter_after(after).take(count).collect();
+        }
+        let key = format!("{count} {} {}", self.tz.name(), self.spec.expanded);
+        if let Some((from, instants)) = KEPT.get(&key)
+            && from <= after
+            && instants.first().is_none_or(|first| after < *first)
+        {
+            return instants;
+        }
+        let instants: Vec<_> = self.iter_after(after).take(count).collect();
+        KEPT.keep(&key, &(after, instants.clone()));
+        instants
     }
+
+    /// The most instants of an [`upcoming`](Schedule::upcoming) answer
+    /// that is kept.
+    pub const KEPT_UPCOMING: usize = 10;
 
     /// The firing instants strictly after `after`, in order, without end.
     pub fn iter_after(&self, after: DateTime<Utc>) -> Upcoming<'_> {

@@ -1,5 +1,6 @@
 //! Values kept by the text they were made from, up to a bound: parsed
-//! cron expressions ([`super::CronSpec::parse`]). Parsing (croner's parser,
+//! cron expressions ([`super::CronSpec::parse`]) and a schedule's next
+//! instants ([`super::Schedule::upcoming`]). Parsing (croner's parser,
 //! then the search that proves the expression ever fires) costs more than
 //! reading a job from the database, and a service reads the same few
 //! expressions all day: every job read, list and scheduler tick parses
@@ -36,10 +37,13 @@ impl<T: Clone> Kept<T> {
         self.map().get(text).cloned()
     }
 
-    /// Keeps `value` for `text`, while there is room.
+    /// Keeps `value` for `text`, in place of the value kept for it before,
+    /// or as a new text while there is room.
     pub(super) fn keep(&self, text: &str, value: &T) {
         let mut map = self.map();
-        if map.len() < Self::MOST {
+        if let Some(kept) = map.get_mut(text) {
+            kept.clone_from(value);
+        } else if map.len() < Self::MOST {
             map.insert(text.to_owned(), value.clone());
         }
     }
@@ -66,5 +70,7 @@ mod tests {
         kept.keep("one more", &0);
         assert_eq!(kept.get("one more"), None);
         assert_eq!(kept.get("17"), Some(17));
+        kept.keep("17", &18);
+        assert_eq!(kept.get("17"), Some(18), "a kept text takes a new value");
     }
 }

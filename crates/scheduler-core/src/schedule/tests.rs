@@ -786,3 +786,41 @@ fn an_expression_parsed_again_is_the_same_spec() {
         "a refusal is not kept as a spec"
     );
 }
+
+// The kept answers of `upcoming`.
+
+#[test]
+fn kept_upcoming_answers_equal_fresh_ones_through_dst_transitions() {
+    for zone in [OSLO, NEW_YORK, "UTC"] {
+        for expr in ["30 2 * * *", "*/20 1-3 * * *", "0 * * * *", "15 1 * * 0"] {
+            let schedule = Schedule::parse(expr, zone).unwrap();
+            for start in [
+                "2027-03-27T18:00:00Z",
+                "2027-10-30T18:00:00Z",
+                "2027-11-06T18:00:00Z",
+            ] {
+                // Steps of 7 minutes over a day and a half: many reads
+                // between two instants, and each instant passing.
+                let mut after = at(start);
+                for _ in 0..310 {
+                    let fresh: Vec<_> = schedule.iter_after(after).take(5).collect();
+                    assert_eq!(
+                        schedule.upcoming(after, 5),
+                        fresh,
+                        "{expr} in {zone} after {after}"
+                    );
+                    after += chrono::TimeDelta::minutes(7);
+                }
+                // And back in time: an answer kept for a later instant is
+                // not the answer for an earlier one.
+                let early = at(start) - chrono::TimeDelta::days(2);
+                let fresh: Vec<_> = schedule.iter_after(early).take(5).collect();
+                assert_eq!(
+                    schedule.upcoming(early, 5),
+                    fresh,
+                    "{expr} in {zone} after {early}"
+                );
+            }
+        }
+    }
+}
