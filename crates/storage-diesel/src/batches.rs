@@ -305,7 +305,6 @@ fn write_batches(
 
 impl BatchRepository for Store {
     fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, StoreError> {
-        let mut conn = self.conn()?;
         let mut seen = HashSet::with_capacity(user_ids.len());
         let ids: Vec<&str> = user_ids
             .iter()
@@ -313,14 +312,17 @@ impl BatchRepository for Store {
             .filter(|id| seen.insert(*id))
             .collect();
         let mut found = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let subjects = load_chunk(&mut conn, chunk)?.into_subjects()?;
-            found.extend(
-                subjects
-                    .into_iter()
-                    .map(|s| (s.record.mentor.user_id.clone(), s)),
-            );
-        }
+        self.with_conn::<_, StoreError>(|conn| {
+            for chunk in ids.chunks(IDS_PER_QUERY) {
+                let subjects = load_chunk(conn, chunk)?.into_subjects()?;
+                found.extend(
+                    subjects
+                        .into_iter()
+                        .map(|s| (s.record.mentor.user_id.clone(), s)),
+                );
+            }
+            Ok(())
+        })?;
         Ok(ids.iter().filter_map(|id| found.remove(*id)).collect())
     }
 
@@ -329,8 +331,7 @@ impl BatchRepository for Store {
         first: &str,
         last: &str,
     ) -> Result<Vec<Subject>, StoreError> {
-        let mut conn = self.conn()?;
-        Ok(load_range(&mut conn, first, last)?.into_subjects()?)
+        self.with_conn(|conn| load_range(conn, first, last)?.into_subjects())
     }
 
     fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, StoreError> {
@@ -355,7 +356,6 @@ impl BatchRepository for Store {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn()?;
         // Two fixed shapes, so both stay in the statement cache; the
         // (status, user_id) index serves them.
         let active = mentors::table
@@ -363,23 +363,24 @@ impl BatchRepository for Store {
             .order(mentors::user_id.asc())
             .select(mentors::user_id)
             .limit(i64::from(limit));
-        let ids = match after {
-            Some(a) => active.filter(mentors::user_id.gt(a)).load(&mut *conn),
-            None => active.load(&mut *conn),
-        };
-        Ok(ids.map_err(StorageError::from)?)
+        self.with_conn(|conn| {
+            Ok(match after {
+                Some(a) => active.filter(mentors::user_id.gt(a)).load(conn),
+                None => active.load(conn),
+            }?)
+        })
     }
 
     fn active_user_ids_between(&self, first: &str, last: &str) -> Result<Vec<String>, StoreError> {
-        let mut conn = self.conn()?;
-        let ids = mentors::table
-            .filter(mentors::status.eq(MentorStatus::Active.as_str()))
-            .filter(mentors::user_id.ge(first))
-            .filter(mentors::user_id.le(last))
-            .order(mentors::user_id.asc())
-            .select(mentors::user_id)
-            .load(&mut *conn);
-        Ok(ids.map_err(StorageError::from)?)
+        self.with_conn(|conn| {
+            Ok(mentors::table
+                .filter(mentors::status.eq(MentorStatus::Active.as_str()))
+                .filter(mentors::user_id.ge(first))
+                .filter(mentors::user_id.le(last))
+                .order(mentors::user_id.asc())
+                .select(mentors::user_id)
+                .load(conn)?)
+        })
     }
 }
 

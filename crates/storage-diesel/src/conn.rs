@@ -158,8 +158,10 @@ impl r2d2::ManageConnection for Manager {
         }
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A connection left inside a transaction (one whose end failed) is
+    /// not lent again.
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 

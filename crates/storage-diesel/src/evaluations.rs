@@ -236,30 +236,30 @@ pub(crate) const LEGACY_ID_LAG: chrono::Duration = chrono::Duration::minutes(1);
 
 impl EvaluationRepository for Store {
     fn load_subject(&self, user_id: &str) -> MaybeMentor<Subject> {
-        let mut conn = self.conn()?;
-        let Some(record) = load_record(&mut conn, user_id)? else {
-            return Ok(None);
-        };
-        let mut milestones_achieved_at = [None; 4];
-        let rows: Vec<(String, i64)> = mentor_milestones::table
-            .filter(mentor_milestones::user_id.eq(user_id))
-            .select((
-                mentor_milestones::milestone_type,
-                mentor_milestones::achieved_at,
-            ))
-            .load(&mut *conn)
-            .map_err(StorageError::from)?;
-        for (name, at) in rows {
-            if let Ok(t) = MilestoneType::parse(&name) {
-                milestones_achieved_at[t.index()] = Some(from_millis(at)?);
+        self.with_conn(|conn| {
+            let Some(record) = load_record(conn, user_id)? else {
+                return Ok(None);
+            };
+            let mut milestones_achieved_at = [None; 4];
+            let rows: Vec<(String, i64)> = mentor_milestones::table
+                .filter(mentor_milestones::user_id.eq(user_id))
+                .select((
+                    mentor_milestones::milestone_type,
+                    mentor_milestones::achieved_at,
+                ))
+                .load(conn)?;
+            for (name, at) in rows {
+                if let Ok(t) = MilestoneType::parse(&name) {
+                    milestones_achieved_at[t.index()] = Some(from_millis(at)?);
+                }
             }
-        }
-        let history = load_history(&mut conn, user_id)?;
-        Ok(Some(Subject {
-            record,
-            milestones_achieved_at,
-            history,
-        }))
+            let history = load_history(conn, user_id)?;
+            Ok(Some(Subject {
+                record,
+                milestones_achieved_at,
+                history,
+            }))
+        })
     }
 
     fn record_evaluation(
@@ -285,14 +285,14 @@ impl EvaluationRepository for Store {
     }
 
     fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError> {
-        let mut conn = self.conn()?;
-        let row = evaluations::table
-            .find(id)
-            .select(EvaluationRow::as_select())
-            .first::<EvaluationRow>(&mut *conn)
-            .optional()
-            .map_err(StorageError::from)?;
-        Ok(row.map(EvaluationRow::into_record).transpose()?)
+        self.with_conn(|conn| {
+            let row = evaluations::table
+                .find(id)
+                .select(EvaluationRow::as_select())
+                .first::<EvaluationRow>(conn)
+                .optional()?;
+            row.map(EvaluationRow::into_record).transpose()
+        })
     }
 
     fn list_evaluations(
@@ -300,25 +300,26 @@ impl EvaluationRepository for Store {
         filter: &EvaluationFilter,
         page: PageRequest,
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
-        let mut conn = self.conn()?;
-        let (total, rows) = conn.transaction(|c| -> Result<_, StorageError> {
-            let total = list_total(c, Counted::Evaluations, filter.is_unfiltered(), |c| {
-                filtered(filter).count().get_result(c)
-            })?;
-            let mut q = filtered(filter);
-            // The cursor: the rows after it in the list's order, a range of
-            // the `id` order the page is read in, so no row before it is read.
-            if let Some(after) = &filter.after {
-                q = q.filter(evaluations::id.lt(after));
-            }
-            let rows: Vec<EvaluationRow> = q
-                // (evaluated_at, id) descending: ids carry their instant.
-                .order(evaluations::id.desc())
-                .limit(i64::from(page.limit))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(EvaluationRow::as_select())
-                .load(c)?;
-            Ok((total, rows))
+        let (total, rows) = self.with_conn::<_, StoreError>(|conn| {
+            conn.transaction(|c| -> Result<_, StorageError> {
+                let total = list_total(c, Counted::Evaluations, filter.is_unfiltered(), |c| {
+                    filtered(filter).count().get_result(c)
+                })?;
+                let mut q = filtered(filter);
+                // The cursor: the rows after it in the list's order, a range of
+                // the `id` order the page is read in, so no row before it is read.
+                if let Some(after) = &filter.after {
+                    q = q.filter(evaluations::id.lt(after));
+                }
+                let rows: Vec<EvaluationRow> = q
+                    // (evaluated_at, id) descending: ids carry their instant.
+                    .order(evaluations::id.desc())
+                    .limit(i64::from(page.limit))
+                    .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                    .select(EvaluationRow::as_select())
+                    .load(c)?;
+                Ok((total, rows))
+            })
         })?;
         let rows = rows
             .into_iter()

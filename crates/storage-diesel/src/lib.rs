@@ -23,6 +23,7 @@ mod notifications;
 mod rows;
 mod runs;
 mod schema;
+mod snapshot;
 #[cfg(feature = "test-support")]
 pub mod testdb;
 mod totals;
@@ -54,6 +55,8 @@ pub struct Store {
     checkpointer: Option<std::sync::Arc<checkpoint::Checkpointer>>,
     /// SQLite: the one writer of this process (see [`Store::write`]).
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// The identity of `pool`, shared by its clones ([`Store::snapshot`]).
+    pool_id: std::sync::Arc<()>,
 }
 
 /// A pooled connection.
@@ -82,6 +85,7 @@ impl Store {
             target,
             checkpointer,
             writer,
+            pool_id: std::sync::Arc::default(),
         })
     }
 
@@ -101,6 +105,7 @@ impl Store {
             backend: self.backend,
             checkpointer: self.checkpointer.clone(),
             writer: self.writer.clone(),
+            pool_id: std::sync::Arc::default(),
         })
     }
 
@@ -173,12 +178,17 @@ impl Store {
             .map_err(|e| StoreError::from(StorageError::Pool(e)))
     }
 
-    /// Runs `f` on a pooled connection; its errors, and the pool's, become
+    /// Runs `f` on a pooled connection (the one of this thread's
+    /// [`Store::snapshot`], if any); its errors, and the pool's, become
     /// the calling port's `StoreError` (each pure crate has its own).
     pub(crate) fn with_conn<T, E: From<StorageError>>(
         &self,
         f: impl FnOnce(&mut AnyConnection) -> Result<T, StorageError>,
     ) -> Result<T, E> {
+        let f = match self.in_snapshot(f) {
+            Ok(read) => return read.map_err(E::from),
+            Err(f) => f,
+        };
         let mut conn = self.pool.get().map_err(StorageError::Pool)?;
         f(&mut conn).map_err(E::from)
     }

@@ -96,8 +96,7 @@ fn with_certifications(
 
 impl MentorRepository for Store {
     fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord> {
-        let mut conn = self.conn()?;
-        Ok(read_record(&mut conn, user_id)?)
+        self.with_conn(|conn| read_record(conn, user_id))
     }
 
     fn list_mentors(
@@ -105,7 +104,6 @@ impl MentorRepository for Store {
         filter: &MentorFilter,
         page: PageRequest,
     ) -> Result<Paged<MentorRecord>, StoreError> {
-        let mut conn = self.conn()?;
         let filtered = || {
             let mut q = mentors::table.into_boxed();
             if let Some(org) = &filter.org_id {
@@ -116,20 +114,22 @@ impl MentorRepository for Store {
             }
             q
         };
-        let (total, out) = conn.transaction(|c| -> Result<_, StorageError> {
-            let total = list_total(
-                c,
-                Counted::Mentors,
-                *filter == MentorFilter::default(),
-                |c| filtered().count().get_result(c),
-            )?;
-            let rows: Vec<MentorRow> = filtered()
-                .order(mentors::user_id.asc())
-                .limit(i64::from(page.limit))
-                .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                .select(MentorRow::as_select())
-                .load(c)?;
-            Ok((total, with_certifications(c, rows)?))
+        let (total, out) = self.with_conn::<_, StoreError>(|conn| {
+            conn.transaction(|c| -> Result<_, StorageError> {
+                let total = list_total(
+                    c,
+                    Counted::Mentors,
+                    *filter == MentorFilter::default(),
+                    |c| filtered().count().get_result(c),
+                )?;
+                let rows: Vec<MentorRow> = filtered()
+                    .order(mentors::user_id.asc())
+                    .limit(i64::from(page.limit))
+                    .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+                    .select(MentorRow::as_select())
+                    .load(c)?;
+                Ok((total, with_certifications(c, rows)?))
+            })
         })?;
         Ok(Paged { rows: out, total })
     }
@@ -140,7 +140,6 @@ impl MentorRepository for Store {
         status: Option<MentorStatus>,
         limit: u32,
     ) -> Result<Vec<MentorRecord>, StoreError> {
-        let mut conn = self.conn()?;
         let mut q = mentors::table.into_boxed();
         if let Some(a) = after {
             q = q.filter(mentors::user_id.gt(a));
@@ -148,13 +147,14 @@ impl MentorRepository for Store {
         if let Some(s) = status {
             q = q.filter(mentors::status.eq(s.as_str()));
         }
-        let rows: Vec<MentorRow> = q
-            .order(mentors::user_id.asc())
-            .limit(i64::from(limit))
-            .select(MentorRow::as_select())
-            .load(&mut *conn)
-            .map_err(StorageError::from)?;
-        Ok(with_certifications(&mut conn, rows)?)
+        self.with_conn(|conn| {
+            let rows: Vec<MentorRow> = q
+                .order(mentors::user_id.asc())
+                .limit(i64::from(limit))
+                .select(MentorRow::as_select())
+                .load(conn)?;
+            with_certifications(conn, rows)
+        })
     }
 
     fn upsert_mentor(

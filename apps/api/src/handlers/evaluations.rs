@@ -47,11 +47,13 @@ pub async fn list(
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
     let evaluations = state.runtime.evaluations.clone();
-    let (unfiltered, first) = (filter.is_unfiltered(), page.page == 1);
-    let paged = super::read_page(&state.store, unfiltered, first, move || {
-        evaluations.list(&filter, page)
-    })
-    .await??;
+    let shape = super::PageShape {
+        unfiltered: filter.is_unfiltered(),
+        first: page.page == 1,
+        one_mentor: filter.is_one_mentor(),
+    };
+    let paged =
+        super::read_page(&state.store, shape, move || evaluations.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, EvaluationDto::from)))
 }
 

@@ -47,7 +47,7 @@ pub async fn get<V: View>(
 ) -> Result<HttpResponse> {
     let key = V::VIEW.key(path.into_inner());
     let rt = state.runtime.clone();
-    let detail = super::read(&state.store, move || rt.job_detail(&key)).await??;
+    let detail = super::read_together(&state.store, move || rt.job_detail(&key)).await??;
     Ok(HttpResponse::Ok().json(DetailOut {
         view: V::VIEW,
         detail: &detail,

@@ -24,11 +24,12 @@ pub async fn list(
     let filter = query.filter()?;
     let page = page_request(query.page, query.limit)?;
     let outbox = state.runtime.notifications.clone();
-    let (unfiltered, first) = (filter.is_unfiltered(), page.page == 1);
-    let paged = super::read_page(&state.store, unfiltered, first, move || {
-        outbox.list(&filter, page)
-    })
-    .await??;
+    let shape = super::PageShape {
+        unfiltered: filter.is_unfiltered(),
+        first: page.page == 1,
+        one_mentor: filter.is_one_mentor(),
+    };
+    let paged = super::read_page(&state.store, shape, move || outbox.list(&filter, page)).await??;
     Ok(HttpResponse::Ok().json(ListBody::of(paged, page, NotificationDto::from)))
 }
 

@@ -175,6 +175,28 @@ impl EvaluationFilter {
             && from.is_none()
             && to.is_none()
     }
+
+    /// Whether the filter is one mentor and nothing else (a cursor is no
+    /// filter): the list of one mentor's evaluations, as a mentor's page
+    /// shows it.
+    ///
+    /// ```
+    /// use scenario_engine::service::EvaluationFilter;
+    ///
+    /// let mine = EvaluationFilter { user_id: Some("usr_1".into()), ..EvaluationFilter::default() };
+    /// assert!(mine.is_one_mentor());
+    /// let of_a_run = EvaluationFilter { run_id: Some("run_01".into()), ..mine.clone() };
+    /// assert!(!of_a_run.is_one_mentor());
+    /// assert!(!EvaluationFilter::default().is_one_mentor());
+    /// ```
+    pub fn is_one_mentor(&self) -> bool {
+        self.user_id.is_some()
+            && Self {
+                user_id: None,
+                ..self.clone()
+            }
+            .is_unfiltered()
+    }
 }
 
 /// A validated override of a recorded evaluation.

@@ -99,6 +99,26 @@ impl NotificationFilter {
         user_id.is_none() && scenario_type.is_none() && status.is_none() && run_id.is_none()
     }
 
+    /// Whether the filter is one mentor and nothing else (a cursor is no
+    /// filter): the list of one mentor's notifications.
+    ///
+    /// ```
+    /// use scenario_engine::service::{NotificationFilter, NotificationStatus};
+    ///
+    /// let mine = NotificationFilter { user_id: Some("usr_1".into()), ..NotificationFilter::default() };
+    /// assert!(mine.is_one_mentor());
+    /// let pending = NotificationFilter { status: Some(NotificationStatus::Pending), ..mine.clone() };
+    /// assert!(!pending.is_one_mentor());
+    /// ```
+    pub fn is_one_mentor(&self) -> bool {
+        self.user_id.is_some()
+            && Self {
+                user_id: None,
+                ..self.clone()
+            }
+            .is_unfiltered()
+    }
+
     /// Whether `n` passes the filter.
     pub fn matches(&self, n: &Notification) -> bool {
         self.user_id.as_ref().is_none_or(|u| *u == n.user_id)
