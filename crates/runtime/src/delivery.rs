@@ -88,14 +88,15 @@ impl Sink for LogSink {
         attempt: u32,
         _clock: &'a dyn Clock,
     ) -> Attempt<'a> {
+        let payload = n.payload.to_value();
         tracing::info!(
             target: "mentor_scheduler::notifications",
             notification_id = %n.id,
             user_id = %n.user_id,
             org_id = %n.org_id,
             scenario_type = n.scenario_type.as_str(),
-            reason_code = n.payload["reason_code"].as_str().unwrap_or_default(),
-            reason = n.payload["reason"].as_str().unwrap_or_default(),
+            reason_code = payload["reason_code"].as_str().unwrap_or_default(),
+            reason = payload["reason"].as_str().unwrap_or_default(),
             attempt,
             "notification"
         );

@@ -28,6 +28,7 @@ mod evaluation_repo;
 mod evaluation_service;
 mod ids;
 mod import;
+mod json_text;
 mod mentor_repo;
 mod mentor_service;
 mod outbox;
@@ -57,6 +58,7 @@ pub use ids::{
     validate_platform_id,
 };
 pub use import::{ImportOutcome, ImportSource, MAX_REPORTED_LINES, RejectedImport, SourceLine};
+pub use json_text::JsonText;
 pub use mentor_repo::{
     ActivityEvent, ActivityOutcome, ImportCounts, ImportFeed, ImportLine, MentorFilter,
     MentorImport, MentorRecord, MentorRepository, MentorUpsert, PreferencesPatch,

@@ -145,7 +145,10 @@ fn a_claim_takes_due_pending_notifications_in_due_order_and_counts_the_attempt<S
         assert_eq!(d.notification.updated_at, now);
         assert_eq!(d.notification, get(&**s, &d.claim.id), "returned as stored");
     }
-    assert_eq!(batch[0].notification.payload["notification_id"], a.as_str());
+    assert_eq!(
+        batch[0].notification.payload.to_value()["notification_id"],
+        a.as_str()
+    );
     assert_eq!(get(&**s, &c).attempts, 0, "not due yet");
 
     // A limit takes the earliest only.

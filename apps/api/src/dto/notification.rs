@@ -1,9 +1,8 @@
 //! Notification wire types (the outbox row, docs/api.md; beyond the contracts).
 
 use scenario_engine::rules::ScenarioType;
-use scenario_engine::service::{Notification, NotificationFilter, NotificationStatus};
+use scenario_engine::service::{JsonText, Notification, NotificationFilter, NotificationStatus};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{check_filter_ids, instant, opt_instant};
@@ -26,7 +25,7 @@ pub struct NotificationDto {
     /// `notification_id`, `user_id`, `org_id`, `scenario_type`,
     /// `reason_code`, `reason`, `metadata`, `created_at`).
     #[schema(value_type = Object)]
-    pub payload: Value,
+    pub payload: JsonText,
     /// `pending`, `delivered`, `failed` or `cancelled`.
     pub status: &'static str,
     /// Delivery attempts made.

@@ -12,6 +12,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use chrono::{DateTime, Utc};
 
 use crate::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType};
+use crate::service::JsonText;
 use crate::service::{
     BatchOutcome, BatchWrite, EvaluationRecord, MentorRecord, NewNotification, Notification,
     NotificationStatus, PageRequest, Paged, Subject,
@@ -60,7 +61,7 @@ impl StoredNotification {
             org_id: n.org_id.clone(),
             scenario_type: n.scenario_type,
             dedupe_key: n.dedupe_key.clone(),
-            payload: n.payload.clone(),
+            payload: JsonText::of(&n.payload),
             status: self.status,
             attempts: self.attempts,
             last_error: self.last_error.clone(),

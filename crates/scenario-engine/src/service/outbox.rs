@@ -17,6 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::clock::Clock;
 use super::evaluation_repo::NotificationStatus;
 use super::ids::lookup_id;
+use super::json_text::JsonText;
 use super::retry::{AttemptResult, Outcome, RetryPolicy};
 use super::store::{PageRequest, Paged, StoreError};
 use crate::rules::ScenarioType;
@@ -39,8 +40,8 @@ pub struct Notification {
     pub scenario_type: ScenarioType,
     /// Once-only key.
     pub dedupe_key: String,
-    /// What the sink delivers: the webhook body of docs/api.md.
-    pub payload: serde_json::Value,
+    /// What the sink delivers: the webhook body of docs/api.md, as stored.
+    pub payload: JsonText,
     /// Where it stands.
     pub status: NotificationStatus,
     /// Delivery attempts made (each counted when it starts).
