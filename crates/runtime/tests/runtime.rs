@@ -970,7 +970,7 @@ async fn the_certification_jobs_count_days_in_their_own_time_zone(db: &TestDb) {
     let days: Vec<_> = recorded
         .rows
         .iter()
-        .map(|e| e.evaluation_metadata["days_until_expiry"].clone())
+        .map(|e| e.evaluation_metadata.to_value()["days_until_expiry"].clone())
         .collect();
     assert_eq!(days, [serde_json::json!(0)], "{recorded:?}");
 }

@@ -164,7 +164,7 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
             scenario_type: e.scenario_type.as_str(),
             should_notify: stored.should_notify,
             evaluated_at: to_millis(e.evaluated_at),
-            evaluation_metadata: &entry.metadata_json,
+            evaluation_metadata: entry.evaluation.evaluation_metadata.as_str(),
             reason: stored.reason,
             reason_code: stored.reason_code.as_str(),
             run_id: e.run_id.as_deref(),

@@ -22,6 +22,14 @@ pub(crate) fn to_json_text(v: &serde_json::Value) -> String {
     scenario_engine::service::json_text(v)
 }
 
+/// Stored JSON kept as its text ([`JsonText`](scenario_engine::service::JsonText)), once checked to be JSON.
+pub(crate) fn stored_json(
+    text: String,
+) -> Result<scenario_engine::service::JsonText, StorageError> {
+    scenario_engine::service::JsonText::parse(text)
+        .map_err(|_| StorageError::Corrupt("stored JSON does not parse"))
+}
+
 pub(crate) fn from_json_text(s: &str) -> Result<serde_json::Value, StorageError> {
     serde_json::from_str(s).map_err(|_| StorageError::Corrupt("stored JSON does not parse"))
 }

@@ -15,7 +15,7 @@ use scenario_engine::service::{
 
 use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, write_tx};
-use crate::convert::{from_json_text, from_millis, to_json_text, to_millis};
+use crate::convert::{from_millis, stored_json, to_json_text, to_millis};
 use crate::error::StorageError;
 use crate::mentor_rows::load_record;
 use crate::mentors::record_milestone;
@@ -66,7 +66,7 @@ impl EvaluationRow {
             scenario_type: e.scenario_type.as_str().to_owned(),
             should_notify: e.should_notify,
             evaluated_at: to_millis(e.evaluated_at),
-            evaluation_metadata: to_json_text(&e.evaluation_metadata),
+            evaluation_metadata: e.evaluation_metadata.as_str().to_owned(),
             reason: e.reason.clone(),
             reason_code: e.reason_code.as_str().to_owned(),
             run_id: e.run_id.clone(),
@@ -80,7 +80,7 @@ impl EvaluationRow {
             scenario_type: ScenarioType::parse(&self.scenario_type)
                 .map_err(|_| StorageError::Corrupt("evaluations.scenario_type"))?,
             evaluated_at: from_millis(self.evaluated_at)?,
-            evaluation_metadata: from_json_text(&self.evaluation_metadata)?,
+            evaluation_metadata: stored_json(self.evaluation_metadata)?,
             reason_code: ReasonCode::parse(&self.reason_code)
                 .map_err(|_| StorageError::Corrupt("evaluations.reason_code"))?,
             id: self.id,

@@ -17,14 +17,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scenario_engine::rules::ScenarioType;
 use scenario_engine::service::{
-    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, JsonText, NOTIFICATION_ID_PREFIX,
-    Notification, NotificationFilter, NotificationStatus, Outbox, Outcome, PageRequest, Paged,
-    Requeue, Settled, StoreError, id_bounds_at,
+    CLAIM_LAPSED_ERROR, Claim, ClaimRequest, Delivery, NOTIFICATION_ID_PREFIX, Notification,
+    NotificationFilter, NotificationStatus, Outbox, Outcome, PageRequest, Paged, Requeue, Settled,
+    StoreError, id_bounds_at,
 };
 
 use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, write_tx};
-use crate::convert::{from_millis, opt_from_millis, to_millis};
+use crate::convert::{from_millis, opt_from_millis, stored_json, to_millis};
 use crate::error::StorageError;
 use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
 use crate::schema::notifications;
@@ -44,8 +44,7 @@ impl NotificationRow {
         Ok(Notification {
             scenario_type: ScenarioType::parse(&self.scenario_type)
                 .map_err(|_| StorageError::Corrupt("notifications.scenario_type"))?,
-            payload: JsonText::parse(self.payload)
-                .map_err(|_| StorageError::Corrupt("stored JSON does not parse"))?,
+            payload: stored_json(self.payload)?,
             status: NotificationStatus::parse(&self.status)
                 .map_err(|_| StorageError::Corrupt("notifications.status"))?,
             attempts: u32::try_from(self.attempts)

@@ -1122,7 +1122,7 @@ fn of_two_milestones_reached_at_once_the_second_waits_for_the_cooldown<S: BatchP
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         rows.into_iter()
             .map(|e| {
-                let t = e.evaluation_metadata["milestone_type"]
+                let t = e.evaluation_metadata.to_value()["milestone_type"]
                     .as_str()
                     .unwrap()
                     .to_owned();

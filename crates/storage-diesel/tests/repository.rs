@@ -1549,7 +1549,7 @@ fn override_replaces_metadata_and_should_notify<S: Repo>(s: &Arc<S>) {
         .override_evaluation("trg_1", &metadata_only, later)
         .unwrap()
         .unwrap();
-    assert_eq!(first.evaluation_metadata, meta);
+    assert_eq!(first.evaluation_metadata.to_value(), meta);
     assert!(!first.should_notify);
     assert_eq!(s.get_evaluation("trg_1").unwrap(), Some(first.clone()));
 
@@ -1562,7 +1562,7 @@ fn override_replaces_metadata_and_should_notify<S: Repo>(s: &Arc<S>) {
         .unwrap()
         .unwrap();
     assert!(second.should_notify);
-    assert_eq!(second.evaluation_metadata, meta);
+    assert_eq!(second.evaluation_metadata.to_value(), meta);
 
     let both = EvaluationOverride {
         should_notify: Some(false),
@@ -1573,11 +1573,11 @@ fn override_replaces_metadata_and_should_notify<S: Repo>(s: &Arc<S>) {
         .unwrap()
         .unwrap();
     assert!(!third.should_notify);
-    assert_eq!(third.evaluation_metadata, serde_json::json!({}));
+    assert_eq!(third.evaluation_metadata.to_value(), serde_json::json!({}));
     // Everything else is the recorded decision.
     let expected = scenario_engine::service::EvaluationRecord {
         should_notify: false,
-        evaluation_metadata: serde_json::json!({}),
+        evaluation_metadata: serde_json::json!({}).into(),
         ..e
     };
     assert_eq!(third, expected);
@@ -2012,10 +2012,10 @@ fn inactivity_fires_for_the_contract_example_then_answers_cooldown_active<S: Rep
     assert!(first.should_notify);
     assert_eq!(first.reason_code.as_str(), "threshold_reached");
     assert_eq!(first.evaluated_at, t0());
-    assert_eq!(first.evaluation_metadata["days_inactive"], 9);
-    assert_eq!(first.evaluation_metadata["threshold_days"], 7);
+    assert_eq!(first.evaluation_metadata.to_value()["days_inactive"], 9);
+    assert_eq!(first.evaluation_metadata.to_value()["threshold_days"], 7);
     assert_eq!(
-        first.evaluation_metadata["last_active_at"],
+        first.evaluation_metadata.to_value()["last_active_at"],
         "2026-03-16T14:22:00Z"
     );
     assert_eq!(s.get_evaluation(&first.id).unwrap(), Some(first.clone()));
@@ -2123,10 +2123,10 @@ fn milestone_fires_once_then_answers_already_notified<S: Repo>(s: &Arc<S>) {
     assert!(first.should_notify);
     assert_eq!(first.reason_code.as_str(), "milestone_reached");
     assert_eq!(
-        first.evaluation_metadata["achieved_at"],
+        first.evaluation_metadata.to_value()["achieved_at"],
         "2026-03-20T17:00:00Z"
     );
-    assert_eq!(first.evaluation_metadata["sessions_count"], 1);
+    assert_eq!(first.evaluation_metadata.to_value()["sessions_count"], 1);
     // A repeated milestone answers already_notified, even inside the
     // cooldown (docs/rules.md, "The checks, in order").
     assert!(!inside_cooldown.should_notify);
@@ -2165,13 +2165,13 @@ fn milestone_first_seen_by_an_evaluation_is_recorded_at_the_evaluation_time<S: R
     let seen = t0() + TimeDelta::hours(1);
     assert!(first.should_notify);
     assert_eq!(
-        first.evaluation_metadata["achieved_at"],
+        first.evaluation_metadata.to_value()["achieved_at"],
         "2026-03-25T09:00:00Z"
     );
     assert_eq!(milestones(&**s, USER), [None, Some(seen), None, None]);
     assert_eq!(later.reason_code.as_str(), "already_notified");
     assert_eq!(
-        later.evaluation_metadata["achieved_at"],
+        later.evaluation_metadata.to_value()["achieved_at"],
         "2026-03-25T09:00:00Z"
     );
 }
@@ -2198,16 +2198,22 @@ fn certification_expiry_fires_once_per_stage<S: Repo>(s: &Arc<S>) {
     let stage_7 = services.evaluate(USER, expiry);
 
     assert!(stage_30.should_notify);
-    assert_eq!(stage_30.evaluation_metadata["days_until_expiry"], 30);
     assert_eq!(
-        stage_30.evaluation_metadata["certification_id"],
+        stage_30.evaluation_metadata.to_value()["days_until_expiry"],
+        30
+    );
+    assert_eq!(
+        stage_30.evaluation_metadata.to_value()["certification_id"],
         "cert_safety_003"
     );
     assert!(!again_now.should_notify);
     assert_eq!(again_now.reason_code.as_str(), "already_notified");
     assert_eq!(day_26.reason_code.as_str(), "already_notified");
     assert!(stage_14.should_notify, "{}", stage_14.reason);
-    assert_eq!(stage_14.evaluation_metadata["days_until_expiry"], 14);
+    assert_eq!(
+        stage_14.evaluation_metadata.to_value()["days_until_expiry"],
+        14
+    );
     assert_eq!(day_10.reason_code.as_str(), "already_notified");
     assert!(stage_7.should_notify, "{}", stage_7.reason);
     let keys: BTreeSet<String> = s.outbox(USER).into_iter().map(|n| n.dedupe_key).collect();

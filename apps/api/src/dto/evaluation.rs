@@ -3,7 +3,7 @@
 
 use scenario_engine::rules::{MilestoneType, ReasonCode, Scenario, ScenarioType};
 use scenario_engine::service::{
-    EvaluationFilter, EvaluationOverride, EvaluationRecord, ShouldNotify,
+    EvaluationFilter, EvaluationOverride, EvaluationRecord, JsonText, ShouldNotify,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -28,7 +28,7 @@ pub struct EvaluationDto {
     pub evaluated_at: String,
     /// The numbers behind the decision.
     #[schema(value_type = Object)]
-    pub evaluation_metadata: Value,
+    pub evaluation_metadata: JsonText,
     /// A sentence.
     pub reason: String,
     /// A stable machine code.

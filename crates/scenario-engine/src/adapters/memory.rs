@@ -254,7 +254,7 @@ impl State {
 /// };
 /// let first = evaluations.evaluate(request.clone()).unwrap();
 /// assert!(first.should_notify);
-/// assert_eq!(first.evaluation_metadata["days_inactive"], 9);
+/// assert_eq!(first.evaluation_metadata.to_value()["days_inactive"], 9);
 /// // Inside the cooldown, the same evaluation does not fire again.
 /// let second = evaluations.evaluate(request).unwrap();
 /// assert_eq!(second.reason_code, ReasonCode::CooldownActive);

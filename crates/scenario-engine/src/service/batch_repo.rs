@@ -66,9 +66,6 @@ pub struct BatchEntry {
     /// its scenario type that the batch does not keep (never in a dry run);
     /// each recorded unless one is recorded already.
     pub milestones_seen: Vec<(MilestoneType, DateTime<Utc>)>,
-    /// The evaluation's metadata as JSON text, serialised while the batch
-    /// is prepared (off the thread that writes it).
-    pub metadata_json: String,
 }
 
 /// How one entry of a batch is stored, once storage knows whether its
@@ -86,14 +83,14 @@ pub struct StoredDecision<'a> {
 }
 
 impl BatchEntry {
-    /// A decision to store, with its metadata serialised and no milestone seen.
+    /// A decision to store, with no milestone seen. Its metadata is text
+    /// already, serialised when the decision was rendered (off the thread
+    /// that writes the batch).
     pub fn new(evaluation: EvaluationRecord, enqueue: Option<Enqueue>) -> Self {
-        let metadata_json = json_text(&evaluation.evaluation_metadata);
         Self {
             evaluation,
             enqueue,
             milestones_seen: Vec::new(),
-            metadata_json,
         }
     }
 

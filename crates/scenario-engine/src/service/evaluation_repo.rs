@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::json_text::JsonText;
 use super::mentor_repo::MentorRecord;
 use super::store::{MaybeMentor, PageRequest, Paged, StoreError};
 use crate::rules::{MilestoneType, OwnedHistory, ReasonCode, ScenarioType, UnknownName};
@@ -34,8 +35,9 @@ pub struct EvaluationRecord {
     pub should_notify: bool,
     /// When it was decided (whole seconds).
     pub evaluated_at: DateTime<Utc>,
-    /// The numbers behind it, possibly replaced by an override.
-    pub evaluation_metadata: serde_json::Value,
+    /// The numbers behind it, possibly replaced by an override: a JSON
+    /// object, kept as its text.
+    pub evaluation_metadata: JsonText,
     /// The sentence.
     pub reason: String,
     /// The machine code.

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::evaluation_repo::{EvaluationRecord, NewNotification, Subject};
 use super::ids::{EVALUATION_ID_PREFIX, IdSource, NOTIFICATION_ID_PREFIX};
+use super::json_text::JsonText;
 use crate::rules::{Decision, MentorSnapshot, Metadata, MilestoneType, ReasonCode, format_instant};
 
 /// The borrowed snapshot of a loaded subject, as [`evaluate`](crate::evaluate) reads it.
@@ -27,7 +28,12 @@ pub fn snapshot<'a>(subject: &'a Subject) -> MentorSnapshot<'a> {
 
 /// The payload a sink delivers for a notification (its wire format:
 /// docs/api.md, "Webhook body").
-fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> serde_json::Value {
+fn notification_payload(
+    id: &str,
+    org_id: &str,
+    record: &EvaluationRecord,
+    metadata: serde_json::Value,
+) -> serde_json::Value {
     serde_json::json!({
         "version": 1,
         "notification_id": id,
@@ -36,7 +42,7 @@ fn notification_payload(id: &str, org_id: &str, record: &EvaluationRecord) -> se
         "scenario_type": record.scenario_type.as_str(),
         "reason_code": record.reason_code.as_str(),
         "reason": record.reason,
-        "metadata": record.evaluation_metadata,
+        "metadata": metadata,
         "created_at": format_instant(record.evaluated_at),
     })
 }
@@ -72,7 +78,7 @@ pub(crate) fn evaluation_record(
         scenario_type: decision.scenario_type,
         should_notify: decision.should_notify,
         evaluated_at: now,
-        evaluation_metadata: decision.metadata_json(),
+        evaluation_metadata: JsonText::of(&decision.metadata_json()),
         reason: decision.reason_sentence(),
         reason_code: decision.reason_code,
         run_id: target.run_id.map(str::to_owned),
@@ -114,7 +120,10 @@ pub(crate) fn render(
     ) {
         (true, Some(key)) => {
             let id = ids.id_at(NOTIFICATION_ID_PREFIX, now);
-            let payload = notification_payload(&id, target.org_id, &record);
+            // The metadata as a value for the payload, built again from the
+            // decision rather than parsed back from the record's text.
+            let payload =
+                notification_payload(&id, target.org_id, &record, decision.metadata_json());
             Some(NewNotification {
                 id,
                 user_id: record.user_id.clone(),

@@ -243,7 +243,7 @@ pub fn evaluation(
         scenario_type,
         should_notify,
         evaluated_at,
-        evaluation_metadata: serde_json::json!({ "case": id }),
+        evaluation_metadata: serde_json::json!({ "case": id }).into(),
         reason: format!("decision {id}"),
         reason_code: if should_notify {
             ReasonCode::ThresholdReached

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::{InMemoryStore, page_after};
 use crate::rules::{MentorStatus, MilestoneType, ScenarioType};
+use crate::service::JsonText;
 use crate::service::{
     BatchOutcome, BatchRepository, BatchWrite, EvaluationFilter, EvaluationOverride,
     EvaluationRecord, EvaluationRepository, MaybeMentor, NewNotification, NotificationStatus,
@@ -85,7 +86,7 @@ impl EvaluationRepository for InMemoryStore {
             e.should_notify = should;
         }
         if let Some(meta) = &change.evaluation_metadata {
-            e.evaluation_metadata = serde_json::Value::Object(meta.clone());
+            e.evaluation_metadata = JsonText::of(&serde_json::Value::Object(meta.clone()));
         }
         let updated = e.clone();
         if change.should_notify == Some(false) {

@@ -57,7 +57,8 @@ fn run(store: &Arc<InMemoryStore>, rules: Rules) -> (BatchReport, Vec<String>) {
         .map(|e| {
             format!(
                 "{} {}",
-                e.evaluation_metadata["milestone_type"], e.reason_code
+                e.evaluation_metadata.to_value()["milestone_type"],
+                e.reason_code
             )
         })
         .collect();
