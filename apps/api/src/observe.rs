@@ -30,6 +30,13 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// one is replaced by a fresh id.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
+/// The pattern of the route a request reached, kept with its resource
+/// (`routes::configure`) so that the metrics and the access log name the
+/// route without matching the path against the route table a second time
+/// (the router matched it once already).
+#[derive(Debug, Clone)]
+pub struct RoutePattern(pub std::sync::Arc<str>);
+
 /// A request's id, in its extensions for whoever wants to log it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
@@ -72,6 +79,16 @@ fn request_id(req: &ServiceRequest) -> String {
         .map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned)
 }
 
+/// The pattern of the route `req` reached: the one its resource keeps, or
+/// for a request answered before it reached one (a refusal of the tokens),
+/// the one its path matches; `None` for a path no route matches.
+fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
+    match req.app_data::<RoutePattern>() {
+        Some(RoutePattern(pattern)) => Some(pattern.to_string()),
+        None => req.match_pattern(),
+    }
+}
+
 /// The outermost middleware: the request id (echoed in `x-request-id`), a
 /// `request` span around everything the request does, one access-log line,
 /// and the HTTP metrics by route pattern and status.
@@ -86,24 +103,24 @@ pub async fn observe(
     let started = Instant::now();
     let id = request_id(&req);
     let method = req.method().as_str().to_owned();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %method,
-        route = %route,
+        route = tracing::field::Empty,
         status = tracing::field::Empty,
     );
     let peer = req.peer_addr();
     let path = req.path().to_owned();
     let answer = next.call(req).instrument(span.clone()).await;
-    let status = match &answer {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
+    let (status, route) = match &answer {
+        Ok(res) => (res.status(), route_of(res.request())),
+        // Only a middleware's failure gets here, and it took the request.
+        Err(e) => (e.as_response_error().status_code(), None),
     };
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
     let elapsed = started.elapsed();
     span.record("status", status.as_u16());
     // A successful read is logged at debug: dashboards and orchestrators

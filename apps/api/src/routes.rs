@@ -311,7 +311,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         }
     }
     for path in &paths {
-        let mut resource = web::resource(path.as_str());
+        let mut resource =
+            web::resource(path.as_str()).app_data(observe::RoutePattern(path.as_str().into()));
         for spec in &table {
             if spec.path == path || doubled(spec).as_deref() == Some(path.as_str()) {
                 resource = resource.route((spec.route)());

@@ -202,6 +202,22 @@ async fn metrics_scraped_during_a_run_parse_as_prometheus_text(app: &TestApp) {
     app.finished_run(&string(&run.body, "id")).await;
     app.delivery.step().await.unwrap();
     let _ = app.get(&format!("{CRON}/{}", string(&job, "job_id"))).await;
+    // A request refused before it reaches its route is counted under the
+    // route's pattern all the same; a path no route has, as `unmatched`.
+    let refused = app
+        .send(
+            Method::PUT,
+            "/api/v1/mentors/usr_metrics_000",
+            &[("sec-fetch-site", "cross-site")],
+            Some("application/json"),
+            Some(br#"{"org_id": "org_oslo_01"}"#.to_vec()),
+        )
+        .await;
+    assert_error(&refused, StatusCode::FORBIDDEN, "cross_site");
+    assert_eq!(
+        app.get("/no/such/route").await.status,
+        StatusCode::NOT_FOUND
+    );
     let text = app.get("/metrics").await.text;
     let after = parse(&text);
     let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
@@ -267,6 +283,14 @@ async fn metrics_scraped_during_a_run_parse_as_prometheus_text(app: &TestApp) {
             .and_then(|n| n.parse::<f64>().ok())
             .is_some_and(|n| n >= 60.0)),
         "{text}"
+    );
+    let refused = r#"mentor_scheduler_http_requests_total{method="PUT",route="/api/v1/mentors/{user_id}",status="403"} "#;
+    assert!(text.lines().any(|l| l.starts_with(refused)), "{text}");
+    assert!(
+        value(
+            "mentor_scheduler_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ) >= 1.0
     );
     assert!(
         value(
