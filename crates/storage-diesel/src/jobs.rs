@@ -10,6 +10,7 @@ use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
 use crate::convert::{from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::schema::{jobs, markers};
+use crate::totals::{Counted, list_total};
 
 /// What `update` writes: everything but `last_run_*`, which only
 /// `record_last_run` writes (an update racing with a finishing run must not
@@ -183,16 +184,21 @@ impl JobRepository for Store {
         limit: u32,
         handler: Option<Handler>,
     ) -> Result<(Vec<Job>, u64), StoreError> {
-        self.with_conn(|c| {
-            let total: i64 = by_handler(handler).count().get_result(c)?;
-            let offset = u64::from(page.max(1) - 1) * u64::from(limit);
-            let rows: Vec<JobRow> = by_handler(handler)
-                .order((jobs::created_at.asc(), jobs::id.asc()))
-                .limit(i64::from(limit))
-                .offset(i64::try_from(offset).unwrap_or(i64::MAX))
-                .select(JobRow::as_select())
-                .load(c)?;
-            Ok((load(rows)?, u64::try_from(total).unwrap_or(0)))
+        self.with_conn(|conn| {
+            // The total and the page in one transaction, so that they agree.
+            conn.transaction(|c| {
+                let total = list_total(c, Counted::Jobs, handler.is_none(), |c| {
+                    by_handler(handler).count().get_result(c)
+                })?;
+                let offset = u64::from(page.max(1) - 1) * u64::from(limit);
+                let rows: Vec<JobRow> = by_handler(handler)
+                    .order((jobs::created_at.asc(), jobs::id.asc()))
+                    .limit(i64::from(limit))
+                    .offset(i64::try_from(offset).unwrap_or(i64::MAX))
+                    .select(JobRow::as_select())
+                    .load(c)?;
+                Ok((load(rows)?, total))
+            })
         })
     }
 

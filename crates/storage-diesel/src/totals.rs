@@ -1,5 +1,5 @@
 //! The totals of unfiltered lists: the row counts that the triggers of
-//! migration 000013 keep in `row_counts`, in the transaction that adds or
+//! migrations 000013 and 000014 (jobs) keep in `row_counts`, in the transaction that adds or
 //! removes the rows. Reading one is a read of at most 16 rows, whatever
 //! the size of the table; a filtered list counts its matching rows along
 //! the filter's index instead (docs/api.md, "Totals").
@@ -17,6 +17,7 @@ pub(crate) enum Counted {
     Evaluations,
     Notifications,
     Runs,
+    Jobs,
 }
 
 impl Counted {
@@ -27,6 +28,7 @@ impl Counted {
             Self::Evaluations => "evaluations",
             Self::Notifications => "notifications",
             Self::Runs => "runs",
+            Self::Jobs => "jobs",
         }
     }
 }

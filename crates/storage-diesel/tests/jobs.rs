@@ -193,6 +193,11 @@ fn delete_says_whether_the_job_existed<S: JobRepository>(s: &Arc<S>) {
     assert!(s.delete("job_1").unwrap());
     assert!(!s.delete("job_1").unwrap());
     assert!(s.get("job_1").unwrap().is_none());
+    assert_eq!(
+        s.list(1, 20, None).unwrap().1,
+        0,
+        "the total counts the delete"
+    );
     // The name is free again.
     s.insert(&job(
         "job_2",
@@ -202,6 +207,14 @@ fn delete_says_whether_the_job_existed<S: JobRepository>(s: &Arc<S>) {
         t0(),
     ))
     .unwrap();
+    assert_eq!(s.list(1, 20, None).unwrap().1, 1);
+    assert_eq!(s.list(1, 20, Some(Handler::PauseAutoLift)).unwrap().1, 1);
+    assert_eq!(
+        s.list(1, 20, Some(Handler::CertificationExpiryCheck))
+            .unwrap()
+            .1,
+        0
+    );
 }
 
 fn due_jobs_are_enabled_jobs_at_or_before_now_oldest_first<S: JobRepository>(s: &Arc<S>) {

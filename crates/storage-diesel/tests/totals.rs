@@ -135,15 +135,19 @@ fn unfiltered_totals_follow_inserts_erasure_and_pruning<S: Listed>(s: &Arc<S>) {
     assert_eq!(totals(&**s), (2, 2, 1));
 }
 
-/// Takes migration 000013 back out of `url`'s database, as if the rows
-/// had been written by the version before it, and opens it again.
-fn upgraded(url: &str, down: &str) -> Store {
+/// Takes migrations 000014 and 000013 back out of `url`'s database (`downs`
+/// in that order), as if the rows had been written by the version before
+/// them, and opens it again.
+fn upgraded(url: &str, downs: [&str; 2]) -> Store {
     let store = Store::open(url, 2).unwrap();
     {
         let mut conn = store.conn().unwrap();
-        conn.batch_execute(down).unwrap();
+        for down in downs {
+            conn.batch_execute(down).unwrap();
+        }
         conn.batch_execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version = '20261206000013'",
+            "DELETE FROM __diesel_schema_migrations \
+             WHERE version IN ('20261206000013', '20261206000014')",
         )
         .unwrap();
     }
@@ -151,7 +155,14 @@ fn upgraded(url: &str, down: &str) -> Store {
     Store::open(url, 2).unwrap()
 }
 
-fn an_upgrade_counts_the_rows_already_there(db: &TestDb, down: &str) {
+/// The jobs' kept total, and the jobs there are.
+fn job_totals(store: &Store) -> (u64, u64) {
+    use scheduler_core::JobRepository;
+    let (rows, total) = store.list(1, 100, None).unwrap();
+    (total, rows.len() as u64)
+}
+
+fn an_upgrade_counts_the_rows_already_there(db: &TestDb, downs: [&str; 2]) {
     let store = Store::open(db.url(), 2).unwrap();
     for user in ["usr_a", "usr_b"] {
         create(&store, user, t0());
@@ -160,9 +171,22 @@ fn an_upgrade_counts_the_rows_already_there(db: &TestDb, down: &str) {
     store
         .record_evaluation(&e, Some(&notification("ntf_1", &e, "k1")), None)
         .unwrap();
+    for (id, name) in [("job_a", "nightly-a"), ("job_b", "nightly-b")] {
+        use scheduler_core::{Handler, Job, JobName, JobRepository, Schedule};
+        let job = Job::new(
+            id.to_owned(),
+            JobName::parse(name).unwrap(),
+            Schedule::parse("0 2 * * *", "UTC").unwrap(),
+            Handler::PauseAutoLift,
+            t0(),
+        );
+        store.insert(&job).unwrap();
+    }
+    assert_eq!(job_totals(&store), (2, 2));
     drop(store);
-    let store = upgraded(db.url(), down);
+    let store = upgraded(db.url(), downs);
     assert_eq!(totals(&store), (2, 1, 1));
+    assert_eq!(job_totals(&store), (2, 2));
     create(&store, "usr_c", t0());
     assert_eq!(totals(&store), (3, 1, 1));
 }
@@ -171,7 +195,10 @@ fn an_upgrade_counts_the_rows_already_there(db: &TestDb, down: &str) {
 fn an_upgraded_sqlite_database_counts_the_rows_already_there() {
     an_upgrade_counts_the_rows_already_there(
         &TestDb::sqlite(),
-        include_str!("../../../migrations/sqlite/2026-12-06-000013_row_counts/down.sql"),
+        [
+            include_str!("../../../migrations/sqlite/2026-12-06-000014_job_count/down.sql"),
+            include_str!("../../../migrations/sqlite/2026-12-06-000013_row_counts/down.sql"),
+        ],
     );
 }
 
@@ -180,6 +207,9 @@ fn an_upgraded_postgres_database_counts_the_rows_already_there() {
     let Some(db) = TestDb::postgres() else { return };
     an_upgrade_counts_the_rows_already_there(
         &db,
-        include_str!("../../../migrations/postgres/2026-12-06-000013_row_counts/down.sql"),
+        [
+            include_str!("../../../migrations/postgres/2026-12-06-000014_job_count/down.sql"),
+            include_str!("../../../migrations/postgres/2026-12-06-000013_row_counts/down.sql"),
+        ],
     );
 }

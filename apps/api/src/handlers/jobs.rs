@@ -35,7 +35,13 @@ pub async fn list<V: View>(state: web::Data<AppState>, req: HttpRequest) -> Resu
         }
     };
     let rt = state.runtime.clone();
-    let paged = web::block(move || rt.list_jobs(handler, page)).await??;
+    let shape = super::PageShape {
+        unfiltered: handler.is_none(),
+        first: page.page == 1,
+        one_mentor: false,
+    };
+    let paged =
+        super::read_page(&state.store, shape, move || rt.list_jobs(handler, page)).await??;
     let body = ListBody::of(paged, page, |job| job);
     Ok(HttpResponse::Ok().json(body.map(|job| JobOut { view, job })))
 }
