@@ -36,8 +36,9 @@ impl Drop for End {
         if let Some(mut p) = pinned
             && Transactions::commit_transaction(&mut p.conn).is_err()
         {
-            // A connection left inside a transaction is refused by the
-            // pool's `has_broken` check and not lent again.
+            // Should this fail as well, the connection goes back to the
+            // pool inside a transaction, which its `has_broken` check
+            // refuses: it is closed, not lent again.
             let _ = Transactions::rollback_transaction(&mut p.conn);
         }
     }
@@ -55,7 +56,8 @@ impl Store {
     /// snapshot, `f` runs as it is: each read on its own (a transaction
     /// would cost PostgreSQL two more round trips than it saves).
     pub fn snapshot<T>(&self, f: impl FnOnce() -> T) -> T {
-        if self.backend() != Backend::Sqlite || PINNED.with(|cell| cell.borrow().is_some()) {
+        let pinned_here = PINNED.with(|cell| cell.try_borrow().map_or(true, |p| p.is_some()));
+        if self.backend() != Backend::Sqlite || pinned_here {
             return f();
         }
         let Ok(mut conn) = self.pool.get() else {
