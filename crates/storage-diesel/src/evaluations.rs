@@ -14,7 +14,7 @@ use scenario_engine::service::{
 };
 
 use crate::Store;
-use crate::conn::{AnyConnection, MultiBackend, write_tx};
+use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
 use crate::convert::{from_millis, stored_json, to_json_text, to_millis};
 use crate::error::StorageError;
 use crate::mentor_rows::load_record;
@@ -305,19 +305,42 @@ impl EvaluationRepository for Store {
                 let total = list_total(c, Counted::Evaluations, filter.is_unfiltered(), |c| {
                     filtered(filter).count().get_result(c)
                 })?;
-                let mut q = filtered(filter);
-                // The cursor: the rows after it in the list's order, a range of
-                // the `id` order the page is read in, so no row before it is read.
-                if let Some(after) = &filter.after {
-                    q = q.filter(evaluations::id.lt(after));
-                }
-                let rows: Vec<EvaluationRow> = q
-                    // (evaluated_at, id) descending: ids carry their instant.
-                    .order(evaluations::id.desc())
-                    .limit(i64::from(page.limit))
-                    .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                    .select(EvaluationRow::as_select())
-                    .load(c)?;
+                let limit = i64::from(page.limit);
+                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+                let rows: Vec<EvaluationRow> = if filter.is_unfiltered() {
+                    // The page every dashboard reads: statements of a fixed
+                    // shape on the concrete connection, which come from the
+                    // statement cache as they are (a boxed query's SQL is
+                    // written again at every call).
+                    let page = evaluations::table
+                        .order(evaluations::id.desc())
+                        .limit(limit)
+                        .offset(offset);
+                    match &filter.after {
+                        Some(after) => per_backend!(c, |c| page
+                            .filter(evaluations::id.lt(after))
+                            .select(EvaluationRow::as_select())
+                            .load(c))?,
+                        None => {
+                            per_backend!(c, |c| page.select(EvaluationRow::as_select()).load(c))?
+                        }
+                    }
+                } else {
+                    let mut q = filtered(filter);
+                    // The cursor: the rows after it in the list's order, a
+                    // range of the `id` order the page is read in, so no row
+                    // before it is read.
+                    if let Some(after) = &filter.after {
+                        q = q.filter(evaluations::id.lt(after));
+                    }
+                    q
+                        // (evaluated_at, id) descending: ids carry their instant.
+                        .order(evaluations::id.desc())
+                        .limit(limit)
+                        .offset(offset)
+                        .select(EvaluationRow::as_select())
+                        .load(c)?
+                };
                 Ok((total, rows))
             })
         })?;

@@ -23,7 +23,7 @@ use scenario_engine::service::{
 };
 
 use crate::Store;
-use crate::conn::{AnyConnection, MultiBackend, write_tx};
+use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
 use crate::convert::{from_millis, opt_from_millis, stored_json, to_millis};
 use crate::error::StorageError;
 use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
@@ -310,19 +310,39 @@ impl Outbox for Store {
                 let total = list_total(c, Counted::Notifications, filter.is_unfiltered(), |c| {
                     filtered(filter).count().get_result(c)
                 })?;
-                let mut q = filtered(filter);
-                // The cursor: the rows after it in the list's order.
-                if let Some(after) = &filter.after {
-                    q = q.filter(notifications::id.lt(after));
-                }
-                let rows: Vec<NotificationRow> = q
-                    // (created_at, id) descending: ids carry their instant
-                    // (migration 000009).
-                    .order(notifications::id.desc())
-                    .limit(i64::from(page.limit))
-                    .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-                    .select(NotificationRow::as_select())
-                    .load(c)?;
+                let limit = i64::from(page.limit);
+                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
+                let rows: Vec<NotificationRow> = if filter.is_unfiltered() {
+                    // Fixed shapes from the statement cache, as the
+                    // evaluation list's unfiltered page.
+                    let page = notifications::table
+                        .order(notifications::id.desc())
+                        .limit(limit)
+                        .offset(offset);
+                    match &filter.after {
+                        Some(after) => per_backend!(c, |c| page
+                            .filter(notifications::id.lt(after))
+                            .select(NotificationRow::as_select())
+                            .load(c))?,
+                        None => {
+                            per_backend!(c, |c| page.select(NotificationRow::as_select()).load(c))?
+                        }
+                    }
+                } else {
+                    let mut q = filtered(filter);
+                    // The cursor: the rows after it in the list's order.
+                    if let Some(after) = &filter.after {
+                        q = q.filter(notifications::id.lt(after));
+                    }
+                    q
+                        // (created_at, id) descending: ids carry their instant
+                        // (migration 000009).
+                        .order(notifications::id.desc())
+                        .limit(limit)
+                        .offset(offset)
+                        .select(NotificationRow::as_select())
+                        .load(c)?
+                };
                 Ok(Paged {
                     rows: rows
                         .into_iter()
