@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use scheduler_core::{Handler, Job, JobName, JobRepository, Schedule, StoreError};
 
 use crate::Store;
-use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
+use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::{from_millis, opt_from_millis, to_millis};
 use crate::error::StorageError;
 use crate::schema::{jobs, markers};
@@ -95,14 +95,6 @@ fn load(rows: Vec<JobRow>) -> Result<Vec<Job>, StorageError> {
     rows.into_iter().map(JobRow::into_job).collect()
 }
 
-fn by_handler(handler: Option<Handler>) -> jobs::BoxedQuery<'static, MultiBackend> {
-    let mut q = jobs::table.into_boxed();
-    if let Some(h) = handler {
-        q = q.filter(jobs::handler.eq(h.as_str()));
-    }
-    q
-}
-
 /// The key of the PostgreSQL advisory lock that job creators under a cap
 /// take in turn (`insert_capped`): any constant no other lock uses.
 const JOBS_CAP_LOCK: i64 = 0x006a_6f62_7363_6170; // "jobscap"
@@ -188,15 +180,27 @@ impl JobRepository for Store {
             // The total and the page in one transaction, so that they agree.
             conn.transaction(|c| {
                 let total = list_total(c, Counted::Jobs, handler.is_none(), |c| {
-                    by_handler(handler).count().get_result(c)
+                    // Counted only for a handler: without one the total is
+                    // the kept count.
+                    jobs::table
+                        .filter(jobs::handler.eq(handler.map_or("", Handler::as_str)))
+                        .count()
+                        .get_result(c)
                 })?;
                 let offset = u64::from(page.max(1) - 1) * u64::from(limit);
-                let rows: Vec<JobRow> = by_handler(handler)
+                // Two fixed shapes on the concrete connection, which come
+                // from the statement cache as they are.
+                let page = jobs::table
                     .order((jobs::created_at.asc(), jobs::id.asc()))
                     .limit(i64::from(limit))
-                    .offset(i64::try_from(offset).unwrap_or(i64::MAX))
-                    .select(JobRow::as_select())
-                    .load(c)?;
+                    .offset(i64::try_from(offset).unwrap_or(i64::MAX));
+                let rows: Vec<JobRow> = match handler {
+                    None => per_backend!(c, |c| page.select(JobRow::as_select()).load(c))?,
+                    Some(h) => per_backend!(c, |c| page
+                        .filter(jobs::handler.eq(h.as_str()))
+                        .select(JobRow::as_select())
+                        .load(c))?,
+                };
                 Ok((load(rows)?, total))
             })
         })
