@@ -286,11 +286,13 @@ impl EvaluationRepository for Store {
 
     fn get_evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError> {
         self.with_conn(|conn| {
-            let row = evaluations::table
+            // On the concrete connection, so that the statement comes from
+            // the cache as it is.
+            let row = per_backend!(conn, |c| evaluations::table
                 .find(id)
                 .select(EvaluationRow::as_select())
-                .first::<EvaluationRow>(conn)
-                .optional()?;
+                .first::<EvaluationRow>(c)
+                .optional())?;
             row.map(EvaluationRow::into_record).transpose()
         })
     }

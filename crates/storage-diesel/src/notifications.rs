@@ -235,13 +235,14 @@ fn filtered(f: &NotificationFilter) -> notifications::BoxedQuery<'_, MultiBacken
 }
 
 fn get(c: &mut AnyConnection, id: &str) -> Result<Option<Notification>, StorageError> {
-    notifications::table
+    // On the concrete connection, so that the statement comes from the
+    // cache as it is.
+    let row = per_backend!(c, |c| notifications::table
         .find(id)
         .select(NotificationRow::as_select())
         .first::<NotificationRow>(c)
-        .optional()?
-        .map(NotificationRow::into_notification)
-        .transpose()
+        .optional())?;
+    row.map(NotificationRow::into_notification).transpose()
 }
 
 impl Outbox for Store {

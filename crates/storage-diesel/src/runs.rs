@@ -210,11 +210,13 @@ impl RunRepository for Store {
 
     fn get_run(&self, id: &str) -> Result<Option<Run>, StoreError> {
         self.with_conn(|conn| {
-            let row = runs::table
+            // On the concrete connection, so that the statement comes from
+            // the cache as it is.
+            let row = per_backend!(conn, |c| runs::table
                 .find(id)
                 .select(RunRow::as_select())
-                .first::<RunRow>(conn)
-                .optional()?;
+                .first::<RunRow>(c)
+                .optional())?;
             row.map(RunRow::into_run).transpose()
         })
     }
