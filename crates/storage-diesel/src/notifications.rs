@@ -308,37 +308,56 @@ impl Outbox for Store {
     ) -> Result<Paged<Notification>, StoreError> {
         self.with_conn(|conn| {
             conn.transaction(|c| {
-                let total = list_total(c, Counted::Notifications, filter.is_unfiltered(), |c| {
-                    filtered(filter).count().get_result(c)
-                })?;
+                // The whole list and one mentor's in fixed shapes from the
+                // statement cache, as the evaluation list's.
+                let mentor = filter.user_id.as_deref().filter(|_| filter.is_one_mentor());
+                let total =
+                    list_total(
+                        c,
+                        Counted::Notifications,
+                        filter.is_unfiltered(),
+                        |c| match mentor {
+                            Some(user) => per_backend!(c, |c| notifications::table
+                                .filter(notifications::user_id.eq(user))
+                                .count()
+                                .get_result(c)),
+                            None => filtered(filter).count().get_result(c),
+                        },
+                    )?;
                 let limit = i64::from(page.limit);
                 let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
-                let rows: Vec<NotificationRow> = if filter.is_unfiltered() {
-                    // Fixed shapes from the statement cache, as the
-                    // evaluation list's unfiltered page.
-                    let page = notifications::table
-                        .order(notifications::id.desc())
-                        .limit(limit)
-                        .offset(offset);
-                    match &filter.after {
-                        Some(after) => per_backend!(c, |c| page
-                            .filter(notifications::id.lt(after))
-                            .select(NotificationRow::as_select())
-                            .load(c))?,
-                        None => {
-                            per_backend!(c, |c| page.select(NotificationRow::as_select()).load(c))?
+                // The cursor: the rows after it in the list's order,
+                // (created_at, id) descending: ids carry their instant
+                // (migration 000009).
+                macro_rules! fixed_page {
+                    ($rows:expr) => {
+                        match &filter.after {
+                            Some(after) => per_backend!(c, |c| $rows
+                                .filter(notifications::id.lt(after))
+                                .order(notifications::id.desc())
+                                .limit(limit)
+                                .offset(offset)
+                                .select(NotificationRow::as_select())
+                                .load(c))?,
+                            None => per_backend!(c, |c| $rows
+                                .order(notifications::id.desc())
+                                .limit(limit)
+                                .offset(offset)
+                                .select(NotificationRow::as_select())
+                                .load(c))?,
                         }
-                    }
+                    };
+                }
+                let rows: Vec<NotificationRow> = if filter.is_unfiltered() {
+                    fixed_page!(notifications::table)
+                } else if let Some(user) = mentor {
+                    fixed_page!(notifications::table.filter(notifications::user_id.eq(user)))
                 } else {
                     let mut q = filtered(filter);
-                    // The cursor: the rows after it in the list's order.
                     if let Some(after) = &filter.after {
                         q = q.filter(notifications::id.lt(after));
                     }
-                    q
-                        // (created_at, id) descending: ids carry their instant
-                        // (migration 000009).
-                        .order(notifications::id.desc())
+                    q.order(notifications::id.desc())
                         .limit(limit)
                         .offset(offset)
                         .select(NotificationRow::as_select())

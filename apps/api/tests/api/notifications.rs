@@ -890,6 +890,13 @@ async fn notifications_are_listed_newest_first_filtered_and_paged(backend: Backe
     assert_eq!(ids(&filtered), [b.as_str(), a.as_str()]);
     assert_eq!(total(&filtered), 3);
     assert!(rows(&list(&app, &format!("after={a}")).await).is_empty());
+    // One mentor's list (a page the service reads in place) takes it too.
+    let mine = list(&app, &format!("user_id=usr_a&after={c}")).await;
+    assert_eq!(ids(&mine), [a.as_str()]);
+    assert_eq!(total(&mine), 1);
+    let none_after = list(&app, &format!("user_id=usr_a&after={a}")).await;
+    assert!(rows(&none_after).is_empty());
+    assert_eq!(total(&none_after), 1);
     assert_eq!(
         ids(&list(&app, &format!("after={c}&page=1&limit=1")).await),
         [d.as_str()]
