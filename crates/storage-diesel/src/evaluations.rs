@@ -19,8 +19,9 @@ use crate::convert::{from_millis, stored_json, to_json_text, to_millis};
 use crate::error::StorageError;
 use crate::mentor_rows::load_record;
 use crate::mentors::record_milestone;
+use crate::pages::newest_first_page;
 use crate::schema::{evaluations, mentor_milestones, notification_keys, notifications};
-use crate::totals::{Counted, list_total};
+use crate::totals::Counted;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = evaluations)]
@@ -304,64 +305,15 @@ impl EvaluationRepository for Store {
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
         let (total, rows) = self.with_conn::<_, StoreError>(|conn| {
             conn.transaction(|c| -> Result<_, StorageError> {
-                // The pages every dashboard reads, the whole list and one
-                // mentor's, run statements of a fixed shape on the concrete
-                // connection, which come from the statement cache as they
-                // are (a boxed query's SQL is written again at every call).
-                let mentor = filter.user_id.as_deref().filter(|_| filter.is_one_mentor());
-                let total =
-                    list_total(
-                        c,
-                        Counted::Evaluations,
-                        filter.is_unfiltered(),
-                        |c| match mentor {
-                            Some(user) => per_backend!(c, |c| evaluations::table
-                                .filter(evaluations::user_id.eq(user))
-                                .count()
-                                .get_result(c)),
-                            None => filtered(filter).count().get_result(c),
-                        },
-                    )?;
-                let limit = i64::from(page.limit);
-                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
-                // The cursor: the rows after it in the list's order, a range
-                // of the `id` order the page is read in, so no row before it
-                // is read. (evaluated_at, id) descending: ids carry their
-                // instant.
-                macro_rules! fixed_page {
-                    ($rows:expr) => {
-                        match &filter.after {
-                            Some(after) => per_backend!(c, |c| $rows
-                                .filter(evaluations::id.lt(after))
-                                .order(evaluations::id.desc())
-                                .limit(limit)
-                                .offset(offset)
-                                .select(EvaluationRow::as_select())
-                                .load(c))?,
-                            None => per_backend!(c, |c| $rows
-                                .order(evaluations::id.desc())
-                                .limit(limit)
-                                .offset(offset)
-                                .select(EvaluationRow::as_select())
-                                .load(c))?,
-                        }
-                    };
-                }
-                let rows: Vec<EvaluationRow> = if filter.is_unfiltered() {
-                    fixed_page!(evaluations::table)
-                } else if let Some(user) = mentor {
-                    fixed_page!(evaluations::table.filter(evaluations::user_id.eq(user)))
-                } else {
-                    let mut q = filtered(filter);
-                    if let Some(after) = &filter.after {
-                        q = q.filter(evaluations::id.lt(after));
-                    }
-                    q.order(evaluations::id.desc())
-                        .limit(limit)
-                        .offset(offset)
-                        .select(EvaluationRow::as_select())
-                        .load(c)?
-                };
+                let (total, rows) = newest_first_page!(
+                    c,
+                    evaluations,
+                    EvaluationRow,
+                    Counted::Evaluations,
+                    filter,
+                    filtered,
+                    page
+                );
                 Ok((total, rows))
             })
         })?;

@@ -20,6 +20,7 @@ mod literal;
 mod mentor_rows;
 mod mentors;
 mod notifications;
+mod pages;
 mod rows;
 mod runs;
 mod schema;

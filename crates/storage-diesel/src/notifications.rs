@@ -27,8 +27,9 @@ use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
 use crate::convert::{from_millis, opt_from_millis, stored_json, to_millis};
 use crate::error::StorageError;
 use crate::evaluations::{LEGACY_ID_LAG, NotificationRow};
+use crate::pages::newest_first_page;
 use crate::schema::notifications;
-use crate::totals::{Counted, list_total};
+use crate::totals::Counted;
 
 const PENDING: &str = NotificationStatus::Pending.as_str();
 const FAILED: &str = NotificationStatus::Failed.as_str();
@@ -308,61 +309,15 @@ impl Outbox for Store {
     ) -> Result<Paged<Notification>, StoreError> {
         self.with_conn(|conn| {
             conn.transaction(|c| {
-                // The whole list and one mentor's in fixed shapes from the
-                // statement cache, as the evaluation list's.
-                let mentor = filter.user_id.as_deref().filter(|_| filter.is_one_mentor());
-                let total =
-                    list_total(
-                        c,
-                        Counted::Notifications,
-                        filter.is_unfiltered(),
-                        |c| match mentor {
-                            Some(user) => per_backend!(c, |c| notifications::table
-                                .filter(notifications::user_id.eq(user))
-                                .count()
-                                .get_result(c)),
-                            None => filtered(filter).count().get_result(c),
-                        },
-                    )?;
-                let limit = i64::from(page.limit);
-                let offset = i64::try_from(page.offset()).unwrap_or(i64::MAX);
-                // The cursor: the rows after it in the list's order,
-                // (created_at, id) descending: ids carry their instant
-                // (migration 000009).
-                macro_rules! fixed_page {
-                    ($rows:expr) => {
-                        match &filter.after {
-                            Some(after) => per_backend!(c, |c| $rows
-                                .filter(notifications::id.lt(after))
-                                .order(notifications::id.desc())
-                                .limit(limit)
-                                .offset(offset)
-                                .select(NotificationRow::as_select())
-                                .load(c))?,
-                            None => per_backend!(c, |c| $rows
-                                .order(notifications::id.desc())
-                                .limit(limit)
-                                .offset(offset)
-                                .select(NotificationRow::as_select())
-                                .load(c))?,
-                        }
-                    };
-                }
-                let rows: Vec<NotificationRow> = if filter.is_unfiltered() {
-                    fixed_page!(notifications::table)
-                } else if let Some(user) = mentor {
-                    fixed_page!(notifications::table.filter(notifications::user_id.eq(user)))
-                } else {
-                    let mut q = filtered(filter);
-                    if let Some(after) = &filter.after {
-                        q = q.filter(notifications::id.lt(after));
-                    }
-                    q.order(notifications::id.desc())
-                        .limit(limit)
-                        .offset(offset)
-                        .select(NotificationRow::as_select())
-                        .load(c)?
-                };
+                let (total, rows) = newest_first_page!(
+                    c,
+                    notifications,
+                    NotificationRow,
+                    Counted::Notifications,
+                    filter,
+                    filtered,
+                    page
+                );
                 Ok(Paged {
                     rows: rows
                         .into_iter()
