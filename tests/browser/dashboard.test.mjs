@@ -102,6 +102,13 @@ async function getJson(url, token) {
   return r.json();
 }
 
+async function putJson(url, body) {
+  const r = await fetch(url, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await r.text();
+  assert.equal(r.status, 200, `${url}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
 /** Screenshots of the page as it is, full length, at desktop width and at 360 px. */
 async function shoot(page, name) {
   await page.setViewportSize(DESKTOP);
@@ -253,7 +260,13 @@ test('a triggered run shows its progress, reaches success with its batch chart, 
   assert.deepEqual(page.errors, []);
 });
 
-test('a second trigger while a run holds the lock shows the 409 message, and the run can be cancelled', async () => {
+test('a second trigger while a run holds the lock shows the 409 message, and the run can be cancelled', async (t) => {
+  // Two mentors per batch: the run lasts many times the steps below, so it
+  // is still running when it is cancelled, however slow the machine is.
+  const job = `${open}/api/v1/scheduler/jobs/daily-reminder-check`;
+  const { params } = await getJson(job);
+  await putJson(job, { params: { ...params, batch_size: 2 } });
+  t.after(() => putJson(job, { params }));
   const page = await newPage(open);
   await jobRow(page, 'daily-reminder-check').getByRole('button', { name: 'Trigger' }).click();
   await page.waitForURL(/#\/run\/run_/, { waitUntil: 'commit' });

@@ -8,11 +8,14 @@
 //! reads the gauges it can only know at scrape time (the database pool,
 //! notifications by status).
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
@@ -35,7 +38,7 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// route without matching the path against the route table a second time
 /// (the router matched it once already).
 #[derive(Debug, Clone)]
-pub struct RoutePattern(pub std::sync::Arc<str>);
+pub struct RoutePattern(pub Arc<str>);
 
 /// A request's id, in its extensions for whoever wants to log it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,10 +85,89 @@ fn request_id(req: &ServiceRequest) -> String {
 /// The pattern of the route `req` reached: the one its resource keeps, or
 /// for a request answered before it reached one (a refusal of the tokens),
 /// the one its path matches; `None` for a path no route matches.
-fn route_of(req: &actix_web::HttpRequest) -> Option<String> {
+fn route_of(req: &actix_web::HttpRequest) -> Option<Arc<str>> {
     match req.app_data::<RoutePattern>() {
-        Some(RoutePattern(pattern)) => Some(pattern.to_string()),
-        None => req.match_pattern(),
+        Some(RoutePattern(pattern)) => Some(pattern.clone()),
+        None => req.match_pattern().map(Arc::from),
+    }
+}
+
+/// The route label of a request no route matches.
+fn unmatched() -> Arc<str> {
+    static UNMATCHED: OnceLock<Arc<str>> = OnceLock::new();
+    UNMATCHED.get_or_init(|| Arc::from("unmatched")).clone()
+}
+
+/// The method as a metrics label: the methods of HTTP by name, and any
+/// other token a client may send as `other`, so that requests cannot add
+/// series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// A method label, a route pattern and a status.
+type HttpSeries = (&'static str, Arc<str>, u16);
+
+/// The HTTP figures of one method, route and status.
+struct HttpFigures {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+thread_local! {
+    /// The figures each worker thread has recorded into, by method, route
+    /// and status: found in the recorder once, not on every request (a
+    /// lookup there builds the labelled key and hashes it). Routes,
+    /// method labels and statuses are finite, and so is this.
+    static HTTP_FIGURES: RefCell<HashMap<HttpSeries, HttpFigures>> =
+        RefCell::new(HashMap::new());
+}
+
+/// Counts one request and records how long it took.
+fn record_request(method: &'static str, route: Arc<str>, status: u16, elapsed: Duration) {
+    HTTP_FIGURES.with(|figures| {
+        let mut figures = figures.borrow_mut();
+        let figures =
+            figures
+                .entry((method, route, status))
+                .or_insert_with_key(|(method, route, status)| HttpFigures {
+                    requests: metrics::counter!(
+                        "mentor_scheduler_http_requests_total",
+                        "method" => *method,
+                        "route" => route.to_string(),
+                        "status" => status.to_string(),
+                    ),
+                    duration: metrics::histogram!(
+                        "mentor_scheduler_http_request_duration_seconds",
+                        "method" => *method,
+                        "route" => route.to_string(),
+                    ),
+                });
+        figures.requests.increment(1);
+        figures.duration.record(elapsed.as_secs_f64());
+    });
+}
+
+/// A peer's address in the access log: its IP, or nothing when unknown.
+struct PeerIp(Option<std::net::SocketAddr>);
+
+impl std::fmt::Display for PeerIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(addr) => addr.ip().fmt(f),
+            None => Ok(()),
+        }
     }
 }
 
@@ -102,7 +184,7 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let id = request_id(&req);
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -111,45 +193,35 @@ pub async fn observe(
         route = tracing::field::Empty,
         status = tracing::field::Empty,
     );
-    let peer = req.peer_addr();
-    let path = req.path().to_owned();
+    let peer = PeerIp(req.peer_addr());
+    // A clone of the URI shares its bytes: the log line's path costs no
+    // copy unless a line is written.
+    let uri = req.uri().clone();
     let answer = next.call(req).instrument(span.clone()).await;
     let (status, route) = match &answer {
         Ok(res) => (res.status(), route_of(res.request())),
         // Only a middleware's failure gets here, and it took the request.
         Err(e) => (e.as_response_error().status_code(), None),
     };
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    span.record("route", route.as_str());
+    let route = route.unwrap_or_else(unmatched);
+    span.record("route", &*route);
     let elapsed = started.elapsed();
-    span.record("status", status.as_u16());
+    let code = status.as_u16();
+    span.record("status", code);
     // A successful read is logged at debug: dashboards and orchestrators
     // poll all day, and a line per poll would cost more than the read
     // itself (docs/benchmarks.md, "Reads through HTTP"). Writes and
     // refusals stay at info.
-    let peer = peer.map(|p| p.ip().to_string()).unwrap_or_default();
     let ms = elapsed.as_secs_f64() * 1000.0;
-    let code = status.as_u16();
+    let path = uri.path();
     span.in_scope(|| {
-        if matches!(method.as_str(), "GET" | "HEAD") && code < 400 {
+        if matches!(method, Method::GET | Method::HEAD) && code < 400 {
             tracing::debug!(target: "mentor_scheduler::http", peer = %peer, path = %path, ms, "{method} {route} {code}");
         } else {
             tracing::info!(target: "mentor_scheduler::http", peer = %peer, path = %path, ms, "{method} {route} {code}");
         }
     });
-    metrics::counter!(
-        "mentor_scheduler_http_requests_total",
-        "method" => method.clone(),
-        "route" => route.clone(),
-        "status" => status.as_u16().to_string(),
-    )
-    .increment(1);
-    metrics::histogram!(
-        "mentor_scheduler_http_request_duration_seconds",
-        "method" => method,
-        "route" => route,
-    )
-    .record(elapsed.as_secs_f64());
+    record_request(method_label(&method), route, code, elapsed);
     let mut res = answer?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);
@@ -264,6 +336,39 @@ pub fn redacted_database_url(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_method_outside_http_is_counted_as_other() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let made_up = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+    }
+
+    #[test]
+    fn kept_figures_count_every_request() {
+        let handle = recorder();
+        let route: Arc<str> = Arc::from("/kept-figures-test");
+        for _ in 0..3 {
+            record_request("GET", route.clone(), 200, Duration::from_millis(2));
+        }
+        record_request("GET", route, 404, Duration::from_millis(1));
+        let text = handle.render();
+        let line = |status: &str| {
+            format!(
+                "mentor_scheduler_http_requests_total{{method=\"GET\",route=\"/kept-figures-test\",status=\"{status}\"}} "
+            )
+        };
+        let count = |status: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(line(status).as_str()))
+                .map(str::to_owned)
+        };
+        assert_eq!(count("200").as_deref(), Some("3"), "{text}");
+        assert_eq!(count("404").as_deref(), Some("1"), "{text}");
+        let histogram = "mentor_scheduler_http_request_duration_seconds_count{method=\"GET\",route=\"/kept-figures-test\"} 4";
+        assert!(text.contains(histogram), "{text}");
+    }
 
     #[test]
     fn database_urls_lose_every_secret_in_the_log() {

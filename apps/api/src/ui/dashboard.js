@@ -366,7 +366,8 @@ async function loadRun(id) {
   const run = await api('GET', `/api/v1/runs/${enc(id)}`);
   if (run.kind === 'scenario_evaluation') {
     try {
-      const inv = await api('GET', `/api/v1/scheduler-invocations/${enc(id)}`);
+      // Only the plan: the batch results are in the run already.
+      const inv = await api('GET', `/api/v1/scheduler-invocations/${enc(id)}?batch_limit=0`);
       run.planned_batches = inv.planned_batches;
     } catch (e) {
       run.planned_batches = null;
