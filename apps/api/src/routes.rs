@@ -310,9 +310,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }
         }
     }
+    // Resources in scopes of their first three segments: the router tries
+    // a scope's resources only when the path starts with its prefix, so a
+    // request meets the patterns of its own contract, not all of them.
+    let mut groups: Vec<(Option<&str>, Vec<actix_web::Resource>)> = Vec::new();
     for path in &paths {
+        let prefix = mount_prefix(path);
+        let relative = prefix.map_or(path.as_str(), |p| &path[p.len()..]);
         let mut resource =
-            web::resource(path.as_str()).app_data(observe::RoutePattern(path.as_str().into()));
+            web::resource(relative).app_data(observe::RoutePattern(path.as_str().into()));
         for spec in &table {
             if spec.path == path || doubled(spec).as_deref() == Some(path.as_str()) {
                 resource = resource.route((spec.route)());
@@ -330,8 +336,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 move |ctx: &guard::GuardContext<'_>| methods.contains(&ctx.head().method);
             resource = resource.guard(guard::fn_guard(only_its_methods));
         }
-        cfg.service(resource.default_service(not_allowed));
+        let resource = resource.default_service(not_allowed);
+        match groups.iter_mut().find(|(p, _)| p.is_some() && *p == prefix) {
+            Some((_, resources)) => resources.push(resource),
+            None => groups.push((prefix, vec![resource])),
+        }
     }
+    for (prefix, resources) in groups {
+        match prefix {
+            Some(prefix) => {
+                let scope = resources
+                    .into_iter()
+                    .fold(web::scope(prefix), actix_web::Scope::service);
+                cfg.service(scope);
+            }
+            None => resources.into_iter().for_each(|r| {
+                cfg.service(r);
+            }),
+        }
+    }
+}
+
+/// The scope a path is mounted in: its first three segments
+/// (`/api/v1/mentors` of `/api/v1/mentors/{user_id}`), or none for a
+/// shorter path. A `{param}` segment matches one segment only, so paths of
+/// different scopes never match the same request, and a path of fewer
+/// segments never matches a path of a scope.
+fn mount_prefix(path: &str) -> Option<&str> {
+    let mut ends = path.match_indices('/').map(|(i, _)| i).skip(3);
+    let end = ends.next().unwrap_or(path.len());
+    let prefix = &path[..end];
+    (prefix.matches('/').count() == 3 && !prefix.contains('{')).then_some(prefix)
 }
 
 /// The methods mounted at `path` (canonical or doubled).
@@ -350,4 +385,22 @@ pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpRes
         req.method(),
         req.path()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mount_prefix;
+
+    #[test]
+    fn a_path_is_mounted_in_the_scope_of_its_first_three_segments() {
+        let p = "/api/v1/mentors/{user_id}/activity";
+        assert_eq!(mount_prefix(p), Some("/api/v1/mentors"));
+        assert_eq!(mount_prefix("/api/v1/mentors"), Some("/api/v1/mentors"));
+        let doubled = "/api/v1/scheduler/api/v1/scheduler/jobs";
+        assert_eq!(mount_prefix(doubled), Some("/api/v1/scheduler"));
+        assert_eq!(mount_prefix("/healthz"), None);
+        assert_eq!(mount_prefix("/ui/dashboard.js"), None);
+        assert_eq!(mount_prefix("/"), None);
+        assert_eq!(mount_prefix("/a/{b}/c"), None);
+    }
 }
