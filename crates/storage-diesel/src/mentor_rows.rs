@@ -140,41 +140,38 @@ impl CertificationRow {
     }
 }
 
+/// A mentor with its certifications (by id), `None` when there is none:
+/// one statement, a left join, so that the mentor and its certifications
+/// are read at one moment without a transaction of their own (on SQLite an
+/// explicit `BEGIN` and `COMMIT` cost more than the second read did). Each
+/// row repeats the mentor; a mentor without certifications is one row.
 pub(crate) fn load_record(
     conn: &mut AnyConnection,
     user_id: &str,
 ) -> Result<Option<MentorRecord>, StorageError> {
-    // On the concrete connection, so that the statements come from the
-    // cache without their SQL being written again (docs/benchmarks.md,
+    // On the concrete connection, so that the statement comes from the
+    // cache without its SQL being written again (docs/benchmarks.md,
     // "Reads through HTTP").
-    let found = per_backend!(conn, |c| {
-        let row = mentors::table
-            .find(user_id)
-            .select(MentorRow::as_select())
-            .first::<MentorRow>(c)
-            .optional()?;
-        match row {
-            None => None,
-            Some(row) => Some((
-                row,
-                certifications::table
-                    .filter(certifications::user_id.eq(user_id))
-                    .order(certifications::certification_id.asc())
-                    .select(CertificationRow::as_select())
-                    .load::<CertificationRow>(c)?,
-            )),
-        }
+    let rows: Vec<(MentorRow, Option<CertificationRow>)> = per_backend!(conn, |c| {
+        mentors::table
+            .left_join(certifications::table.on(certifications::user_id.eq(mentors::user_id)))
+            .filter(mentors::user_id.eq(user_id))
+            .order(certifications::certification_id.asc())
+            .select((
+                MentorRow::as_select(),
+                Option::<CertificationRow>::as_select(),
+            ))
+            .load(c)?
     });
-    found.map(|(row, certs)| record_of(row, certs)).transpose()
-}
-
-/// [`load_record`] in a read transaction of its own: both reads see the
-/// same moment, and SQLite takes its read lock once instead of twice.
-pub(crate) fn read_record(
-    conn: &mut AnyConnection,
-    user_id: &str,
-) -> Result<Option<MentorRecord>, StorageError> {
-    conn.transaction(|c| load_record(c, user_id))
+    let mut rows = rows.into_iter();
+    let Some((mentor, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let certs = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, cert)| cert))
+        .collect();
+    record_of(mentor, certs).map(Some)
 }
 
 pub(crate) fn record_of(

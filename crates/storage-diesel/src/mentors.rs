@@ -14,7 +14,7 @@ use crate::Store;
 use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::to_millis;
 use crate::error::StorageError;
-use crate::mentor_rows::{CertificationRow, MentorRow, load_record, read_record, record_of};
+use crate::mentor_rows::{CertificationRow, MentorRow, load_record, record_of};
 use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
 use crate::totals::{Counted, list_total};
 
@@ -96,7 +96,7 @@ fn with_certifications(
 
 impl MentorRepository for Store {
     fn get_mentor(&self, user_id: &str) -> MaybeMentor<MentorRecord> {
-        self.with_conn(|conn| read_record(conn, user_id))
+        self.with_conn(|conn| load_record(conn, user_id))
     }
 
     fn list_mentors(
