@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    Backend, CRON, INVOCATIONS, Options, TestApp, api_tests, assert_error, backend_tests,
+    Backend, CRON, INVOCATIONS, Options, Resp, TestApp, api_tests, assert_error, backend_tests,
     spawn_app_with, string,
 };
 
@@ -48,16 +48,20 @@ async fn a_write_from_another_origin_is_403_and_writes_nothing(app: &TestApp) {
     assert_eq!(runs.body["pagination"]["total"], 0, "{:#}", runs.body);
 }
 
+/// A mentor's `PUT` as a browser sends it from another site's page.
+async fn put_mentor_cross_site(app: &TestApp, user_id: &str) -> Resp {
+    app.send(
+        Method::PUT,
+        &format!("/api/v1/mentors/{user_id}"),
+        &[("sec-fetch-site", "cross-site")],
+        Some("application/json"),
+        Some(br#"{"org_id": "org_oslo_01"}"#.to_vec()),
+    )
+    .await
+}
+
 async fn a_write_a_browser_marks_cross_site_is_403(app: &TestApp) {
-    let r = app
-        .send(
-            Method::PUT,
-            "/api/v1/mentors/usr_x",
-            &[("sec-fetch-site", "cross-site")],
-            Some("application/json"),
-            Some(br#"{"org_id": "org_oslo_01"}"#.to_vec()),
-        )
-        .await;
+    let r = put_mentor_cross_site(app, "usr_x").await;
     assert_error(&r, StatusCode::FORBIDDEN, "cross_site");
     assert_eq!(app.mentor("usr_x").await.status, StatusCode::NOT_FOUND);
 }
@@ -204,15 +208,7 @@ async fn metrics_scraped_during_a_run_parse_as_prometheus_text(app: &TestApp) {
     let _ = app.get(&format!("{CRON}/{}", string(&job, "job_id"))).await;
     // A request refused before it reaches its route is counted under the
     // route's pattern all the same; a path no route has, as `unmatched`.
-    let refused = app
-        .send(
-            Method::PUT,
-            "/api/v1/mentors/usr_metrics_000",
-            &[("sec-fetch-site", "cross-site")],
-            Some("application/json"),
-            Some(br#"{"org_id": "org_oslo_01"}"#.to_vec()),
-        )
-        .await;
+    let refused = put_mentor_cross_site(app, "usr_metrics_000").await;
     assert_error(&refused, StatusCode::FORBIDDEN, "cross_site");
     assert_eq!(
         app.get("/no/such/route").await.status,
