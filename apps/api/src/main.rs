@@ -16,7 +16,7 @@ use runtime::{Ports, Runtime, RuntimeConfig};
 use scenario_engine::adapters::SystemClock;
 use scenario_engine::rules::truncate_to_seconds;
 use scenario_engine::service::{Clock, ImportOutcome, MentorService};
-use storage_diesel::Store;
+use storage_diesel::{Backend, Store};
 
 /// mimalloc instead of the system allocator: a scenario-evaluation run
 /// allocates and frees many small strings per decision, and glibc's
@@ -144,12 +144,17 @@ async fn import(cli: &Cli, store: Store, file: PathBuf) -> anyhow::Result<()> {
 async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     // The runs, the scheduler loop and the notification worker get a pool
     // of connections apart from the handlers' (docs/operations.md, "Load
-    // bounds"): each run thread, the reader of a scenario run, the tick,
-    // the notification worker and the lease keeper hold one at a time.
+    // bounds"): each run thread, the reader and the other committing
+    // threads of a scenario run, the tick, the notification worker and
+    // the lease keeper hold one at a time.
+    let commit_threads = cli.commit_threads.unwrap_or(match store.backend() {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    });
     let run_pool_size = cli.db_run_pool_size.unwrap_or(
-        u32::try_from(cli.run_threads)
+        u32::try_from(cli.run_threads.saturating_add(commit_threads))
             .unwrap_or(u32::MAX)
-            .saturating_add(4),
+            .saturating_add(3),
     );
     let runs_store = {
         let store = store.clone();
@@ -160,6 +165,7 @@ async fn serve(cli: Cli, store: Store) -> anyhow::Result<()> {
     let config = RuntimeConfig {
         max_jobs: cli.max_jobs,
         run_threads: cli.run_threads,
+        commit_threads,
         run_ports: Some(Ports::of(Arc::new(runs_store.clone()))),
         ..cli.runtime_config(Ports::of(Arc::new(store.clone())))?
     };

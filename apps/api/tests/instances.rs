@@ -278,15 +278,15 @@ fn claimers(db: &TestDb, id: &str) -> Vec<String> {
 
 /// The outcome of a clean run, on one instance, over `db`.
 async fn clean_run(db: &TestDb) -> Outcome {
-    shared_run(db, 1).await.0
+    shared_run(db, 1, &[]).await.0
 }
 
-/// The outcome of a run over `db` with `n` instances, and the instances
-/// that committed its batches.
-async fn shared_run(db: &TestDb, n: usize) -> (Outcome, Vec<String>) {
+/// The outcome of a run over `db` with `n` instances started with `args`,
+/// and the instances that committed its batches.
+async fn shared_run(db: &TestDb, n: usize, args: &[&str]) -> (Outcome, Vec<String>) {
     let mut instances = Vec::new();
     for _ in 0..n {
-        instances.push(Instance::spawn(db.url(), &[]).ready().await);
+        instances.push(Instance::spawn(db.url(), args).ready().await);
     }
     let id = instances[0].start_run().await;
     let run = finished(&store(db), &id).await;
@@ -408,15 +408,16 @@ async fn a_run_whose_instance_is_killed_ends_as_a_clean_run_would() {
 
 /// (point 1) A run over the same data gives the same decisions,
 /// notifications, totals and batches with 1, 2 and 3 instances, however
-/// its batches are shared among them.
+/// its batches are shared among them, and whether each instance commits
+/// on one thread or on two (PostgreSQL's default).
 #[actix_web::test]
 async fn a_run_gives_the_same_results_with_one_two_and_three_instances() {
     let Some(db) = TestDb::postgres() else { return };
     let two = seeded(&db);
     let three = db.copy();
-    let (one, _) = shared_run(&db, 1).await;
-    let (with_two, _) = shared_run(&two, 2).await;
-    let (with_three, committers) = shared_run(&three, 3).await;
+    let (one, _) = shared_run(&db, 1, &["--commit-threads", "1"]).await;
+    let (with_two, _) = shared_run(&two, 2, &[]).await;
+    let (with_three, committers) = shared_run(&three, 3, &[]).await;
     assert_eq!(with_two, one);
     assert_eq!(with_three, one);
     eprintln!("batches committed by {} instance(s) of 3", committers.len());

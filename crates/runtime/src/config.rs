@@ -130,6 +130,11 @@ pub struct RuntimeConfig {
     /// [`DEFAULT_RUN_THREADS`](crate::DEFAULT_RUN_THREADS), 4; at least 1).
     /// More runs wait their turn, `running`, their leases kept.
     pub run_threads: usize,
+    /// Threads that commit a scenario-evaluation run's batches at once,
+    /// each in its own transactions on its own connection (default 1; at
+    /// least 1). PostgreSQL commits them side by side; SQLite has one
+    /// writer at a time, so more than one there only waits.
+    pub commit_threads: usize,
     /// The notification worker's settings.
     pub delivery: DeliveryConfig,
 }
@@ -150,6 +155,7 @@ impl RuntimeConfig {
             built_in_retention: true,
             max_jobs: scheduler_core::DEFAULT_MAX_JOBS,
             run_threads: crate::pool::queue::DEFAULT_RUN_THREADS,
+            commit_threads: 1,
             delivery: DeliveryConfig::default(),
         }
     }
@@ -167,6 +173,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("built_in_retention", &self.built_in_retention)
             .field("max_jobs", &self.max_jobs)
             .field("run_threads", &self.run_threads)
+            .field("commit_threads", &self.commit_threads)
             .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }

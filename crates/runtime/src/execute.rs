@@ -2,6 +2,9 @@
 //! heartbeat that renews the lease and notices a cancellation, the
 //! dispatch to each handler, and the compare-and-set end of the run.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use cert_expiry::{JobError as ExpiryError, RunContext};
 use run_log::{Renewal, Run, RunStatus};
 use scenario_engine::rules::Rules;
@@ -93,18 +96,29 @@ impl Runtime {
         // In between, a plain read of the status and the lease is enough.
         // A lease another process took over (its epoch moved on) stops the
         // run as a cancellation does, and is told apart afterwards.
-        let renewed = std::cell::Cell::new(run.invoked_at);
-        let lost = std::cell::Cell::new(false);
-        let drained = std::cell::Cell::new(false);
+        // Shared by the threads that commit a run's batches at once
+        // (`scenario_run.rs`), so kept in a mutex and flags.
+        let renewed = Mutex::new(run.invoked_at);
+        let lost = AtomicBool::new(false);
+        let drained = AtomicBool::new(false);
         let cancelled = || {
             // A draining process stops here, between writes.
             if self.is_draining() {
-                drained.set(true);
+                drained.store(true, Ordering::Relaxed);
                 return true;
             }
             let now = self.now();
-            let renewal = if now - renewed.get() >= self.lease_ttl / 3 {
-                renewed.set(now);
+            let due = renewed
+                .lock()
+                .map(|mut last| {
+                    let due = now - *last >= self.lease_ttl / 3;
+                    if due {
+                        *last = now;
+                    }
+                    due
+                })
+                .unwrap_or(true);
+            let renewal = if due {
                 self.runs
                     .renew_lease(&run.id, &self.owner, run.lease_epoch, now + self.lease_ttl)
             } else {
@@ -125,7 +139,7 @@ impl Runtime {
                     status: RunStatus::Running,
                     held: false,
                 })) => {
-                    lost.set(true);
+                    lost.store(true, Ordering::Relaxed);
                     true
                 }
                 Ok(_) => true,
@@ -174,11 +188,11 @@ impl Runtime {
                 self.scenario_evaluation(batch_size, zone, run, &cancelled)
             }
         };
-        if lost.get() {
+        if lost.load(Ordering::Relaxed) {
             return Err(Stop::LeaseLost);
         }
         match outcome {
-            Err(Stop::Cancelled) if drained.get() => Err(Stop::Drained),
+            Err(Stop::Cancelled) if drained.load(Ordering::Relaxed) => Err(Stop::Drained),
             outcome => outcome,
         }
     }

@@ -58,6 +58,9 @@ pub struct Runtime {
     pub(crate) retention_days: i64,
     pub(crate) retention_chunk: u32,
     pub(crate) built_in_retention: bool,
+    /// Threads that commit a scenario run's batches at once
+    /// ([`RuntimeConfig::commit_threads`], at least 1).
+    pub(crate) commit_threads: usize,
     /// When the scheduler loop looks next whether the built-in retention is due.
     pub(crate) retention_check: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// The outbox and the mentors, as retention prunes them.
@@ -147,6 +150,7 @@ impl Runtime {
             built_in_retention,
             max_jobs,
             run_threads: _,
+            commit_threads,
             delivery,
         } = config;
         let notifications = OutboxService::new(
@@ -180,6 +184,7 @@ impl Runtime {
             retention_days,
             retention_chunk,
             built_in_retention,
+            commit_threads: commit_threads.max(1),
             retention_check: std::sync::Mutex::new(None),
             wake: shared.wake,
             pool: shared.pool,

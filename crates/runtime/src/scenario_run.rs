@@ -1,5 +1,6 @@
 //! A scenario-evaluation run: plan, then claim, evaluate and commit the
-//! planned batches on two threads, committing ready batches together;
+//! planned batches on a reader thread and one or more committing threads,
+//! committing ready batches together;
 //! other instances claim batches of the same run too (`helper.rs`).
 //!
 //! **Plan.** Unless the run already has a complete plan (it is being
@@ -19,7 +20,13 @@
 //!
 //! **Two stages.** A reader thread reads and decides the next batches (on
 //! its own connection: SQLite's readers do not wait for its one writer)
-//! while the run's thread commits the ones before.
+//! while the run's thread commits the ones before. With
+//! [`commit_threads`](crate::RuntimeConfig::commit_threads) above 1, that
+//! many threads commit, each taking the next ready group on its own
+//! connection (PostgreSQL writes them side by side; their totals meet only
+//! in the run row's `UPDATE` at the end of each transaction). The first
+//! thread to fail stops the others before their next group; each asks the
+//! heartbeat before each of its groups.
 //!
 //! **Group commit.** The run's thread writes every batch that is ready when
 //! it is free in one transaction, up to [`COMMIT_GROUP_USERS`] mentors, so
@@ -29,7 +36,9 @@
 //! fails, its batches are written one by one. Cancellation is a write, so
 //! it lands between transactions and is honoured before the next group.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::{Arc, Mutex};
 
 use run_log::{BatchPlanner, Lease, PlannedBatch, Run, StoreError};
 use scenario_engine::rules::Rules;
@@ -100,6 +109,10 @@ const PREPARED_AHEAD: usize = 8;
 /// run took a fifth longer with one batch per commit, docs/benchmarks.md).
 const COMMIT_GROUP_USERS: usize = 400;
 
+/// The run's heartbeat (`execute.rs`): true once the run should stop.
+/// Every committing thread asks it before each group.
+pub(crate) type Heartbeat<'a> = dyn Fn() -> bool + Sync + 'a;
+
 impl Runtime {
     /// Evaluates every active mentor for every scenario, batch by batch:
     /// plans unless the run has a complete plan, then evaluates every
@@ -112,7 +125,7 @@ impl Runtime {
         batch_size: u32,
         zone: Option<chrono_tz::Tz>,
         run: &Run,
-        cancelled: &dyn Fn() -> bool,
+        cancelled: &Heartbeat<'_>,
     ) -> Result<Value, Stop> {
         // The run's own batch size (the request's, or the job's when the run
         // was made), else the job's `params.batch_size` now.
@@ -162,28 +175,59 @@ impl Runtime {
     }
 
     /// Claims, evaluates and commits batches of the run until none is left
-    /// to claim (two threads, see the module docs).
+    /// to claim (a reader and one or more committing threads, see the
+    /// module docs).
     fn pipeline(
         &self,
         batches: &BatchEvaluator,
         run: &Run,
-        cancelled: &dyn Fn() -> bool,
+        cancelled: &Heartbeat<'_>,
     ) -> Result<(), Stop> {
-        // The reader stops at its next send once the committing side hangs
-        // up (a cancellation or a failure). Committed groups go back to the
+        // The reader stops at its next send once every committing thread
+        // has hung up (a cancellation or a failure: the first to stop tells
+        // the others through `stopping`). Committed groups go back to the
         // reader to be freed where they were allocated, off the committing
-        // thread (`done` is unbounded, but the reader empties it before each
-        // batch, and only what the reader sent comes back: a few groups).
+        // threads (`done` is unbounded, but the reader empties it before
+        // each batch, and only what the reader sent comes back: a few groups).
+        let stopping = AtomicBool::new(false);
         std::thread::scope(|scope| {
             let (ready, prepared) = mpsc::sync_channel(PREPARED_AHEAD);
             let (done, committed) = mpsc::channel();
-            // The reader logs in the run's span too.
+            // The reader and the other committing threads log in the run's
+            // span too.
             let span = tracing::Span::current();
+            let reader_span = span.clone();
             scope.spawn(move || {
-                let _entered = span.enter();
+                let _entered = reader_span.enter();
                 self.prepare_batches(batches, run, &ready, &committed);
             });
-            self.commit_groups(batches, &prepared, &done, cancelled)
+            // The receiver is dropped when the last committing thread ends,
+            // which ends the reader.
+            let prepared = Arc::new(Mutex::new(prepared));
+            let others: Vec<_> = (1..self.commit_threads.max(1))
+                .map(|_| {
+                    let (prepared, done, span) =
+                        (Arc::clone(&prepared), done.clone(), span.clone());
+                    let stopping = &stopping;
+                    scope.spawn(move || {
+                        let _entered = span.enter();
+                        let outcome =
+                            self.commit_groups(batches, &prepared, &done, cancelled, stopping);
+                        stop_others(outcome, stopping)
+                    })
+                })
+                .collect();
+            let mine = self.commit_groups(batches, &prepared, &done, cancelled, &stopping);
+            let mine = stop_others(mine, &stopping);
+            drop(prepared);
+            // The first failure wins; a committing thread that panicked
+            // fails the run.
+            others.into_iter().fold(mine, |outcome, other| {
+                let other = other.join().unwrap_or_else(|_| {
+                    Err(failed("committing batches failed", &"a thread panicked"))
+                });
+                outcome.and(other)
+            })
         })
     }
 
@@ -243,31 +287,45 @@ impl Runtime {
         }
     }
 
-    /// The committing thread: takes the batches that are ready (up to
+    /// A committing thread: takes the batches that are ready (up to
     /// [`COMMIT_GROUP_USERS`] mentors), checks the heartbeat, and writes
     /// them in one transaction; wakes the notification worker when a group
-    /// enqueued something. Returns when the reader is done, or the first
-    /// failure or cancellation.
+    /// enqueued something. Returns when the reader is done, at the first
+    /// failure or cancellation, or when another committing thread stopped
+    /// (`stopping`, which [`stop_others`] sets).
     fn commit_groups(
         &self,
         batches: &BatchEvaluator,
-        prepared: &Receiver<Result<BatchWrite, Stop>>,
+        prepared: &Mutex<Receiver<Result<BatchWrite, Stop>>>,
         done: &Sender<Vec<BatchWrite>>,
-        cancelled: &dyn Fn() -> bool,
+        cancelled: &Heartbeat<'_>,
+        stopping: &AtomicBool,
     ) -> Result<(), Stop> {
         // A batch taken from the channel that did not fit the group before.
         let mut held: Option<BatchWrite> = None;
         loop {
-            let first = match held.take() {
-                Some(b) => b,
-                None => match prepared.recv() {
-                    Ok(b) => b?,
-                    Err(_) => return Ok(()),
-                },
+            let taken = {
+                let Ok(prepared) = prepared.lock() else {
+                    return Err(failed("committing batches failed", &"a thread panicked"));
+                };
+                if stopping.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                let first = match held.take() {
+                    Some(b) => b,
+                    None => match prepared.recv() {
+                        Ok(b) => b?,
+                        Err(_) => return Ok(()),
+                    },
+                };
+                take_group(first, &prepared)
             };
-            let (group, next, stop) = take_group(first, prepared);
+            let (group, next, stop) = taken;
             held = next;
             // A cancellation can only land between transactions.
+            if stopping.load(Ordering::Relaxed) {
+                return Ok(());
+            }
             if cancelled() {
                 return Err(Stop::Cancelled);
             }
@@ -380,6 +438,15 @@ fn take_group(
         }
     }
     (group, None, None)
+}
+
+/// A committing thread's `outcome`, after telling the others to stop when
+/// it is a stop (once the reader is done, they commit what they took).
+fn stop_others(outcome: Result<(), Stop>, stopping: &AtomicBool) -> Result<(), Stop> {
+    if outcome.is_err() {
+        stopping.store(true, Ordering::Relaxed);
+    }
+    outcome
 }
 
 /// A run's failure: what failed, and why.

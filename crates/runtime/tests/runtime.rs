@@ -41,6 +41,9 @@ db_tests![
     a_disabled_job_never_fires_but_can_be_triggered,
     the_reminder_job_evaluates_every_active_mentor_in_batches,
     a_cancelled_run_stops_between_batches,
+    two_committing_threads_write_every_batch_once,
+    a_run_committed_by_two_threads_stops_at_a_cancellation,
+    a_failed_batch_fails_a_run_committed_by_two_threads,
     a_run_whose_process_died_is_resumed_at_its_first_unfinished_batch,
     a_run_that_died_while_planning_is_planned_again,
     another_instance_helps_with_the_batches_of_a_run,
@@ -486,6 +489,24 @@ struct CancelAfter {
     group_end: std::sync::Mutex<Option<i64>>,
     /// Batches written after the cancellation.
     late: std::sync::atomic::AtomicUsize,
+    /// Whether the cancellation committed.
+    cancelled: std::sync::atomic::AtomicBool,
+    /// Batches committed by transactions begun after the cancellation.
+    late_written: std::sync::atomic::AtomicUsize,
+}
+
+impl CancelAfter {
+    fn new(store: Arc<Store>, cancel_after: i64, clock: Arc<dyn Clock>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            cancel_after,
+            clock,
+            group_end: std::sync::Mutex::new(None),
+            late: std::sync::atomic::AtomicUsize::new(0),
+            cancelled: std::sync::atomic::AtomicBool::new(false),
+            late_written: std::sync::atomic::AtomicUsize::new(0),
+        })
+    }
 }
 
 impl CancelAfter {
@@ -508,13 +529,18 @@ impl BatchRepository for CancelAfter {
     }
 
     fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, BatchStoreError> {
+        use std::sync::atomic::Ordering::SeqCst;
         if self.group_end.lock().unwrap().is_some() {
-            self.late
-                .fetch_add(batches.len(), std::sync::atomic::Ordering::SeqCst);
+            self.late.fetch_add(batches.len(), SeqCst);
         }
+        let after_cancel = self.cancelled.load(SeqCst);
         let outcomes = self.store.record_batches(batches)?;
+        if after_cancel {
+            self.late_written.fetch_add(batches.len(), SeqCst);
+        }
         if batches.iter().any(|b| b.batch_index == self.cancel_after) {
             self.cancel(&batches[0].run_id);
+            self.cancelled.store(true, SeqCst);
             *self.group_end.lock().unwrap() = batches.iter().map(|b| b.batch_index).max();
         }
         Ok(outcomes)
@@ -537,15 +563,18 @@ impl BatchRepository for CancelAfter {
     }
 }
 
-/// A runtime over `store` whose batches go through `batches`.
+/// A runtime over `store` whose batches go through `batches`, committed
+/// by `commit_threads` threads.
 fn runtime_with(
     store: Arc<Store>,
     batches: Arc<dyn BatchRepository>,
     clock: Arc<dyn Clock>,
+    commit_threads: usize,
 ) -> Arc<Runtime> {
     Arc::new(Runtime::new(RuntimeConfig {
         clock,
         owner: "host-a".into(),
+        commit_threads,
         ..RuntimeConfig::new(Ports {
             batches,
             ..Ports::of(store)
@@ -582,14 +611,8 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
     let app = state(db, clock.clone(), "host-a");
     mentors(&app, 125);
     let store = Arc::new(app.store.clone());
-    let batches = Arc::new(CancelAfter {
-        store: store.clone(),
-        cancel_after: 1,
-        clock: clock.clone(),
-        group_end: std::sync::Mutex::new(None),
-        late: std::sync::atomic::AtomicUsize::new(0),
-    });
-    let rt = runtime_with(store, batches.clone(), clock);
+    let batches = CancelAfter::new(store.clone(), 1, clock.clone());
+    let rt = runtime_with(store, batches.clone(), clock, 1);
     let run = rt
         .start_invocation(InvocationRequest {
             batch_size: Some(5),
@@ -634,6 +657,170 @@ async fn a_cancelled_run_stops_between_batches(db: &TestDb) {
         "the totals of the batches written stay"
     );
     assert_eq!(run.notifications_dispatched, 5 * (end + 1));
+}
+
+/// A batch store that records which thread wrote each batch, and makes
+/// reading a batch and each transaction take a moment, so that a second
+/// committing thread finds batches ready while the first writes. Every
+/// write of batch `fail` fails, when given.
+struct Recording {
+    store: Arc<Store>,
+    fail: Option<i64>,
+    written: std::sync::Mutex<Vec<(std::thread::ThreadId, i64)>>,
+}
+
+impl Recording {
+    fn new(store: Arc<Store>, fail: Option<i64>) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            fail,
+            written: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    fn write(
+        &self,
+        batches: &[BatchWrite],
+        write: impl FnOnce() -> Result<Vec<BatchOutcome>, BatchStoreError>,
+    ) -> Result<Vec<BatchOutcome>, BatchStoreError> {
+        std::thread::sleep(Duration::from_millis(10));
+        if batches.iter().any(|b| Some(b.batch_index) == self.fail) {
+            return Err(BatchStoreError::Backend("refused by the test".into()));
+        }
+        let outcomes = write()?;
+        let thread = std::thread::current().id();
+        let mut written = self.written.lock().unwrap();
+        written.extend(batches.iter().map(|b| (thread, b.batch_index)));
+        Ok(outcomes)
+    }
+
+    /// The batch indexes written, sorted, and the threads that wrote them.
+    fn written(&self) -> (Vec<i64>, usize) {
+        let written = self.written.lock().unwrap();
+        let mut indexes: Vec<i64> = written.iter().map(|w| w.1).collect();
+        indexes.sort_unstable();
+        let threads: std::collections::HashSet<_> = written.iter().map(|w| w.0).collect();
+        (indexes, threads.len())
+    }
+}
+
+impl BatchRepository for Recording {
+    fn load_subjects(&self, user_ids: &[String]) -> Result<Vec<Subject>, BatchStoreError> {
+        self.store.load_subjects(user_ids)
+    }
+
+    fn record_batch(&self, batch: &BatchWrite) -> Result<BatchOutcome, BatchStoreError> {
+        let batches = std::slice::from_ref(batch);
+        let mut outcomes = self.write(batches, || Ok(vec![self.store.record_batch(batch)?]))?;
+        Ok(outcomes.pop().unwrap())
+    }
+
+    fn record_batches(&self, batches: &[BatchWrite]) -> Result<Vec<BatchOutcome>, BatchStoreError> {
+        self.write(batches, || self.store.record_batches(batches))
+    }
+
+    fn active_user_ids_after(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        self.store.active_user_ids_after(after, limit)
+    }
+
+    fn active_user_ids_between(
+        &self,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<String>, BatchStoreError> {
+        std::thread::sleep(Duration::from_millis(2));
+        self.store.active_user_ids_between(first, last)
+    }
+}
+
+/// A run of 125 mentors in batches of 5 over `batches`, committed by two
+/// threads, to its end.
+async fn run_on_two_threads(app: &App, batches: Arc<dyn BatchRepository>) -> (Arc<Runtime>, Run) {
+    mentors(app, 125);
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(t0()));
+    let rt = runtime_with(Arc::new(app.store.clone()), batches, clock, 2);
+    let run = rt
+        .start_invocation(InvocationRequest {
+            batch_size: Some(5),
+            ..InvocationRequest::default()
+        })
+        .unwrap();
+    let run = settle_run(&rt, &run.id);
+    (rt, run)
+}
+
+async fn two_committing_threads_write_every_batch_once(db: &TestDb) {
+    let app = state(db, Arc::new(FixedClock::new(t0())), "host-a");
+    let batches = Recording::new(Arc::new(app.store.clone()), None);
+    let (rt, run) = run_on_two_threads(&app, batches.clone()).await;
+    assert_eq!(run.status, RunStatus::Success, "{:?}", run.error_message);
+    assert_eq!(
+        (run.users_evaluated, run.notifications_dispatched),
+        (125, 125)
+    );
+    let (written, threads) = batches.written();
+    assert_eq!(written, (0..25).collect::<Vec<_>>(), "each batch once");
+    assert_eq!(threads, 2, "both threads committed batches");
+    let results = rt.runs.batch_results(&run.id).unwrap();
+    assert_eq!(results.len(), 25);
+    assert!(results.iter().all(|b| b.user_count == 5));
+    let notifications = rt
+        .notifications
+        .list(
+            &NotificationFilter::default(),
+            PageRequest { page: 1, limit: 1 },
+        )
+        .unwrap();
+    assert_eq!(notifications.total, 125, "one reminder per mentor");
+}
+
+async fn a_run_committed_by_two_threads_stops_at_a_cancellation(db: &TestDb) {
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(t0()));
+    let app = state(db, clock.clone(), "host-a");
+    let batches = CancelAfter::new(Arc::new(app.store.clone()), 1, clock);
+    let (rt, run) = run_on_two_threads(&app, batches.clone()).await;
+    // Give a thread that ignored the cancellation time to write on.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(run.status, RunStatus::Cancelled);
+    // The other thread may have asked the heartbeat just before the
+    // cancellation and be writing a group meanwhile: that group committed
+    // before the cancellation, or the lease fence rolls it back (the
+    // run's end cleared its lease). Nothing begun after it commits.
+    let late = batches
+        .late_written
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(late, 0, "batches committed after the cancellation");
+    let done = rt.runs.batch_results(&run.id).unwrap();
+    assert!(done.iter().any(|b| b.batch_index == 1), "{done:?}");
+    let run = rt.runs.get_run(&run.id).unwrap().unwrap();
+    assert_eq!(
+        run.users_evaluated,
+        done.iter().map(|b| b.user_count).sum::<i64>(),
+        "the totals are those of the batches written"
+    );
+    assert_eq!(run.status, RunStatus::Cancelled, "and it stays cancelled");
+}
+
+async fn a_failed_batch_fails_a_run_committed_by_two_threads(db: &TestDb) {
+    let app = state(db, Arc::new(FixedClock::new(t0())), "host-a");
+    let batches = Recording::new(Arc::new(app.store.clone()), Some(6));
+    let (rt, run) = run_on_two_threads(&app, batches.clone()).await;
+    assert_eq!(run.status, RunStatus::Failed, "the run ended, failed");
+    let error = run.error_message.unwrap_or_default();
+    assert!(error.starts_with("batch failed"), "{error}");
+    let (written, _) = batches.written();
+    assert!(!written.contains(&6));
+    let results = rt.runs.batch_results(&run.id).unwrap();
+    assert_eq!(results.len(), written.len());
+    let run = rt.runs.get_run(&run.id).unwrap().unwrap();
+    assert_eq!(
+        run.users_evaluated,
+        5 * i64::try_from(written.len()).unwrap()
+    );
 }
 
 /// `run_dead`: a running scenario run of a process that died, holding the

@@ -207,11 +207,15 @@ pub fn open_pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, Storage
     pool(target, max_size)
 }
 
-/// A pool of `max_size` connections to a database already opened (and
-/// migrated) by [`open_pool`]. A caller waits at most 10 s for a connection.
+/// A pool of up to `max_size` connections to a database already opened
+/// (and migrated) by [`open_pool`]. One is opened at once; the others when
+/// they are first wanted, and those idle for 10 minutes are closed again,
+/// so that an instance holds on a PostgreSQL server only the connections
+/// its load needs. A caller waits at most 10 s for a connection.
 pub(crate) fn pool(target: &DatabaseTarget, max_size: u32) -> Result<Pool, StorageError> {
     r2d2::Pool::builder()
         .max_size(max_size)
+        .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(Manager(target.clone()))
         .map_err(StorageError::Pool)
