@@ -20,6 +20,7 @@ use crate::Store;
 use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::to_millis;
 use crate::error::StorageError;
+use crate::links::hold_mentors;
 use crate::mentor_rows::{CertificationRow, MentorRow};
 use crate::rows::{InsertRow, Rows};
 use crate::schema::{batch_results, certifications, evaluations, mentors, notifications, runs};
@@ -200,6 +201,10 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
     }
     outcome.notifications_sent = notification_rows.len() as i64;
 
+    // The evaluations' mentors, checked and held in one statement (their
+    // foreign key is gone on PostgreSQL: `links.rs`).
+    let users: Vec<&str> = evaluation_rows.iter().map(|e| e.user_id).collect();
+    hold_mentors(c, &users)?;
     copy_rows(c, &evaluation_rows, &notification_rows)?;
     insert_cached!(c, milestone_rows);
 

@@ -50,6 +50,10 @@ pub enum StorageError {
     /// process took it over): refused, and rolled back.
     #[error("the run's lease is held by another process")]
     LeaseLost,
+    /// A write about a mentor that no longer exists (erased since it was
+    /// read): refused, and rolled back, as a foreign key refuses it.
+    #[error("a mentor of this write does not exist (erased meanwhile)")]
+    MentorGone,
 }
 
 impl From<DieselError> for StorageError {

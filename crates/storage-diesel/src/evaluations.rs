@@ -17,6 +17,7 @@ use crate::Store;
 use crate::conn::{AnyConnection, MultiBackend, per_backend, write_tx};
 use crate::convert::{from_millis, stored_json, to_json_text, to_millis};
 use crate::error::StorageError;
+use crate::links::{hold_mentors, unlink_notifications};
 use crate::mentor_rows::load_record;
 use crate::mentors::record_milestone;
 use crate::pages::newest_first_page;
@@ -271,6 +272,7 @@ impl EvaluationRepository for Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
+            hold_mentors(c, &[evaluation.user_id.as_str()])?;
             diesel::insert_into(evaluations::table)
                 .values(&EvaluationRow::of(evaluation))
                 .execute(c)?;
@@ -371,10 +373,12 @@ impl EvaluationRepository for Store {
 
     fn delete_evaluation(&self, id: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        // notifications.evaluation_id is ON DELETE SET NULL: the outbox row stays.
-        let n = diesel::delete(evaluations::table.find(id))
-            .execute(&mut *conn)
-            .map_err(StorageError::from)?;
+        // Its notification stays, unlinked (`links.rs`).
+        let n = write_tx(&mut conn, |c| -> Result<usize, StorageError> {
+            unlink_notifications(c, &[id.to_owned()])?;
+            Ok(diesel::delete(evaluations::table.find(id)).execute(c)?)
+        })
+        .map_err(StoreError::from)?;
         Ok(n > 0)
     }
 
@@ -385,7 +389,7 @@ impl EvaluationRepository for Store {
     ) -> Result<u64, StoreError> {
         // One chunk, the oldest ids first: a range of the key's index (ids
         // carry their instant), the instant kept for exactness.
-        // notifications.evaluation_id is ON DELETE SET NULL: the outbox stays.
+        // Their notifications stay, unlinked (`links.rs`).
         let n = self
             .write(|c| -> Result<usize, StorageError> {
                 let chunk = evaluations::table
@@ -401,6 +405,7 @@ impl EvaluationRepository for Store {
                     .select(evaluations::id)
                     .limit(i64::from(limit))
                     .load::<String>(c)?;
+                unlink_notifications(c, &chunk)?;
                 Ok(
                     diesel::delete(evaluations::table.filter(evaluations::id.eq_any(&chunk)))
                         .execute(c)?,

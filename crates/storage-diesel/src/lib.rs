@@ -16,6 +16,7 @@ mod expiring;
 mod idempotency;
 mod import;
 mod jobs;
+mod links;
 mod literal;
 mod mentor_rows;
 mod mentors;

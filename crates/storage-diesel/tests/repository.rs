@@ -148,6 +148,7 @@ contract_tests![
     delete_of_an_unknown_mentor_returns_false,
     // Evaluations and the outbox
     record_evaluation_with_a_taken_dedupe_key_is_a_conflict_and_writes_nothing,
+    record_evaluation_of_a_mentor_that_is_gone_fails_and_writes_nothing,
     load_subject_of_an_unknown_mentor_is_none,
     history_counts_pending_notifications_and_keeps_cancelled_keys_taken,
     override_replaces_metadata_and_should_notify,
@@ -1412,6 +1413,36 @@ fn delete_of_an_unknown_mentor_returns_false<S: Repo>(s: &Arc<S>) {
 }
 
 // -------------------------------------------------- evaluations and outbox
+
+/// The mentor was erased after the evaluation read them: the write fails
+/// whole, as a foreign key fails it (on PostgreSQL the writer checks it,
+/// `links.rs`).
+fn record_evaluation_of_a_mentor_that_is_gone_fails_and_writes_nothing<S: Repo>(s: &Arc<S>) {
+    create(&**s, USER, t0());
+    let key = "milestone:usr_gone:sessions_10";
+    // Without a notification, whose own mentor key would refuse it too.
+    let quiet = evaluation("trg_0", "usr_gone", ScenarioType::Milestone, false, t0());
+    let result = s.record_evaluation(&quiet, None, None);
+    assert!(
+        matches!(result, Err(StoreError::Backend(_))),
+        "got {result:?}"
+    );
+    assert_eq!(s.get_evaluation("trg_0").unwrap(), None);
+
+    let gone = evaluation("trg_1", "usr_gone", ScenarioType::Milestone, true, t0());
+    let result = s.record_evaluation(&gone, Some(&notification("ntf_1", &gone, key)), None);
+
+    assert!(
+        matches!(result, Err(StoreError::Backend(_))),
+        "got {result:?}"
+    );
+    assert_eq!(s.get_evaluation("trg_1").unwrap(), None);
+    assert_eq!(s.outbox("usr_gone"), Vec::<OutboxRow>::new());
+    // The key is free: nothing of the failed write stayed.
+    let kept = evaluation("trg_2", USER, ScenarioType::Milestone, true, t0());
+    s.record_evaluation(&kept, Some(&notification("ntf_2", &kept, key)), None)
+        .unwrap();
+}
 
 fn record_evaluation_with_a_taken_dedupe_key_is_a_conflict_and_writes_nothing<S: Repo>(s: &Arc<S>) {
     create(&**s, USER, t0());

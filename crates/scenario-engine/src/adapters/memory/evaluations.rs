@@ -25,6 +25,13 @@ impl EvaluationRepository for InMemoryStore {
         milestone_seen: Option<(MilestoneType, DateTime<Utc>)>,
     ) -> Result<(), StoreError> {
         let mut state = self.lock();
+        // A mentor deleted since the subject was loaded fails the write, as
+        // storage does.
+        if !state.mentors.contains_key(&evaluation.user_id) {
+            return Err(StoreError::Backend(
+                format!("mentor `{}` does not exist", evaluation.user_id).into(),
+            ));
+        }
         if let Some(n) = notification {
             if state.key_taken(&n.dedupe_key) {
                 return Err(StoreError::Conflict("notifications.dedupe_key"));
