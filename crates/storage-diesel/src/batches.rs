@@ -150,6 +150,18 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
         ))
         .execute(c)?;
 
+    // The mentors of its evaluations, keys and notifications, checked and
+    // held in one statement (their foreign keys are gone on PostgreSQL:
+    // `links.rs`).
+    let users: Vec<&str> = batch
+        .entries
+        .iter()
+        .flat_map(|e| {
+            let notified = e.enqueue.as_ref().map(|q| q.notification.user_id.as_str());
+            std::iter::once(e.evaluation.user_id.as_str()).chain(notified)
+        })
+        .collect();
+    hold_mentors(c, &users)?;
     let taken = claim_keys(c, batch)?;
     let mut outcome = BatchOutcome::default();
     let mut evaluation_rows = Vec::with_capacity(batch.entries.len());
@@ -201,10 +213,6 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
     }
     outcome.notifications_sent = notification_rows.len() as i64;
 
-    // The evaluations' mentors, checked and held in one statement (their
-    // foreign key is gone on PostgreSQL: `links.rs`).
-    let users: Vec<&str> = evaluation_rows.iter().map(|e| e.user_id).collect();
-    hold_mentors(c, &users)?;
     copy_rows(c, &evaluation_rows, &notification_rows)?;
     insert_cached!(c, milestone_rows);
 

@@ -272,7 +272,11 @@ impl EvaluationRepository for Store {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
-            hold_mentors(c, &[evaluation.user_id.as_str()])?;
+            let notified = notification.map(|n| n.user_id.as_str());
+            let users: Vec<&str> = std::iter::once(evaluation.user_id.as_str())
+                .chain(notified)
+                .collect();
+            hold_mentors(c, &users)?;
             diesel::insert_into(evaluations::table)
                 .values(&EvaluationRow::of(evaluation))
                 .execute(c)?;

@@ -1,20 +1,21 @@
-//! The two links PostgreSQL's writers keep instead of foreign keys
-//! (migration 000015): an evaluation's mentor, and a notification's
-//! evaluation. A foreign key there checks every inserted row with a query
-//! of its own; these take one statement per batch or per delete. SQLite
-//! keeps both keys, so the mentor check is PostgreSQL's only, and the rest
-//! runs on both (on SQLite the keys then find nothing left to do).
+//! The links PostgreSQL's writers keep instead of foreign keys
+//! (migrations 000015 and 000016): the mentor of an evaluation, of a
+//! notification and of a dedupe key, and a notification's evaluation. A
+//! foreign key there checks every inserted row with a query of its own;
+//! these take one statement per batch or per delete. SQLite keeps the
+//! keys, so the mentor check is PostgreSQL's only, and the rest runs on
+//! both (on SQLite the keys then find nothing left to do).
 
 use diesel::prelude::*;
 
 use crate::conn::AnyConnection;
 use crate::error::StorageError;
-use crate::schema::{evaluations, mentors, notifications};
+use crate::schema::{evaluations, mentors, notification_keys, notifications};
 
 /// Takes a key-share lock on the mentors `user_ids` names (PostgreSQL),
 /// as the foreign key's check of each row did, in one statement: erasing
 /// one of them waits until this transaction ends, and then sees its rows
-/// ([`erase_evaluations`]). Fails with [`StorageError::MentorGone`] when
+/// ([`erase_about`]). Fails with [`StorageError::MentorGone`] when
 /// one of them does not exist (erased since it was read), as the foreign
 /// key did. `user_ids` may repeat.
 pub(crate) fn hold_mentors(c: &mut AnyConnection, user_ids: &[&str]) -> Result<(), StorageError> {
@@ -39,16 +40,21 @@ pub(crate) fn hold_mentors(c: &mut AnyConnection, user_ids: &[&str]) -> Result<(
     }
 }
 
-/// Deletes a mentor's evaluations, in the transaction that deleted the
-/// mentor's row: a writer holding the mentor ([`hold_mentors`]) has
-/// committed by then, so its rows are seen and go too.
-pub(crate) fn erase_evaluations(c: &mut AnyConnection, user_id: &str) -> QueryResult<usize> {
+/// Deletes a mentor's dedupe keys, notifications and evaluations, in the
+/// transaction that deleted the mentor's row: a writer holding the mentor
+/// ([`hold_mentors`]) has committed by then, so its rows are seen and go
+/// too.
+pub(crate) fn erase_about(c: &mut AnyConnection, user_id: &str) -> QueryResult<()> {
+    diesel::delete(notification_keys::table.filter(notification_keys::user_id.eq(user_id)))
+        .execute(c)?;
+    diesel::delete(notifications::table.filter(notifications::user_id.eq(user_id))).execute(c)?;
     let ids: Vec<String> = evaluations::table
         .filter(evaluations::user_id.eq(user_id))
         .select(evaluations::id)
         .load(c)?;
     unlink_notifications(c, &ids)?;
-    diesel::delete(evaluations::table.filter(evaluations::user_id.eq(user_id))).execute(c)
+    diesel::delete(evaluations::table.filter(evaluations::user_id.eq(user_id))).execute(c)?;
+    Ok(())
 }
 
 /// Unlinks the notifications that name the evaluations `ids` (their

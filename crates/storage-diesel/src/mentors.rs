@@ -14,7 +14,7 @@ use crate::Store;
 use crate::conn::{AnyConnection, per_backend, write_tx};
 use crate::convert::to_millis;
 use crate::error::StorageError;
-use crate::links::erase_evaluations;
+use crate::links::erase_about;
 use crate::mentor_rows::{CertificationRow, MentorRow, load_record, record_of};
 use crate::schema::{activity_events, certifications, mentor_milestones, mentors};
 use crate::totals::{Counted, list_total};
@@ -229,13 +229,14 @@ impl MentorRepository for Store {
 
     fn delete_mentor(&self, user_id: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn()?;
-        // Every other table about a mentor references `mentors` with ON
-        // DELETE CASCADE; the evaluations go after the mentor's row, which
-        // waits for any writer holding the mentor (`links.rs`).
+        // The other tables about a mentor reference `mentors` with ON
+        // DELETE CASCADE; the evaluations, notifications and dedupe keys go
+        // after the mentor's row, which waits for any writer holding the
+        // mentor (`links.rs`).
         let n = write_tx(&mut conn, |c| -> Result<usize, StorageError> {
             let n = diesel::delete(mentors::table.find(user_id)).execute(c)?;
             if n > 0 {
-                erase_evaluations(c, user_id)?;
+                erase_about(c, user_id)?;
             }
             Ok(n)
         })

@@ -1420,7 +1420,7 @@ fn delete_of_an_unknown_mentor_returns_false<S: Repo>(s: &Arc<S>) {
 fn record_evaluation_of_a_mentor_that_is_gone_fails_and_writes_nothing<S: Repo>(s: &Arc<S>) {
     create(&**s, USER, t0());
     let key = "milestone:usr_gone:sessions_10";
-    // Without a notification, whose own mentor key would refuse it too.
+    // Without a notification, then with one.
     let quiet = evaluation("trg_0", "usr_gone", ScenarioType::Milestone, false, t0());
     let result = s.record_evaluation(&quiet, None, None);
     assert!(
