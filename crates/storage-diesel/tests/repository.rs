@@ -2429,3 +2429,48 @@ fn mentors_after_pages_by_user_id_with_a_status_filter<S: Repo>(s: &Arc<S>) {
     let page = s.mentors_after(Some("usr_b"), None, 1).unwrap();
     assert_eq!(page[0].certifications.len(), 1, "certifications come along");
 }
+
+/// PostgreSQL, where erasure keeps the evaluations' link itself
+/// (`links.rs`): a writer holding a mentor as a batch does (a key-share
+/// lock) and adding an evaluation makes the erasure of that mentor wait,
+/// and the erasure then takes the writer's row too.
+#[test]
+fn erasure_waits_for_a_writer_holding_the_mentor_and_erases_its_rows() {
+    use common::Probe;
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    use scenario_engine::service::{EvaluationRepository, MentorRepository};
+
+    let Some(db) = storage_diesel::testdb::TestDb::postgres() else {
+        return;
+    };
+    let store = Arc::new(storage_diesel::Store::open(db.url(), 2).unwrap());
+    create(&*store, USER, t0());
+    let mut writer = diesel::PgConnection::establish(db.url()).unwrap();
+    writer.batch_execute("BEGIN").unwrap();
+    diesel::sql_query("SELECT user_id FROM mentors WHERE user_id = $1 FOR KEY SHARE")
+        .bind::<Text, _>(USER)
+        .execute(&mut writer)
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO evaluations (id, user_id, scenario_type, should_notify, evaluated_at, \
+         evaluation_metadata, reason, reason_code, run_id, dry_run) \
+         VALUES ('trg_held', $1, 'inactivity', false, 0, '{}', 'held', 'threshold_not_reached', NULL, false)",
+    )
+    .bind::<Text, _>(USER)
+    .execute(&mut writer)
+    .unwrap();
+
+    let eraser = {
+        let store = store.clone();
+        std::thread::spawn(move || store.delete_mentor(USER).unwrap())
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!eraser.is_finished(), "the erasure waits for the writer");
+    writer.batch_execute("COMMIT").unwrap();
+    assert!(eraser.join().unwrap(), "the mentor was erased");
+
+    assert_eq!(store.get_evaluation("trg_held").unwrap(), None);
+    assert_eq!(store.rows_about(USER), Some(no_rows()));
+}
