@@ -204,7 +204,7 @@ impl Runtime {
             // The receiver is dropped when the last committing thread ends,
             // which ends the reader.
             let prepared = Arc::new(Mutex::new(prepared));
-            let others: Vec<_> = (1..self.commit_threads.max(1))
+            let others: Vec<_> = (1..self.commit_threads)
                 .map(|_| {
                     let (prepared, done, span) =
                         (Arc::clone(&prepared), done.clone(), span.clone());

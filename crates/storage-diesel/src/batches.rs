@@ -153,15 +153,11 @@ fn write_batch(c: &mut AnyConnection, batch: &BatchWrite) -> Result<BatchOutcome
     // The mentors of its evaluations, keys and notifications, checked and
     // held in one statement (their foreign keys are gone on PostgreSQL:
     // `links.rs`).
-    let users: Vec<&str> = batch
-        .entries
-        .iter()
-        .flat_map(|e| {
-            let notified = e.enqueue.as_ref().map(|q| q.notification.user_id.as_str());
-            std::iter::once(e.evaluation.user_id.as_str()).chain(notified)
-        })
-        .collect();
-    hold_mentors(c, &users)?;
+    let users = batch.entries.iter().flat_map(|e| {
+        let notified = e.enqueue.as_ref().map(|q| q.notification.user_id.as_str());
+        std::iter::once(e.evaluation.user_id.as_str()).chain(notified)
+    });
+    hold_mentors(c, users)?;
     let taken = claim_keys(c, batch)?;
     let mut outcome = BatchOutcome::default();
     let mut evaluation_rows = Vec::with_capacity(batch.entries.len());

@@ -273,10 +273,10 @@ impl EvaluationRepository for Store {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<_, StorageError> {
             let notified = notification.map(|n| n.user_id.as_str());
-            let users: Vec<&str> = std::iter::once(evaluation.user_id.as_str())
-                .chain(notified)
-                .collect();
-            hold_mentors(c, &users)?;
+            hold_mentors(
+                c,
+                std::iter::once(evaluation.user_id.as_str()).chain(notified),
+            )?;
             diesel::insert_into(evaluations::table)
                 .values(&EvaluationRow::of(evaluation))
                 .execute(c)?;

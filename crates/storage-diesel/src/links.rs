@@ -17,12 +17,15 @@ use crate::schema::{evaluations, mentors, notification_keys, notifications};
 /// one of them waits until this transaction ends, and then sees its rows
 /// ([`erase_about`]). Fails with [`StorageError::MentorGone`] when
 /// one of them does not exist (erased since it was read), as the foreign
-/// key did. `user_ids` may repeat.
-pub(crate) fn hold_mentors(c: &mut AnyConnection, user_ids: &[&str]) -> Result<(), StorageError> {
+/// key did. `user_ids` may repeat; on SQLite they are not even read.
+pub(crate) fn hold_mentors<'a>(
+    c: &mut AnyConnection,
+    user_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StorageError> {
     let AnyConnection::Postgres(pg) = c else {
         return Ok(());
     };
-    let mut wanted: Vec<&str> = user_ids.to_vec();
+    let mut wanted: Vec<&str> = user_ids.into_iter().collect();
     wanted.sort_unstable();
     wanted.dedup();
     if wanted.is_empty() {
