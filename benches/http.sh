@@ -12,7 +12,8 @@
 #
 # Prints one line per request: req/s and p99 latency (medians of REPEAT
 # runs), and the ratio of its req/s to the bare server's, measured the
-# same way just before each size's rows.
+# same way just before each size's rows; and the bare server again with a
+# constant body as long as each page of 20 evaluations or notifications.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,6 +122,22 @@ for size in $sizes; do
 
     read -r bare_rps bare_p99 bare_errors < <(measure "http://127.0.0.1:$bare_port/")
     printf '%-7s %-58s %9s %9s %7s %6s\n' "$size" "bare actix constant JSON" "$bare_rps" "$bare_p99" 1.00 "$bare_errors"
+    # The same bare server answering a constant body as long as a page of
+    # 20 evaluations, then of 20 notifications: how much of a page's
+    # distance from bare its length alone makes (loopback TCP, and wrk
+    # reading it on the same two cores).
+    for list in scenario-trigger-evaluations notifications; do
+        bytes=$(curl -sf "$base/api/v1/$list?limit=20" | wc -c)
+        long_port=$(free_port)
+        "$bare" "127.0.0.1:$long_port" "$bytes" >/dev/null 2>&1 &
+        long_pid=$!
+        wait_ready "http://127.0.0.1:$long_port/"
+        read -r rps p99 errors < <(measure "http://127.0.0.1:$long_port/")
+        kill "$long_pid" 2>/dev/null || true
+        wait "$long_pid" 2>/dev/null || true
+        ratio=$(python3 -c "print(f'{$rps / $bare_rps:.2f}')")
+        printf '%-7s %-58s %9s %9s %7s %6s\n' "$size" "bare actix constant JSON, $bytes bytes (a $list page)" "$rps" "$p99" "$ratio" "$errors"
+    done
     for path in \
         "/healthz" \
         "/api/v1/cron/jobs/$job" \

@@ -309,19 +309,17 @@ impl EvaluationRepository for Store {
         filter: &EvaluationFilter,
         page: PageRequest,
     ) -> Result<Paged<EvaluationRecord>, StoreError> {
-        let (total, rows) = self.with_conn::<_, StoreError>(|conn| {
-            conn.transaction(|c| -> Result<_, StorageError> {
-                let (total, rows) = newest_first_page!(
-                    c,
-                    evaluations,
-                    EvaluationRow,
-                    Counted::Evaluations,
-                    filter,
-                    filtered,
-                    page
-                );
-                Ok((total, rows))
-            })
+        let (total, rows) = self.with_conn::<_, StoreError>(|c| {
+            let (total, rows) = newest_first_page!(
+                c,
+                evaluations,
+                EvaluationRow,
+                Counted::Evaluations,
+                filter,
+                filtered,
+                page
+            );
+            Ok((total, rows))
         })?;
         let rows = rows
             .into_iter()

@@ -307,24 +307,22 @@ impl Outbox for Store {
         filter: &NotificationFilter,
         page: PageRequest,
     ) -> Result<Paged<Notification>, StoreError> {
-        self.with_conn(|conn| {
-            conn.transaction(|c| {
-                let (total, rows) = newest_first_page!(
-                    c,
-                    notifications,
-                    NotificationRow,
-                    Counted::Notifications,
-                    filter,
-                    filtered,
-                    page
-                );
-                Ok(Paged {
-                    rows: rows
-                        .into_iter()
-                        .map(NotificationRow::into_notification)
-                        .collect::<Result<_, _>>()?,
-                    total,
-                })
+        self.with_conn(|c| {
+            let (total, rows) = newest_first_page!(
+                c,
+                notifications,
+                NotificationRow,
+                Counted::Notifications,
+                filter,
+                filtered,
+                page
+            );
+            Ok(Paged {
+                rows: rows
+                    .into_iter()
+                    .map(NotificationRow::into_notification)
+                    .collect::<Result<_, _>>()?,
+                total,
             })
         })
     }

@@ -1964,6 +1964,8 @@ fn list_evaluations_pages_with_the_total<S: Repo>(s: &Arc<S>) {
     let second = s.list_evaluations(&filter, page(2, 4)).unwrap();
     let past = s.list_evaluations(&filter, page(3, 4)).unwrap();
     let filtered = s.list_evaluations(&by_user("usr_b"), page(2, 2)).unwrap();
+    let filtered_past = s.list_evaluations(&by_user("usr_b"), page(3, 2)).unwrap();
+    let nobody = s.list_evaluations(&by_user("usr_z"), page(1, 2)).unwrap();
 
     assert_eq!(
         (named(&first.rows), first.total),
@@ -1978,6 +1980,8 @@ fn list_evaluations_pages_with_the_total<S: Repo>(s: &Arc<S>) {
         (named(&filtered.rows), filtered.total),
         (names(&["trg_03"]), 3)
     );
+    assert_eq!((filtered_past.rows.len(), filtered_past.total), (0, 3));
+    assert_eq!((nobody.rows.len(), nobody.total), (0, 0));
 }
 
 /// Ids carry their instant (migration 000009), and the time filters and
