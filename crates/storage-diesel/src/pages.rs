@@ -10,34 +10,11 @@
 //! and count their matches in the same read transaction.
 
 /// The rows of a page of `$table` (the schema module) from `$rows`, a query
-/// of a fixed shape: after the cursor `$after` when there is one, a range
-/// of the `id` order the page is read in, so no row before it is read;
-/// newest first.
-macro_rules! fixed_page {
-    ($c:ident, $table:ident, $row:ty, $rows:expr, $after:expr, $limit:expr, $offset:expr) => {
-        match $after {
-            Some(after) => $crate::conn::per_backend!($c, |c| $rows
-                .filter($table::id.lt(after))
-                .order($table::id.desc())
-                .limit($limit)
-                .offset($offset)
-                .select(<$row>::as_select())
-                .load(c))?,
-            None => $crate::conn::per_backend!($c, |c| $rows
-                .order($table::id.desc())
-                .limit($limit)
-                .offset($offset)
-                .select(<$row>::as_select())
-                .load(c))?,
-        }
-    };
-}
-pub(crate) use fixed_page;
-
-/// The rows of a page of `$table` from `$rows`, as [`fixed_page`], each
-/// with `$total`, a scalar subquery giving the page's total: one
-/// statement, so one snapshot of the table, one read lock on SQLite and no
-/// transaction around them.
+/// of a fixed shape, each with `$total`, a scalar subquery giving the
+/// page's total: after the cursor `$after` when there is one, a range of
+/// the `id` order the page is read in, so no row before it is read; newest
+/// first. One statement, so one snapshot of the table, one read lock on
+/// SQLite and no transaction around them.
 macro_rules! counted_page {
     ($c:ident, $table:ident, $row:ty, $rows:expr, $total:expr, $after:expr, $limit:expr, $offset:expr) => {
         match $after {
@@ -75,36 +52,42 @@ macro_rules! newest_first_page {
         let mentor = filter.user_id.as_deref().filter(|_| filter.is_one_mentor());
         let limit = i64::from($page.limit);
         let offset = i64::try_from($page.offset()).unwrap_or(i64::MAX);
-        let counted: Vec<(Option<i64>, $row)> = if filter.is_unfiltered() {
-            $crate::pages::counted_page!(
-                $c,
-                $table,
-                $row,
-                $table::table,
-                $crate::totals::KeptTotal::of($table::table),
-                &filter.after,
-                limit,
-                offset
-            )
-        } else if let Some(user) = mentor {
-            $crate::pages::counted_page!(
-                $c,
-                $table,
-                $row,
-                $table::table.filter($table::user_id.eq(user)),
-                $crate::totals::MentorTotal::of($table::table, user),
-                &filter.after,
-                limit,
-                offset
-            )
-        } else {
-            Vec::new()
+        // The page of a fixed shape with its total in each row, or `None`
+        // for any other filter.
+        let fixed = |c: &mut $crate::conn::AnyConnection| {
+            let page: Option<Vec<(Option<i64>, $row)>> = if filter.is_unfiltered() {
+                Some($crate::pages::counted_page!(
+                    c,
+                    $table,
+                    $row,
+                    $table::table,
+                    $crate::totals::KeptTotal::of($table::table),
+                    &filter.after,
+                    limit,
+                    offset
+                ))
+            } else if let Some(user) = mentor {
+                Some($crate::pages::counted_page!(
+                    c,
+                    $table,
+                    $row,
+                    $table::table.filter($table::user_id.eq(user)),
+                    $crate::totals::MentorTotal::of($table::table, user),
+                    &filter.after,
+                    limit,
+                    offset
+                ))
+            } else {
+                None
+            };
+            Ok::<_, $crate::error::StorageError>(page)
         };
-        if let Some((total, _)) = counted.first() {
-            let total = u64::try_from(total.unwrap_or(0)).unwrap_or(0);
-            (total, counted.into_iter().map(|(_, row)| row).collect())
-        } else {
-            $c.transaction(
+        match fixed($c)? {
+            Some(counted) if !counted.is_empty() => {
+                let total = u64::try_from(counted[0].0.unwrap_or(0)).unwrap_or(0);
+                (total, counted.into_iter().map(|(_, row)| row).collect())
+            }
+            _ => $c.transaction(
                 |c| -> Result<(u64, Vec<$row>), $crate::error::StorageError> {
                     let total =
                         $crate::totals::list_total(c, $counted, filter.is_unfiltered(), |c| {
@@ -116,40 +99,23 @@ macro_rules! newest_first_page {
                                 None => $filtered(filter).count().get_result(c),
                             }
                         })?;
-                    let rows: Vec<$row> = if filter.is_unfiltered() {
-                        $crate::pages::fixed_page!(
-                            c,
-                            $table,
-                            $row,
-                            $table::table,
-                            &filter.after,
-                            limit,
-                            offset
-                        )
-                    } else if let Some(user) = mentor {
-                        $crate::pages::fixed_page!(
-                            c,
-                            $table,
-                            $row,
-                            $table::table.filter($table::user_id.eq(user)),
-                            &filter.after,
-                            limit,
-                            offset
-                        )
-                    } else {
-                        let mut q = $filtered(filter);
-                        if let Some(after) = &filter.after {
-                            q = q.filter($table::id.lt(after));
+                    let rows: Vec<$row> = match fixed(c)? {
+                        Some(counted) => counted.into_iter().map(|(_, row)| row).collect(),
+                        None => {
+                            let mut q = $filtered(filter);
+                            if let Some(after) = &filter.after {
+                                q = q.filter($table::id.lt(after));
+                            }
+                            q.order($table::id.desc())
+                                .limit(limit)
+                                .offset(offset)
+                                .select(<$row>::as_select())
+                                .load(c)?
                         }
-                        q.order($table::id.desc())
-                            .limit(limit)
-                            .offset(offset)
-                            .select(<$row>::as_select())
-                            .load(c)?
                     };
                     Ok((total, rows))
                 },
-            )?
+            )?,
         }
     }};
 }
